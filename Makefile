@@ -1,0 +1,40 @@
+# shipgate: the helper binary, its tests and benchmarks, and the packed orb.
+# `make demo` runs the local end-to-end pipeline; `make test` is what CI runs.
+
+GO        ?= go
+BIN       := bin/shipgate
+PKGS      := ./...
+# Seconds each fuzz target runs inside `make test` (a bounded pass; `make fuzz` runs longer).
+FUZZTIME  ?= 4s
+LONGFUZZ  ?= 2m
+
+.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./helper/cmd/shipgate
+
+vet:
+	$(GO) vet $(PKGS)
+
+fmt-check:
+	@out=$$(gofmt -l helper); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+# Every Fuzz target runs briefly so a regression in a seed corpus or a quick finding fails CI.
+fuzz-smoke:
+	./.ci/fuzz $(FUZZTIME)
+
+fuzz:
+	./.ci/fuzz $(LONGFUZZ)
+
+test: fmt-check vet unit fuzz-smoke
+
+bench: build
+	$(GO) run ./bench/cmd/registrybench -out bench/RESULTS.md
+
+clean:
+	rm -rf bin

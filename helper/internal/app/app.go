@@ -1,0 +1,152 @@
+// Package app is shipgate's command line: the only package that imports urfave/cli. Each
+// command lives in its own file, turns flags into options, calls one function of a domain
+// package and prints the result. Exit codes are decided in exit.go, nowhere else.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Version is the helper's version, set at link time by the release build
+// (-ldflags "-X github.com/shipgate/shipgate/helper/internal/app.Version=v1.2.3").
+var Version = "dev"
+
+// env is the process environment as commands see it; tests replace it.
+type env func(string) string
+
+// streams carries a run's output sinks and environment to the command files.
+type streams struct {
+	stdout io.Writer
+	stderr io.Writer
+	getenv env
+}
+
+// Run executes shipgate with args (args[0] is the program name) and returns the exit code.
+// It never calls os.Exit, so tests can run the whole CLI in-process.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, args, stdout, stderr, os.Getenv)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
+	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv}
+	application := newApp(s)
+	err := application.RunContext(ctx, args)
+	return reportError(stderr, err)
+}
+
+func newApp(s *streams) *cli.App {
+	application := &cli.App{
+		Name:    "shipgate",
+		Usage:   "promote container images by digest, keep a known-good ledger in the registry, roll back to it",
+		Version: Version,
+		Description: "shipgate is the helper behind the shipgate CircleCI orb. Every command also runs standalone.\n" +
+			"Exit codes: 0 done, 1 internal error, 2 bad usage, 3 refused (auth), 4 not found,\n" +
+			"5 refused by a safety rule, 6 unhealthy, 7 dependency unavailable.\n" +
+			"Every flag can also be set as SHIPGATE_<FLAG_NAME> (an empty value counts as unset).",
+		Writer:          s.stdout,
+		ErrWriter:       s.stderr,
+		HideHelpCommand: true,
+		// Errors are printed and mapped to exit codes by reportError; urfave/cli must not exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError(err)
+		},
+		Commands: commands(s),
+		Metadata: map[string]any{"streams": s},
+	}
+	for _, c := range application.Commands {
+		prepareCommand(c)
+	}
+	return application
+}
+
+// commands lists every command; each is built in its own file.
+func commands(s *streams) []*cli.Command {
+	return []*cli.Command{
+		versionCommand(s),
+	}
+}
+
+// prepareCommand applies the conventions every command shares: SHIPGATE_<FLAG> environment
+// variables for flags (empty counts as unset), and usage errors mapped to exit code 2.
+func prepareCommand(c *cli.Command) {
+	before := c.Before
+	c.Before = func(ctx *cli.Context) error {
+		if err := applyFlagEnvironment(ctx, c.Flags); err != nil {
+			return err
+		}
+		if before != nil {
+			return before(ctx)
+		}
+		return nil
+	}
+	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+	for _, sub := range c.Subcommands {
+		prepareCommand(sub)
+	}
+}
+
+// applyFlagEnvironment sets each flag not given on the command line from SHIPGATE_<FLAG_NAME>
+// when that variable is non-empty. urfave/cli's own EnvVars would let a set-but-empty variable
+// (which every orb `environment:` entry is) override defaults and satisfy Required; this
+// treats "" as unset instead. Slice flags take a comma- or newline-separated list.
+func applyFlagEnvironment(ctx *cli.Context, flags []cli.Flag) error {
+	getenv := os.Getenv
+	if s, ok := ctx.App.Metadata["streams"].(*streams); ok {
+		getenv = s.getenv
+	}
+	for _, flag := range flags {
+		names := flag.Names()
+		if len(names) == 0 || ctx.IsSet(names[0]) {
+			continue
+		}
+		variable := FlagEnvName(names[0])
+		value := getenv(variable)
+		if value == "" {
+			continue
+		}
+		values := []string{value}
+		if _, isSlice := flag.(*cli.StringSliceFlag); isSlice {
+			values = splitList(value)
+		}
+		for _, v := range values {
+			if err := ctx.Set(names[0], v); err != nil {
+				return usageError(fmt.Errorf("%s: %w", variable, err))
+			}
+		}
+	}
+	return nil
+}
+
+// FlagEnvName is the environment variable that sets flag name: SHIPGATE_ plus the name in
+// upper case with dashes as underscores.
+func FlagEnvName(flagName string) string {
+	return "SHIPGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func splitList(value string) []string {
+	var out []string
+	for _, part := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || r == '\n' }) {
+		if part = strings.TrimSpace(part); part != "" {
+			out = append(out, part)
+		}
+	}
+	return out
+}
+
+func versionCommand(s *streams) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the helper's version",
+		Action: func(*cli.Context) error {
+			_, err := fmt.Fprintln(s.stdout, Version)
+			return err
+		},
+	}
+}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+// usageError marks a flag-parsing or argument error as bad usage (exit code 2).
+func usageError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if failure.KindOf(err) != failure.Internal {
+		return err
+	}
+	return failure.Wrap(failure.Usage, err, "bad usage")
+}
+
+// exitCode is the one place that maps an error to the process exit code
+// (docs/interface.md, "Exit codes").
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, context.Canceled) {
+		// Interrupted by a signal: the work was not done. Treat as unavailable only when a
+		// domain package said so; otherwise it is an internal stop.
+		if failure.KindOf(err) == failure.Internal {
+			return int(failure.Internal)
+		}
+	}
+	return int(failure.KindOf(err))
+}
+
+// reportError prints err as one line on stderr (plus an optional hint line) and returns the
+// exit code. Multi-line causes are folded so a CI log shows a single error line.
+func reportError(stderr io.Writer, err error) int {
+	code := exitCode(err)
+	if err == nil {
+		return code
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintf(stderr, "shipgate: error: %s\n", msg)
+	if hint := failure.HintOf(err); hint != "" {
+		fmt.Fprintf(stderr, "shipgate: hint: %s\n", hint)
+	}
+	return code
+}

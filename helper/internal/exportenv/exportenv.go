@@ -1,0 +1,92 @@
+// Package exportenv writes `export NAME='value'` lines for a later bash step to source (the
+// orb passes $BASH_ENV as --export-to). Values are single-quoted with every quote escaped, so
+// no value can execute when the file is sourced, whatever it holds.
+package exportenv
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+var posixName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// Quote returns value as one bash single-quoted word: 'it'\''s' for it's.
+func Quote(value string) string {
+	return "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"
+}
+
+// Line returns the export line for name and value, or an error when the name is not a POSIX
+// variable name or the value holds a NUL byte (which bash cannot carry).
+func Line(name, value string) (string, error) {
+	if !posixName.MatchString(name) {
+		return "", failure.New(failure.Usage, "export name %q is not a POSIX variable name", name)
+	}
+	if strings.ContainsRune(value, 0) {
+		return "", failure.New(failure.Usage, "value for %s contains a NUL byte", name)
+	}
+	return "export " + name + "=" + Quote(value) + "\n", nil
+}
+
+// Unset returns an `unset NAME` line, used to clear variables that would shadow exported ones
+// (for example static AWS keys shadowing an assumed role).
+func Unset(name string) (string, error) {
+	if !posixName.MatchString(name) {
+		return "", failure.New(failure.Usage, "unset name %q is not a POSIX variable name", name)
+	}
+	return "unset " + name + "\n", nil
+}
+
+// Append appends export lines for vars, in name order, to path with a single write. A new file
+// is created with mode 0600; a symbolic link at path is refused rather than followed, so a
+// planted link cannot redirect values into another file.
+func Append(path string, vars map[string]string) error {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var b strings.Builder
+	for _, name := range names {
+		line, err := Line(name, vars[name])
+		if err != nil {
+			return err
+		}
+		b.WriteString(line)
+	}
+	return AppendLines(path, b.String())
+}
+
+// AppendLines appends already-built lines (from Line and Unset) to path, as Append does.
+func AppendLines(path, lines string) error {
+	if path == "" {
+		return failure.New(failure.Usage, "--export-to needs a file path")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return failure.Wrap(failure.Usage, err, "opening export file %q", path)
+	}
+	if _, err := f.WriteString(lines); err != nil {
+		f.Close()
+		return failure.Wrap(failure.Internal, err, "writing export file %q", path)
+	}
+	if err := f.Close(); err != nil {
+		return failure.Wrap(failure.Internal, err, "closing export file %q", path)
+	}
+	return nil
+}
+
+// Describe lists the names written, for a progress line on stderr (never the values).
+func Describe(path string, vars map[string]string) string {
+	names := make([]string, 0, len(vars))
+	for name := range vars {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("exported %s to %s", strings.Join(names, ", "), path)
+}
