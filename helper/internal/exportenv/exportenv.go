@@ -16,7 +16,7 @@ import (
 
 var posixName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// Quote returns value as one bash single-quoted word: 'it'\''s' for it's.
+// Quote returns value as one bash single-quoted word: 'it'\”s' for it's.
 func Quote(value string) string {
 	return "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"
 }
