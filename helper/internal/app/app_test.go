@@ -1,0 +1,47 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// cliResult is what one in-process run of the whole CLI printed and returned.
+type cliResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// runCLI runs shipgate in-process with args and the given environment (nothing else from the
+// real environment is visible), capturing its output.
+func runCLI(t testing.TB, environment map[string]string, args ...string) cliResult {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	getenv := func(name string) string { return environment[name] }
+	code := run(context.Background(), append([]string{"shipgate"}, args...), &stdout, &stderr, getenv)
+	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
+}
+
+func TestUnknownFlagIsUsageError(t *testing.T) {
+	r := runCLI(t, nil, "version", "--no-such-flag")
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2 (stderr %q)", r.code, r.stderr)
+	}
+	if lines := strings.Count(strings.TrimSpace(r.stderr), "\n"); lines > 1 {
+		t.Errorf("error should be at most two lines, got %q", r.stderr)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	r := runCLI(t, nil, "version")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != Version {
+		t.Fatalf("version: code %d stdout %q", r.code, r.stdout)
+	}
+}
+
+func TestFlagEnvName(t *testing.T) {
+	if got := FlagEnvName("export-to"); got != "SHIPGATE_EXPORT_TO" {
+		t.Fatal(got)
+	}
+}
