@@ -1,0 +1,378 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+// PromoteOptions describe one promotion: a source pinned by digest copied, byte for byte, to
+// one or more destination repositories.
+type PromoteOptions struct {
+	Source       Reference
+	Destinations []Repository
+	// Tags are written in every destination, after everything they point to is present.
+	Tags []string
+	// DryRun plans the copy (per blob: present, mount or copy) and writes nothing.
+	DryRun bool
+	// Referrers copies what refers to the digest (signatures, attestations, SBOMs).
+	Referrers bool
+	// SkipArtifactTypes are referrer artifact types never copied (shipgate's own ledger
+	// records belong to one repository's environments).
+	SkipArtifactTypes []string
+	// Parallel is how many blobs move at once per destination. The default is 4.
+	Parallel int
+}
+
+// Blob actions in a plan or result.
+const (
+	BlobPresent = "present" // already in the destination
+	BlobMount   = "mount"   // cross-repository mount: no bytes move
+	BlobCopy    = "copy"    // streamed from the source registry
+)
+
+// BlobStep is what happened (or, in a dry run, would happen) to one blob.
+type BlobStep struct {
+	Digest v1.Hash `json:"digest"`
+	Size   int64   `json:"size"`
+	Action string  `json:"action"`
+}
+
+// DestinationResult is the outcome of a promotion into one repository.
+type DestinationResult struct {
+	Repository string `json:"repository"`
+	// Image is the deployable REPO@DIGEST.
+	Image          string     `json:"image"`
+	AlreadyPresent bool       `json:"alreadyPresent"`
+	Blobs          []BlobStep `json:"blobs,omitempty"`
+	BytesCopied    int64      `json:"bytesCopied"`
+	Tags           []string   `json:"tags,omitempty"`
+	Referrers      []string   `json:"referrers,omitempty"`
+	Warnings       []string   `json:"warnings,omitempty"`
+}
+
+// PromoteResult is the outcome of a promotion.
+type PromoteResult struct {
+	Digest       v1.Hash             `json:"digest"`
+	MediaType    string              `json:"mediaType"`
+	DryRun       bool                `json:"dryRun"`
+	Destinations []DestinationResult `json:"destinations"`
+}
+
+// sourceGraph is the source manifest and, for an index, its children, each fetched once.
+type sourceGraph struct {
+	repo     Repository
+	root     *Manifest
+	children []*Manifest
+}
+
+func (c *Client) loadGraph(ctx context.Context, ref Reference) (*sourceGraph, error) {
+	root, err := c.GetManifest(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	g := &sourceGraph{repo: ref.Repository, root: root}
+	descs, err := root.Children()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range descs {
+		child, err := c.GetManifest(ctx, Reference{Repository: ref.Repository, Digest: d.Digest})
+		if err != nil {
+			return nil, fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
+		}
+		if child.IsIndex() {
+			return nil, failure.New(failure.Safety, "index %s nests another index (%s); shipgate copies one level", root.Digest, d.Digest)
+		}
+		g.children = append(g.children, child)
+	}
+	return g, nil
+}
+
+// images returns the image manifests of the graph: the children of an index, or the root.
+func (g *sourceGraph) images() []*Manifest {
+	if g.root.IsIndex() {
+		return g.children
+	}
+	return []*Manifest{g.root}
+}
+
+// Promote copies the source digest to every destination. A destination that already holds the
+// digest costs one request; otherwise blobs are mounted (same registry: no bytes move) or
+// streamed once (another registry), child manifests are written before their index, and tags
+// last, so a tag never points at an incomplete image. Re-running after a failure completes
+// the copy.
+func (c *Client) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResult, error) {
+	if !opts.Source.HasDigest() {
+		return nil, failure.New(failure.Safety, "source %s is not pinned by digest", opts.Source)
+	}
+	for _, tag := range opts.Tags {
+		if !ValidTag(tag) {
+			return nil, failure.New(failure.Usage, "tag %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", tag)
+		}
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = 4
+	}
+	result := &PromoteResult{Digest: opts.Source.Digest, DryRun: opts.DryRun}
+	var graph *sourceGraph
+	loadGraph := func() (*sourceGraph, error) {
+		if graph == nil {
+			g, err := c.loadGraph(ctx, opts.Source)
+			if err != nil {
+				return nil, err
+			}
+			graph = g
+			result.MediaType = string(g.root.MediaType)
+		}
+		return graph, nil
+	}
+	for _, dst := range opts.Destinations {
+		dr, err := c.promoteTo(ctx, opts, dst, loadGraph)
+		if err != nil {
+			return result, fmt.Errorf("promoting %s to %s: %w", opts.Source.Digest, dst, err)
+		}
+		result.Destinations = append(result.Destinations, *dr)
+	}
+	if result.MediaType == "" && graph == nil && len(result.Destinations) > 0 {
+		// Every destination already held the digest: name its media type from there.
+		if desc, err := c.HeadManifest(ctx, Reference{Repository: opts.Destinations[0], Digest: opts.Source.Digest}); err == nil && desc != nil {
+			result.MediaType = string(desc.MediaType)
+		}
+	}
+	return result, nil
+}
+
+func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Repository, loadGraph func() (*sourceGraph, error)) (*DestinationResult, error) {
+	digest := opts.Source.Digest
+	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
+	dstRef := Reference{Repository: dst, Digest: digest}
+	present, err := c.HeadManifest(ctx, dstRef)
+	if err != nil {
+		return nil, err
+	}
+	dr.AlreadyPresent = present != nil
+	var rootManifest *Manifest
+	if !dr.AlreadyPresent || opts.DryRun {
+		g, err := loadGraph()
+		if err != nil {
+			return nil, err
+		}
+		rootManifest = g.root
+		if !dr.AlreadyPresent {
+			if err := c.copyGraph(ctx, opts, g, dst, dr); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(opts.Tags) > 0 && !opts.DryRun {
+		if rootManifest == nil {
+			// The destination holds the digest; read the bytes to tag from there.
+			m, err := c.GetManifest(ctx, dstRef)
+			if err != nil {
+				return nil, err
+			}
+			rootManifest = m
+		}
+		for _, tag := range opts.Tags {
+			if err := c.PutManifest(ctx, dst, tag, rootManifest); err != nil {
+				return nil, fmt.Errorf("tagging %s as %s: %w", digest, tag, err)
+			}
+		}
+	}
+	dr.Tags = append(dr.Tags, opts.Tags...)
+	if opts.Referrers {
+		if err := c.copyReferrers(ctx, opts, dst, dr); err != nil {
+			return nil, err
+		}
+	}
+	return dr, nil
+}
+
+// copyGraph writes every image's blobs and manifest, then the index, into dst.
+func (c *Client) copyGraph(ctx context.Context, opts PromoteOptions, g *sourceGraph, dst Repository, dr *DestinationResult) error {
+	for _, img := range g.images() {
+		if err := c.copyImage(ctx, opts, g.repo, img, dst, dr); err != nil {
+			return err
+		}
+	}
+	if g.root.IsIndex() && !opts.DryRun {
+		if err := c.PutManifest(ctx, dst, g.root.Digest.String(), g.root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// copyImage moves one image manifest's blobs (in parallel) and then writes the manifest.
+func (c *Client) copyImage(ctx context.Context, opts PromoteOptions, src Repository, img *Manifest, dst Repository, dr *DestinationResult) error {
+	blobs, err := img.Blobs()
+	if err != nil {
+		return err
+	}
+	steps := make([]BlobStep, len(blobs))
+	group, gctx := errgroup.WithContext(ctx)
+	group.SetLimit(opts.Parallel)
+	for i, blob := range blobs {
+		group.Go(func() error {
+			action, err := c.transferBlob(gctx, src, dst, blob, opts.DryRun)
+			steps[i] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
+			return err
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return err
+	}
+	for _, s := range steps {
+		dr.Blobs = append(dr.Blobs, s)
+		if s.Action == BlobCopy {
+			dr.BytesCopied += s.Size
+		}
+	}
+	if opts.DryRun {
+		return nil
+	}
+	return c.PutManifest(ctx, dst, img.Digest.String(), img)
+}
+
+// transferBlob makes blob present in dst: a mount within one registry, otherwise a stream
+// from the source (each blob moved at most once). A copy interrupted mid-stream is retried
+// from a fresh upload session.
+func (c *Client) transferBlob(ctx context.Context, src, dst Repository, blob v1.Descriptor, dryRun bool) (string, error) {
+	sameRegistry := src.Registry == dst.Registry
+	if dryRun {
+		present, err := c.BlobPresent(ctx, dst, blob.Digest)
+		switch {
+		case err != nil:
+			return "", err
+		case present:
+			return BlobPresent, nil
+		case sameRegistry:
+			return BlobMount, nil
+		default:
+			return BlobCopy, nil
+		}
+	}
+	location := ""
+	if sameRegistry {
+		mounted, loc, err := c.MountBlob(ctx, dst, src, blob.Digest)
+		if err != nil {
+			return "", err
+		}
+		if mounted {
+			return BlobMount, nil
+		}
+		location = loc
+	} else {
+		present, err := c.BlobPresent(ctx, dst, blob.Digest)
+		if err != nil {
+			return "", err
+		}
+		if present {
+			return BlobPresent, nil
+		}
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if location == "" {
+			loc, err := c.StartUpload(ctx, dst)
+			if err != nil {
+				return "", err
+			}
+			location = loc
+		}
+		lastErr = c.streamBlob(ctx, src, dst, blob, location)
+		if lastErr == nil {
+			return BlobCopy, nil
+		}
+		if failure.KindOf(lastErr) != failure.Unavailable && failure.KindOf(lastErr) != failure.Safety || ctx.Err() != nil {
+			return "", lastErr
+		}
+		location = ""
+	}
+	return "", lastErr
+}
+
+func (c *Client) streamBlob(ctx context.Context, src, dst Repository, blob v1.Descriptor, location string) error {
+	body, _, err := c.OpenBlob(ctx, src, blob.Digest)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, body)
+}
+
+// copyReferrers copies what refers to the digest into dst. Tag-based referrers (cosign) keep
+// their tag unless dst already has that tag for something else, which is never overwritten.
+func (c *Client) copyReferrers(ctx context.Context, opts PromoteOptions, dst Repository, dr *DestinationResult) error {
+	refs, _, err := c.DiscoverReferrers(ctx, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+	if err != nil {
+		return fmt.Errorf("discovering referrers: %w", err)
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	dstSupports := false
+	if !opts.DryRun {
+		_, dstSupports, err = c.ReferrersAPI(ctx, dst, opts.Source.Digest)
+		if err != nil {
+			return err
+		}
+	}
+	var mu sync.Mutex
+	for _, r := range refs {
+		sub := opts
+		sub.Source = Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
+		sub.Tags = nil
+		sub.Referrers = false
+		if r.Tag != "" {
+			existing, err := c.HeadManifest(ctx, Reference{Repository: dst, Tag: r.Tag})
+			if err != nil {
+				return err
+			}
+			if existing != nil && existing.Digest != r.Descriptor.Digest {
+				mu.Lock()
+				dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, r.Tag, existing.Digest))
+				mu.Unlock()
+				continue
+			}
+			if existing == nil {
+				sub.Tags = []string{r.Tag}
+			}
+		}
+		inner, err := c.promoteTo(ctx, sub, dst, func() (*sourceGraph, error) { return c.loadGraph(ctx, sub.Source) })
+		if err != nil {
+			var fe *failure.Error
+			if errors.As(err, &fe) && fe.Kind == failure.Safety {
+				dr.Warnings = append(dr.Warnings, fmt.Sprintf("referrer %s not copied: %v", r.Descriptor.Digest, err))
+				continue
+			}
+			return fmt.Errorf("copying referrer %s: %w", r.Descriptor.Digest, err)
+		}
+		label := r.Descriptor.Digest.String()
+		if r.Tag != "" {
+			label = r.Tag
+		}
+		dr.Referrers = append(dr.Referrers, label)
+		dr.BytesCopied += inner.BytesCopied
+	}
+	if !opts.DryRun && !dstSupports && hasSubjectReferrers(refs) {
+		dr.Warnings = append(dr.Warnings, fmt.Sprintf("%s has no referrers API: referrers were copied by digest but shipgate does not write the shared %s fallback tag", dst, FallbackTag(opts.Source.Digest)))
+	}
+	return nil
+}
+
+func hasSubjectReferrers(refs []Referrer) bool {
+	for _, r := range refs {
+		if r.Tag == "" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,185 @@
+package registry_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/countingproxy"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
+)
+
+// fixture is a real distribution registry behind a counting proxy.
+type fixture struct {
+	server *registryserver.Server
+	proxy  *countingproxy.Proxy
+	client *registry.Client
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	server := registryserver.StartT(t, registryserver.Options{})
+	proxy, err := countingproxy.Start(server.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	return &fixture{server: server, proxy: proxy, client: registry.New(registry.Options{})}
+}
+
+func (f *fixture) repo(path string) registry.Repository {
+	return registry.Repository{Registry: f.proxy.Host, Path: path}
+}
+
+func (f *fixture) promote(t *testing.T, src registry.Repository, digest v1.Hash, dsts []registry.Repository, mutate func(*registry.PromoteOptions)) (*registry.PromoteResult, error) {
+	t.Helper()
+	opts := registry.PromoteOptions{Source: registry.Reference{Repository: src, Digest: digest}, Destinations: dsts, Referrers: false}
+	if mutate != nil {
+		mutate(&opts)
+	}
+	f.proxy.Reset()
+	return f.client.Promote(context.Background(), opts)
+}
+
+func TestPromoteSameRegistryMountsEveryBlob(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("staging/app:build"), 8) // 8 layers + config = 9 blobs
+	res, err := f.promote(t, f.repo("staging/app"), digest, []registry.Repository{f.repo("production/app")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.proxy.Count(); got > 12 {
+		t.Errorf("promotion to a new repository took %d requests, target at most 12: %s", got, f.proxy.Summary())
+	}
+	if bytes := f.proxy.BlobBytes(); bytes != 0 {
+		t.Errorf("same-registry promotion moved %d blob bytes, want 0", bytes)
+	}
+	for _, b := range res.Destinations[0].Blobs {
+		if b.Action != registry.BlobMount {
+			t.Errorf("blob %s: %s, want mount", b.Digest, b.Action)
+		}
+	}
+	got, ok := testimage.Digest(t, f.server.Repo("production/app@"+digest.String()))
+	if !ok || got != digest {
+		t.Fatalf("independent read of the destination: %v %v", got, ok)
+	}
+
+	// Again: the destination already holds the digest.
+	if _, err := f.promote(t, f.repo("staging/app"), digest, []registry.Repository{f.repo("production/app")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.proxy.Count(); got > 2 {
+		t.Errorf("re-promotion took %d requests, want at most 2: %s", got, f.proxy.Summary())
+	}
+}
+
+func TestPromoteIndexStaysByteIdentical(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Index(t, f.server.Repo("staging/multi:build"), 3, 8)
+	_, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{f.repo("production/multi")}, func(o *registry.PromoteOptions) {
+		o.Tags = []string{"v1"}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.proxy.Count(); got > 37 {
+		t.Errorf("index promotion took %d requests (copy target 36, plus 1 tag): %s", got, f.proxy.Summary())
+	}
+	for _, ref := range []string{"production/multi@" + digest.String(), "production/multi:v1"} {
+		if got, ok := testimage.Digest(t, f.server.Repo(ref)); !ok || got != digest {
+			t.Errorf("%s: %v %v, want %s", ref, got, ok, digest)
+		}
+	}
+}
+
+func TestPromoteAcrossRegistriesStreamsEachBlobOnce(t *testing.T) {
+	f := newFixture(t)
+	other := registryserver.StartT(t, registryserver.Options{})
+	otherProxy, err := countingproxy.Start(other.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer otherProxy.Close()
+	digest := testimage.Image(t, f.server.Repo("app:build"), 8)
+	dst := registry.Repository{Registry: otherProxy.Host, Path: "prod/app"}
+	otherProxy.Reset()
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{dst}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blobBytes int64
+	for _, b := range res.Destinations[0].Blobs {
+		if b.Action != registry.BlobCopy {
+			t.Errorf("blob %s: %s, want copy", b.Digest, b.Action)
+		}
+		blobBytes += b.Size
+	}
+	if up := otherProxy.BlobBytes(); up != blobBytes {
+		t.Errorf("destination received %d blob bytes, want each blob once (%d)", up, blobBytes)
+	}
+	if down := f.proxy.BlobBytes(); down != blobBytes {
+		t.Errorf("source sent %d blob bytes, want each blob once (%d)", down, blobBytes)
+	}
+	if total := f.proxy.Count() + otherProxy.Count(); total >= 50 {
+		t.Errorf("cross-registry promotion took %d requests, crane takes 50", total)
+	}
+	if got, ok := testimage.Digest(t, other.Repo("prod/app@"+digest.String())); !ok || got != digest {
+		t.Fatal("destination does not hold the digest")
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 2)
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *registry.PromoteOptions) {
+		o.DryRun = true
+		o.Tags = []string{"v1"}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.proxy.Requests() {
+		if r.Method != "GET" && r.Method != "HEAD" {
+			t.Errorf("dry run sent %s %s", r.Method, r.Path)
+		}
+	}
+	if len(res.Destinations[0].Blobs) != 3 {
+		t.Errorf("plan lists %d blobs, want 3", len(res.Destinations[0].Blobs))
+	}
+	if _, ok := testimage.Digest(t, f.server.Repo("prod/app@"+digest.String())); ok {
+		t.Fatal("dry run wrote the image")
+	}
+}
+
+func TestPromoteUnknownDigestIsNotFound(t *testing.T) {
+	f := newFixture(t)
+	testimage.Image(t, f.server.Repo("app:build"), 1)
+	missing, _ := v1.NewHash("sha256:" + strings.Repeat("ab", 32))
+	_, err := f.promote(t, f.repo("app"), missing, []registry.Repository{f.repo("prod/app")}, nil)
+	if failure.KindOf(err) != failure.NotFound {
+		t.Fatalf("unknown digest: %v (kind %v), want not found", err, failure.KindOf(err))
+	}
+}
+
+func TestPromoteCopiesCosignStyleReferrers(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 2)
+	sig := testimage.Image(t, f.server.Repo("app:"+registry.FallbackTag(digest)+".sig"), 1)
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *registry.PromoteOptions) {
+		o.Referrers = true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Destinations[0].Referrers; len(got) != 1 {
+		t.Fatalf("referrers copied: %v, want the .sig tag", got)
+	}
+	if got, ok := testimage.Digest(t, f.server.Repo("prod/app:"+registry.FallbackTag(digest)+".sig")); !ok || got != sig {
+		t.Fatalf("signature tag at destination: %v %v", got, ok)
+	}
+}

@@ -1,0 +1,93 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+// TagPage is one page of a repository's tags.
+type TagPage struct {
+	Tags []string
+	// Next is the URL of the next page from the Link header, or "" on the last page.
+	Next string
+	// ServerTime is the registry's Date header, when it sent one.
+	ServerTime time.Time
+}
+
+// ListTagsPage fetches one page of repo's tags, starting after last (exclusive) when last is
+// non-empty, asking for at most n (0: the registry's default). When next is non-empty it is a
+// Link URL from a previous page and last and n are ignored.
+func (c *Client) ListTagsPage(ctx context.Context, repo Repository, last string, n int, next string) (*TagPage, error) {
+	target := next
+	if target == "" {
+		query := url.Values{}
+		if n > 0 {
+			query.Set("n", strconv.Itoa(n))
+		}
+		if last != "" {
+			query.Set("last", last)
+		}
+		target = c.endpoint(repo.Registry, "/v2/"+repo.Path+"/tags/list", query)
+	}
+	resp, err := c.do(ctx, request{
+		method: http.MethodGet, registry: repo.Registry, url: target,
+		scopes: scopesFor(pullScope(repo.Path)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		// A repository with no tags yet: distribution answers NAME_UNKNOWN.
+		drain(resp)
+		return &TagPage{}, nil
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, responseError("listing tags of "+repo.String(), resp)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Tags []string `json:"tags"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&body); err != nil {
+		return nil, failure.Wrap(failure.Unavailable, err, "reading tag list of %s", repo)
+	}
+	page := &TagPage{Tags: body.Tags}
+	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {
+		page.ServerTime = t
+	}
+	if link := nextLink(resp.Header.Get("Link")); link != "" {
+		u, err := resp.Request.URL.Parse(link)
+		if err == nil && u.Host == resp.Request.URL.Host {
+			page.Next = u.String()
+		}
+	}
+	return page, nil
+}
+
+// nextLink extracts the rel="next" URL of an RFC 5988 Link header.
+func nextLink(header string) string {
+	for _, part := range strings.Split(header, ",") {
+		segments := strings.Split(part, ";")
+		if len(segments) < 2 {
+			continue
+		}
+		target := strings.Trim(strings.TrimSpace(segments[0]), "<>")
+		for _, param := range segments[1:] {
+			if strings.ReplaceAll(strings.TrimSpace(param), " ", "") == `rel="next"` {
+				return target
+			}
+		}
+	}
+	return ""
+}
