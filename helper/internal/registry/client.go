@@ -291,8 +291,8 @@ func unionScopes(a, b []string) []string {
 	return out
 }
 
-func pullScope(repo string) string     { return "repository:" + repo + ":pull" }
-func pushScope(repo string) string     { return "repository:" + repo + ":push,pull" }
+func pullScope(repo string) string        { return "repository:" + repo + ":pull" }
+func pushScope(repo string) string        { return "repository:" + repo + ":push,pull" }
 func scopesFor(scopes ...string) []string { return scopes }
 
 func drain(resp *http.Response) {
