@@ -59,12 +59,20 @@ func Start(targetURL string) (*Proxy, error) {
 				resp.Header.Set(h, strings.ReplaceAll(v, target.Host, p.Host))
 			}
 		}
+		if link := resp.Header.Get("Link"); link != "" && p.IgnoreLast.Load() {
+			resp.Header.Set("Link", strings.Replace(link, ">;", "&linkpage=1>;", 1))
+		}
 		return nil
 	}
 	p.server = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p.IgnoreLast.Load() && strings.HasSuffix(r.URL.Path, "/tags/list") {
+			// Like ECR: the client's `last` is ignored, but the registry's own Link pages work
+			// (they carry a marker the registry put there).
 			q := r.URL.Query()
-			q.Del("last")
+			if q.Get("linkpage") == "" {
+				q.Del("last")
+			}
+			q.Del("linkpage")
 			r.URL.RawQuery = q.Encode()
 		}
 		up := &countingReader{r: r.Body}
@@ -74,7 +82,7 @@ func Start(targetURL string) (*Proxy, error) {
 		reverse.ServeHTTP(cw, r)
 		p.mu.Lock()
 		p.requests = append(p.requests, Request{
-			Method: r.Method, Kind: kindOf(r.URL.Path), Path: r.URL.Path, Status: cw.status,
+			Method: r.Method, Kind: kindOf(r.URL.Path), Path: r.URL.RequestURI(), Status: cw.status,
 			BytesUp: up.n, BytesDown: cw.n,
 		})
 		p.mu.Unlock()
