@@ -68,9 +68,18 @@ func newApp(s *streams) *cli.App {
 
 // commands lists every command; each is built in its own file.
 func commands(s *streams) []*cli.Command {
-	return []*cli.Command{
-		versionCommand(s),
+	cmds := []*cli.Command{
+		recordArtifactCommand(s),
+		promoteCommand(s),
 	}
+	cmds = append(cmds, markCommands(s)...)
+	cmds = append(cmds,
+		releasesCommand(s),
+		findCommand(s),
+		rollbackCommand(s),
+		versionCommand(s),
+	)
+	return cmds
 }
 
 // prepareCommand applies the conventions every command shares: SHIPGATE_<FLAG> environment
@@ -106,8 +115,15 @@ func applyFlagEnvironment(ctx *cli.Context, flags []cli.Flag) error {
 		if len(names) == 0 || ctx.IsSet(names[0]) {
 			continue
 		}
+		if flagEnvExceptions[ctx.Command.Name+" --"+names[0]] {
+			continue
+		}
 		variable := FlagEnvName(names[0])
 		value := getenv(variable)
+		if value == "" && flagEnvAliases[names[0]] != "" {
+			variable = flagEnvAliases[names[0]]
+			value = getenv(variable)
+		}
 		if value == "" {
 			continue
 		}
@@ -122,6 +138,19 @@ func applyFlagEnvironment(ctx *cli.Context, flags []cli.Flag) error {
 		}
 	}
 	return nil
+}
+
+// flagEnvAliases lets a flag fall back to an exported name that differs from its own:
+// --repo reads $SHIPGATE_REPOSITORY, which promote, find and rollback export.
+var flagEnvAliases = map[string]string{"repo": "SHIPGATE_REPOSITORY"}
+
+// flagEnvExceptions are flags never read from the environment because an exported name of the
+// same spelling means something else: promote exports SHIPGATE_DIGEST (the new release), which
+// must never become rollback's --digest; record-artifact's --image is the freshly pushed tag,
+// not an earlier step's SHIPGATE_IMAGE.
+var flagEnvExceptions = map[string]bool{
+	"rollback --digest":       true,
+	"record-artifact --image": true,
 }
 
 // FlagEnvName is the environment variable that sets flag name: SHIPGATE_ plus the name in

@@ -1,0 +1,115 @@
+package app
+
+import (
+	"github.com/urfave/cli/v2"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/release"
+)
+
+// markCommand builds mark-deployed, mark-good and mark-bad: each appends one ledger entry.
+func markCommand(s *streams, name string, status ledger.Status, usage string) *cli.Command {
+	flags := []cli.Flag{
+		&cli.StringFlag{Name: "image", Usage: "the deployed `REPO@DIGEST` (default: $SHIPGATE_IMAGE)"},
+		&cli.StringFlag{Name: "env", Usage: "the `ENV`ironment, [a-z][a-z0-9-]{0,30}"},
+		&cli.StringFlag{Name: "reason", Usage: "why, in a few words (kept in the entry's record)"},
+		&cli.StringFlag{Name: "release", Usage: "the release `FILE` the digest came from (source and pipeline context)"},
+		&cli.StringFlag{Name: "version", Usage: "the release's `VERSION` (default: the release file's commit; $SHIPGATE_VERSION)"},
+		&cli.StringFlag{Name: "rollback-from", Usage: "the `DIGEST` this deploy rolls back from ($SHIPGATE_ROLLBACK_FROM)"},
+		&cli.StringSliceFlag{Name: "alias", Usage: "also move the moving tag `TAG` (e.g. production-current) to the digest"},
+		&cli.BoolFlag{Name: "force", Usage: "record even a digest marked bad in the environment"},
+		outputFlag(),
+	}
+	if status == ledger.Deployed {
+		flags = append(flags, &cli.StringFlag{Name: "status", Value: "deployed", Usage: "`deploying` (before the deploy steps) or deployed (after they succeeded)"})
+	}
+	return &cli.Command{
+		Name:  name,
+		Usage: usage,
+		Flags: withFlags(flags, registryFlags()),
+		Action: func(c *cli.Context) error {
+			format, err := outputFormat(c)
+			if err != nil {
+				return err
+			}
+			st := status
+			if status == ledger.Deployed {
+				switch c.String("status") {
+				case "deploying":
+					st = ledger.Deploying
+				case "deployed":
+				default:
+					return failure.New(failure.Usage, "--status %q: want deploying or deployed", c.String("status"))
+				}
+			}
+			ref, err := digestReference(c.String("image"), "--image")
+			if err != nil {
+				return err
+			}
+			env := c.String("env")
+			if err := ledger.ValidateEnv(env); err != nil {
+				return err
+			}
+			rec := ledger.Record{Reason: c.String("reason"), Version: c.String("version"), RollbackFrom: c.String("rollback-from"), Tool: "shipgate " + Version}
+			_, pipeline := release.Context(s.getenv, ".")
+			rec.MarkedBy = ledger.Pipeline(pipeline)
+			if file := c.String("release"); file != "" {
+				rel, err := release.Read(file)
+				if err != nil {
+					return err
+				}
+				if rel.Digest != ref.Digest.String() {
+					return failure.New(failure.Safety, "release file %s is for %s, not %s", file, rel.Digest, ref.Digest)
+				}
+				rec.Source = ledger.Source{Commit: rel.Source.Commit, Tree: rel.Source.Tree, Branch: rel.Source.Branch, Tag: rel.Source.Tag,
+					Pipeline: ledger.Pipeline(rel.Pipeline)}
+			}
+			if rec.Version == "" {
+				rec.Version = rec.Source.Commit
+			}
+			l, err := newLedger(c, s, ref.Repository)
+			if err != nil {
+				return err
+			}
+			written, err := l.Append(c.Context, ledger.Mark{Env: env, Digest: ref.Digest, Status: st, Record: rec,
+				Force: c.Bool("force"), Aliases: c.StringSlice("alias")})
+			if err != nil {
+				return err
+			}
+			for _, w := range written.Warnings {
+				s.progress("warning: %s", w)
+			}
+			s.progress("%s: %s is %s (%s)", env, ref.Repository.Digest(ref.Digest), st, written.Tag)
+			return s.printResult(format, map[string]any{
+				"env": env, "status": st, "image": ref.Repository.Digest(ref.Digest), "tag": written.Tag,
+				"recordTag": written.Record, "warnings": written.Warnings,
+			}, func() string { return written.Tag })
+		},
+	}
+}
+
+// digestReference parses a REPO@DIGEST flag value; a tag is refused because ledger entries
+// and rollbacks are about digests.
+func digestReference(value, flag string) (registry.Reference, error) {
+	if value == "" {
+		return registry.Reference{}, failure.New(failure.Usage, "%s REPO@DIGEST is required", flag)
+	}
+	ref, err := registry.ParseReference(value)
+	if err != nil {
+		return registry.Reference{}, err
+	}
+	if !ref.HasDigest() {
+		return registry.Reference{}, failure.New(failure.Safety, "%s %s is not pinned by digest (REPO@sha256:…)", flag, value)
+	}
+	return ref, nil
+}
+
+func markCommands(s *streams) []*cli.Command {
+	return []*cli.Command{
+		markCommand(s, "mark-deployed", ledger.Deployed, "ledger: a deploy of this digest started (--status deploying) or finished"),
+		markCommand(s, "mark-good", ledger.Good, "ledger: this digest passed its checks in ENV (a rollback target from now on)"),
+		markCommand(s, "mark-bad", ledger.Bad, "ledger: never deploy or promote this digest to ENV again (unless forced)"),
+	}
+}

@@ -1,0 +1,185 @@
+// Package release reads and writes release.json: the record of one built artifact (its
+// digest, platforms and size, and the source and CircleCI context it was built from) that the
+// build job persists to the workspace and every later job promotes by digest.
+package release
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+// SchemaVersion is the release.json format this package writes.
+const SchemaVersion = 1
+
+// Release is release.json. Unknown fields of a file read from disk are kept when it is
+// written back.
+type Release struct {
+	SchemaVersion int      `json:"schemaVersion"`
+	Image         string   `json:"image"`
+	Repository    string   `json:"repository"`
+	Digest        string   `json:"digest"`
+	MediaType     string   `json:"mediaType"`
+	Platforms     []string `json:"platforms,omitempty"`
+	// Size is the bytes of every manifest and blob the digest needs.
+	Size     int64    `json:"size"`
+	Source   Source   `json:"source"`
+	Pipeline Pipeline `json:"pipeline"`
+	// ResolvedFrom is the tag the digest was resolved from, once.
+	ResolvedFrom string `json:"resolvedFrom,omitempty"`
+	CreatedAt    string `json:"createdAt,omitempty"`
+
+	unknown map[string]json.RawMessage
+}
+
+// Source is where the artifact was built from.
+type Source struct {
+	Commit        string `json:"commit,omitempty"`
+	Tree          string `json:"tree,omitempty"`
+	Branch        string `json:"branch,omitempty"`
+	Tag           string `json:"tag,omitempty"`
+	RepositoryURL string `json:"repositoryUrl,omitempty"`
+}
+
+// Pipeline is the CircleCI context of a job.
+type Pipeline struct {
+	Number     string `json:"number,omitempty"`
+	ID         string `json:"id,omitempty"`
+	WorkflowID string `json:"workflowId,omitempty"`
+	Job        string `json:"job,omitempty"`
+	JobURL     string `json:"jobUrl,omitempty"`
+	User       string `json:"user,omitempty"`
+}
+
+// Version is the release's version for smoke tests: the commit it was built from.
+func (r *Release) Version() string { return r.Source.Commit }
+
+// Read loads and validates release.json.
+func Read(path string) (*Release, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, failure.WithHint(failure.New(failure.Usage, "release file %q does not exist", path),
+				"the build job writes it with `shipgate record-artifact` and persists it to the workspace; attach the workspace first")
+		}
+		return nil, failure.Wrap(failure.Usage, err, "reading release file %q", path)
+	}
+	var r Release
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "parsing release file %q", path)
+	}
+	if err := json.Unmarshal(data, &r.unknown); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "parsing release file %q", path)
+	}
+	for _, known := range []string{"schemaVersion", "image", "repository", "digest", "mediaType", "platforms", "size", "source", "pipeline", "resolvedFrom", "createdAt"} {
+		delete(r.unknown, known)
+	}
+	if r.SchemaVersion != SchemaVersion {
+		return nil, failure.New(failure.Usage, "release file %q has schemaVersion %d; this shipgate reads %d", path, r.SchemaVersion, SchemaVersion)
+	}
+	if r.Repository == "" || r.Digest == "" {
+		return nil, failure.New(failure.Usage, "release file %q names no repository or digest", path)
+	}
+	return &r, nil
+}
+
+// Write writes release.json atomically (a temporary file renamed into place), keeping the
+// unknown fields of a file that was read.
+func Write(path string, r *Release) error {
+	r.SchemaVersion = SchemaVersion
+	known, err := json.Marshal(r)
+	if err != nil {
+		return failure.Wrap(failure.Internal, err, "encoding release")
+	}
+	merged := map[string]json.RawMessage{}
+	for k, v := range r.unknown {
+		merged[k] = v
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(known, &fields); err != nil {
+		return failure.Wrap(failure.Internal, err, "encoding release")
+	}
+	for k, v := range fields {
+		merged[k] = v
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(merged); err != nil {
+		return failure.Wrap(failure.Internal, err, "encoding release")
+	}
+	return WriteFileAtomic(path, buf.Bytes(), 0o644)
+}
+
+// WriteFileAtomic writes data to a temporary file beside path and renames it into place, so a
+// reader never sees half a file and a planted symlink at path is replaced, not followed.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return failure.Wrap(failure.Usage, err, "writing %q", path)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return failure.Wrap(failure.Internal, err, "writing %q", path)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return failure.Wrap(failure.Internal, err, "writing %q", path)
+	}
+	if err := tmp.Close(); err != nil {
+		return failure.Wrap(failure.Internal, err, "writing %q", path)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return failure.Wrap(failure.Internal, err, "writing %q", path)
+	}
+	return nil
+}
+
+// Context gathers the source and CircleCI context from CIRCLE_* variables and, where they are
+// silent, from git in dir.
+func Context(getenv func(string) string, dir string) (Source, Pipeline) {
+	src := Source{
+		Commit:        getenv("CIRCLE_SHA1"),
+		Branch:        getenv("CIRCLE_BRANCH"),
+		Tag:           getenv("CIRCLE_TAG"),
+		RepositoryURL: getenv("CIRCLE_REPOSITORY_URL"),
+	}
+	if src.Commit == "" {
+		src.Commit = git(dir, "rev-parse", "HEAD")
+	}
+	if src.Commit != "" {
+		src.Tree = git(dir, "rev-parse", src.Commit+"^{tree}")
+	}
+	if src.Branch == "" && src.Tag == "" && src.Commit != "" {
+		if branch := git(dir, "rev-parse", "--abbrev-ref", "HEAD"); branch != "HEAD" {
+			src.Branch = branch
+		}
+	}
+	p := Pipeline{
+		Number:     getenv("CIRCLE_PIPELINE_NUMBER"),
+		ID:         getenv("CIRCLE_PIPELINE_ID"),
+		WorkflowID: getenv("CIRCLE_WORKFLOW_ID"),
+		Job:        getenv("CIRCLE_JOB"),
+		JobURL:     getenv("CIRCLE_BUILD_URL"),
+		User:       getenv("CIRCLE_USERNAME"),
+	}
+	return src, p
+}
+
+// git runs a read-only git query; it returns "" when git or the repository is absent.
+func git(dir string, args ...string) string {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
