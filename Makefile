@@ -34,7 +34,7 @@ fuzz:
 test: fmt-check vet unit fuzz-smoke
 
 bench: build
-	$(GO) run ./bench/cmd/registrybench -out bench/RESULTS.md
+	$(GO) run ./helper/cmd/registrybench -out bench/RESULTS.md
 
 clean:
 	rm -rf bin

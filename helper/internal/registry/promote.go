@@ -55,6 +55,8 @@ type DestinationResult struct {
 	Tags           []string   `json:"tags,omitempty"`
 	Referrers      []string   `json:"referrers,omitempty"`
 	Warnings       []string   `json:"warnings,omitempty"`
+
+	mediaType string
 }
 
 // PromoteResult is the outcome of a promotion.
@@ -139,11 +141,9 @@ func (c *Client) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResu
 			return result, fmt.Errorf("promoting %s to %s: %w", opts.Source.Digest, dst, err)
 		}
 		result.Destinations = append(result.Destinations, *dr)
-	}
-	if result.MediaType == "" && graph == nil && len(result.Destinations) > 0 {
-		// Every destination already held the digest: name its media type from there.
-		if desc, err := c.HeadManifest(ctx, Reference{Repository: opts.Destinations[0], Digest: opts.Source.Digest}); err == nil && desc != nil {
-			result.MediaType = string(desc.MediaType)
+		if result.MediaType == "" {
+			// Every destination so far already held the digest: its HEAD named the media type.
+			result.MediaType = dr.mediaType
 		}
 	}
 	return result, nil
@@ -158,6 +158,9 @@ func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Reposit
 		return nil, err
 	}
 	dr.AlreadyPresent = present != nil
+	if present != nil {
+		dr.mediaType = string(present.MediaType)
+	}
 	var rootManifest *Manifest
 	if !dr.AlreadyPresent || opts.DryRun {
 		g, err := loadGraph()
