@@ -26,7 +26,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts registryserver.Options) *fixture {
 	t.Helper()
-	server := registryserver.StartT(t, opts)
+	return newFixtureOn(t, registryserver.StartT(t, opts))
+}
+
+func newFixtureOn(t *testing.T, server *registryserver.Server) *fixture {
+	t.Helper()
 	proxy, err := countingproxy.Start(server.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -65,7 +69,12 @@ const (
 )
 
 func TestRollbackTargetSkipsCurrentAndBad(t *testing.T) {
-	f := newFixture(t, registryserver.Options{})
+	registryserver.ForEach(t, registryserver.Options{}, func(t *testing.T, s *registryserver.Server) {
+		testRollbackTarget(t, newFixtureOn(t, s))
+	})
+}
+
+func testRollbackTarget(t *testing.T, f *fixture) {
 	ctx := context.Background()
 	a, b, c := f.image("a"), f.image("b"), f.image("c")
 	f.deploy("production", a, commitA)
@@ -140,7 +149,12 @@ func TestFindByCommitAndTree(t *testing.T) {
 }
 
 func TestConcurrentWritersLoseNothing(t *testing.T) {
-	f := newFixture(t, registryserver.Options{})
+	registryserver.ForEach(t, registryserver.Options{}, func(t *testing.T, s *registryserver.Server) {
+		testConcurrentWriters(t, newFixtureOn(t, s))
+	})
+}
+
+func testConcurrentWriters(t *testing.T, f *fixture) {
 	a, b := f.image("a"), f.image("b")
 	ctx := context.Background()
 	var wg sync.WaitGroup

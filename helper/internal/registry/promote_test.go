@@ -23,7 +23,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	server := registryserver.StartT(t, registryserver.Options{})
+	return newFixtureOn(t, registryserver.StartT(t, registryserver.Options{}))
+}
+
+func newFixtureOn(t *testing.T, server *registryserver.Server) *fixture {
+	t.Helper()
 	proxy, err := countingproxy.Start(server.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +51,12 @@ func (f *fixture) promote(t *testing.T, src registry.Repository, digest v1.Hash,
 }
 
 func TestPromoteSameRegistryMountsEveryBlob(t *testing.T) {
-	f := newFixture(t)
+	registryserver.ForEach(t, registryserver.Options{}, func(t *testing.T, s *registryserver.Server) {
+		testPromoteSameRegistry(t, newFixtureOn(t, s))
+	})
+}
+
+func testPromoteSameRegistry(t *testing.T, f *fixture) {
 	digest := testimage.Image(t, f.server.Repo("staging/app:build"), 8) // 8 layers + config = 9 blobs
 	res, err := f.promote(t, f.repo("staging/app"), digest, []registry.Repository{f.repo("production/app")}, nil)
 	if err != nil {
@@ -79,7 +88,12 @@ func TestPromoteSameRegistryMountsEveryBlob(t *testing.T) {
 }
 
 func TestPromoteIndexStaysByteIdentical(t *testing.T) {
-	f := newFixture(t)
+	registryserver.ForEach(t, registryserver.Options{}, func(t *testing.T, s *registryserver.Server) {
+		testPromoteIndex(t, newFixtureOn(t, s))
+	})
+}
+
+func testPromoteIndex(t *testing.T, f *fixture) {
 	digest := testimage.Index(t, f.server.Repo("staging/multi:build"), 3, 8)
 	_, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{f.repo("production/multi")}, func(o *registry.PromoteOptions) {
 		o.Tags = []string{"v1"}

@@ -218,3 +218,22 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// ForEach runs fn as a subtest against every registry implementation available: the embedded
+// distribution v3 registry always, and Debian's docker-registry 2.8 when it is installed.
+func ForEach(t *testing.T, opts Options, fn func(t *testing.T, s *Server)) {
+	t.Helper()
+	t.Run("distribution-v3", func(t *testing.T) { fn(t, StartT(t, opts)) })
+	if _, err := os.Stat(DebianBinary); err != nil {
+		t.Logf("%s not installed: skipping the docker-registry 2.8 run (apt-get install docker-registry)", DebianBinary)
+		return
+	}
+	t.Run("docker-registry-2.8", func(t *testing.T) {
+		s, err := StartExternal(DebianBinary, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Close)
+		fn(t, s)
+	})
+}
