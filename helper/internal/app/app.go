@@ -77,6 +77,7 @@ func commands(s *streams) []*cli.Command {
 		releasesCommand(s),
 		findCommand(s),
 		rollbackCommand(s),
+		awsCommand(s),
 		versionCommand(s),
 	)
 	return cmds
