@@ -27,6 +27,14 @@ func (r *redactor) add(secret string) {
 		return
 	}
 	r.secrets = append(r.secrets, secret)
+	// A value such as "Bearer abc..." may come back in parts: redact the long parts too.
+	if parts := strings.Fields(secret); len(parts) > 1 {
+		for _, part := range parts {
+			if len(part) >= 8 {
+				r.secrets = append(r.secrets, part)
+			}
+		}
+	}
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }
@@ -41,14 +49,19 @@ var credentialPatterns = []struct {
 	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), redacted},
 	// Authorization schemes followed by a credential.
 	{regexp.MustCompile(`(?i)\b(bearer|basic|token|digest)(\s+)[A-Za-z0-9._~+/=-]{6,}`), "${1}${2}" + redacted},
-	// name=value or "name": "value" pairs whose name says secret.
-	{regexp.MustCompile(`(?i)("?[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|authorization|session|cookie|signature)[a-z0-9_.-]*"?\s*[:=]\s*"?)([^"\s,&;}]+)`), "${1}" + redacted},
 	// Well-known token shapes: AWS access key IDs, GitHub, Slack, Google API keys.
 	{regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), redacted},
 	{regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`), redacted},
 	{regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}`), redacted},
 	{regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{30,}`), redacted},
 }
+
+// secretPair matches name=value or "name": "value" pairs whose name says secret.
+var secretPair = regexp.MustCompile(`(?i)("?[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|authorization|session|cookie|signature)[a-z0-9_.-]*"?\s*[:=]\s*"?)([^"\s,&;}]+)`)
+
+// authScheme is a value that names an authorization scheme; the credential after it is
+// handled by the scheme pattern.
+var authScheme = regexp.MustCompile(`(?i)^(bearer|basic|token|digest)$`)
 
 // longToken finds long runs of token characters; highEntropy decides which of them to remove.
 var longToken = regexp.MustCompile(`[A-Za-z0-9+/_-]{32,}={0,2}`)
@@ -79,6 +92,13 @@ func (r *redactor) String(s string) string {
 	for _, p := range credentialPatterns {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
+	s = secretPair.ReplaceAllStringFunc(s, func(pair string) string {
+		m := secretPair.FindStringSubmatch(pair)
+		if authScheme.MatchString(m[2]) || m[2] == redacted {
+			return pair
+		}
+		return m[1] + redacted
+	})
 	return longToken.ReplaceAllStringFunc(s, func(token string) string {
 		if highEntropy(token) {
 			return redacted
