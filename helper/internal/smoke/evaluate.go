@@ -22,7 +22,7 @@ func evaluate(c *Check, r response, red *redactor) (problems []string, versionAt
 		msg := fmt.Sprintf("status %d, want %s", r.status, c.status)
 		if r.status >= 300 && r.status < 400 && !c.followRedirects {
 			if loc := r.header.Get("Location"); loc != "" {
-				msg += fmt.Sprintf(" (redirect to %s not followed; the check can follow redirects)", shownLocation(loc, red))
+				msg += fmt.Sprintf(" (redirect to %s not followed; the check can follow redirects)", shownLocation(c, loc, red))
 			}
 		}
 		problems = append(problems, msg)
@@ -56,8 +56,9 @@ func evaluate(c *Check, r response, red *redactor) (problems []string, versionAt
 	return problems, versionAt
 }
 
-func shownLocation(loc string, red *redactor) string {
-	if u, err := ParseURL(loc); err == nil {
+// shownLocation renders a Location header, resolved against the check's URL.
+func shownLocation(c *Check, loc string, red *redactor) string {
+	if u, err := c.url.Parse(loc); err == nil && (u.Scheme == "http" || u.Scheme == "https") {
 		return red.displayURL(u)
 	}
 	return red.String(redactURLText(loc))
