@@ -78,6 +78,7 @@ func commands(s *streams) []*cli.Command {
 		findCommand(s),
 		rollbackCommand(s),
 		awsCommand(s),
+		smokeTestCommand(s),
 		versionCommand(s),
 	)
 	return cmds
