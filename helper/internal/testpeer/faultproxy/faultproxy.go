@@ -87,6 +87,9 @@ type Options struct {
 	Stall time.Duration
 	// RetryAfter is the Retry-After value sent with 429, in seconds. The default is 1.
 	RetryAfter int
+	// Limit stops injecting after this many faults (0: no limit), e.g. 1 for "the first
+	// eligible request fails once".
+	Limit int64
 }
 
 // Proxy is a running fault-injecting proxy.
@@ -104,6 +107,7 @@ type Proxy struct {
 	rng      *rand.Rand
 	rate     float64
 	requests int64
+	drawn    int64
 	counts   map[Key]int64
 	closing  chan struct{}
 	closed   sync.Once
@@ -265,6 +269,10 @@ func (p *Proxy) draw(r *http.Request) Fault {
 	if !eligible || p.rng.Float64() >= p.rate {
 		return ""
 	}
+	if p.opts.Limit > 0 && p.drawn >= p.opts.Limit {
+		return ""
+	}
+	p.drawn++
 	faults := p.opts.Faults
 	if !p.opts.BodyFaultEligible(r) || r.Method == http.MethodHead {
 		faults = withoutBodyFaults(faults)
@@ -344,6 +352,9 @@ func (p *Proxy) serve(w http.ResponseWriter, r *http.Request) {
 	if fault.needsBody() && len(body) == 0 {
 		// Nothing to cut or corrupt: an empty body passes untouched, uncounted.
 		fault = ""
+		p.mu.Lock()
+		p.drawn--
+		p.mu.Unlock()
 	}
 	header := w.Header()
 	for k, v := range resp.Header {
