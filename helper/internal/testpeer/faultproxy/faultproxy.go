@@ -83,6 +83,10 @@ type Options struct {
 	// with, stalled or cut by a reset; nil means the same as Eligible. When a body fault is
 	// drawn for a request outside it (or for an empty body), another fault is drawn.
 	BodyFaultEligible func(*http.Request) bool
+	// TamperEligible narrows Tamper further (nil: BodyFaultEligible). A client can detect
+	// tampering only in content-addressed bodies (blobs, manifests by digest); elsewhere TLS is
+	// what protects a body, so a soak may keep tampering to those.
+	TamperEligible func(*http.Request) bool
 	// Stall bounds a stall: after it the proxy carries on normally. The default is 2s.
 	Stall time.Duration
 	// RetryAfter is the Retry-After value sent with 429, in seconds. The default is 1.
@@ -155,6 +159,9 @@ func Start(opts Options) (*Proxy, error) {
 	}
 	if opts.BodyFaultEligible == nil {
 		opts.BodyFaultEligible = opts.Eligible
+	}
+	if opts.TamperEligible == nil {
+		opts.TamperEligible = opts.BodyFaultEligible
 	}
 	listener, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -275,18 +282,20 @@ func (p *Proxy) draw(r *http.Request) Fault {
 	p.drawn++
 	faults := p.opts.Faults
 	if !p.opts.BodyFaultEligible(r) || r.Method == http.MethodHead {
-		faults = withoutBodyFaults(faults)
-		if len(faults) == 0 {
-			return ""
-		}
+		faults = without(faults, Fault.needsBody)
+	} else if !p.opts.TamperEligible(r) {
+		faults = without(faults, func(f Fault) bool { return f == Tamper })
+	}
+	if len(faults) == 0 {
+		return ""
 	}
 	return faults[p.rng.IntN(len(faults))]
 }
 
-func withoutBodyFaults(faults []Fault) []Fault {
+func without(faults []Fault, drop func(Fault) bool) []Fault {
 	var out []Fault
 	for _, f := range faults {
-		if !f.needsBody() {
+		if !drop(f) {
 			out = append(out, f)
 		}
 	}
