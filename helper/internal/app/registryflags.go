@@ -28,8 +28,7 @@ var registryAuthProviders []registryAuthProvider
 func registryFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to non-loopback registries (loopback registries always use HTTP)"},
-		&cli.DurationFlag{Name: timeoutFlag, Value: defaultTimeout,
-			Usage: "give up the whole operation (retries included) after `DURATION` (exit code 7)"},
+		&cli.DurationFlag{Name: timeoutFlag, Value: defaultTimeout, Usage: registryTimeoutUsage},
 	}
 	for _, p := range registryAuthProviders {
 		flags = append(flags, p.flags()...)
@@ -37,20 +36,25 @@ func registryFlags() []cli.Flag {
 	return flags
 }
 
-const timeoutFlag = "timeout"
+const (
+	timeoutFlag = "timeout"
+	// registryTimeoutUsage also marks the registry commands' --timeout flag: smoke-test and aws
+	// have a --timeout of their own, which their domain packages apply.
+	registryTimeoutUsage = "give up the whole operation (retries included) after `DURATION` (exit code 7)"
+)
 
 // defaultTimeout bounds one registry command: long enough for a multi-gigabyte cross-registry
 // copy, short enough that a stuck registry fails the job well before CircleCI's own limits.
 const defaultTimeout = 10 * time.Minute
 
-// applyTimeout makes a command that has --timeout run under that deadline: every request,
+// applyTimeout makes a command that has the registry --timeout flag run under that deadline: every request,
 // retry and backoff of the operation ends when it passes. A failure caused by the deadline
 // reads as such, with exit code 7 (a dependency stayed unavailable).
 func applyTimeout(c *cli.Command) {
 	has := false
 	for _, f := range c.Flags {
-		for _, n := range f.Names() {
-			has = has || n == timeoutFlag
+		if d, ok := f.(*cli.DurationFlag); ok && d.Name == timeoutFlag && d.Usage == registryTimeoutUsage {
+			has = true
 		}
 	}
 	if !has || c.Action == nil {

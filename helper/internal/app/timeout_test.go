@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/shipgate/shipgate/helper/internal/testpeer/faultproxy"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
@@ -51,4 +53,33 @@ func TestTimeoutMustBePositive(t *testing.T) {
 	}
 	r := runCLI(t, map[string]string{"SHIPGATE_TIMEOUT": "-5s"}, "releases", "--repo", "127.0.0.1:1/app", "--env", "production")
 	mustCode(t, r, 2)
+}
+
+// TestTimeoutWrapsOnlyRegistryCommands: smoke-test and the aws commands apply their own
+// --timeout in their domain packages (with their own exit codes); only registry commands get
+// the operation deadline.
+func TestTimeoutWrapsOnlyRegistryCommands(t *testing.T) {
+	wrapped := map[string]bool{}
+	var walk func(prefix string, cmds []*cli.Command)
+	walk = func(prefix string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			name := strings.TrimSpace(prefix + " " + c.Name)
+			for _, f := range c.Flags {
+				if d, ok := f.(*cli.DurationFlag); ok && d.Usage == registryTimeoutUsage {
+					wrapped[name] = true
+				}
+			}
+			walk(name, c.Subcommands)
+		}
+	}
+	walk("", newApp(&streams{}).Commands)
+	for _, name := range []string{"record-artifact", "promote", "mark-deployed", "mark-good", "mark-bad", "releases", "find", "rollback"} {
+		if !wrapped[name] {
+			t.Errorf("%s has no registry --timeout", name)
+		}
+		delete(wrapped, name)
+	}
+	if len(wrapped) != 0 {
+		t.Errorf("registry --timeout on other commands: %v", wrapped)
+	}
 }
