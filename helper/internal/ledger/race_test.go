@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
@@ -192,5 +193,27 @@ func TestRaceRollbackDuringMarkGood(t *testing.T) {
 				t.Errorf("current %v, %v; want %s still", current, err, c)
 			}
 		})
+	}
+}
+
+// TestInvalidAliasIsRefusedBeforeAnythingIsWritten: an alias the registry cannot hold used to be
+// found out only after the entry and the bad marker were written (found by the bad-input table
+// in app/badinput_test.go).
+func TestInvalidAliasIsRefusedBeforeAnythingIsWritten(t *testing.T) {
+	f := newFixture(t, registryserver.Options{})
+	digest := f.image("a")
+	before, _, err := f.ledger.History(context.Background(), "production", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.ledger.Append(context.Background(), ledger.Mark{Env: "production", Digest: digest, Status: ledger.Bad,
+		Record: markRecord(commitA), Aliases: []string{"production current"}})
+	if failure.KindOf(err) != failure.Usage {
+		t.Fatalf("error %v, want a usage error", err)
+	}
+	bad, err := f.ledger.IsBad(context.Background(), "production", digest)
+	after, _, herr := f.ledger.History(context.Background(), "production", 0)
+	if err != nil || herr != nil || bad || len(after) != len(before) {
+		t.Errorf("after the refusal: marked bad %v, %d entries (was %d), errors %v %v", bad, len(after), len(before), err, herr)
 	}
 }
