@@ -453,6 +453,15 @@ func (s *soak) report(cfg soakConfig, iterations int, elapsed time.Duration, los
 		}
 		fmt.Fprintf(&b, " %d |\n", injected[f])
 	}
+	var fresh, reused int64
+	for _, p := range s.proxies {
+		counts := p.Counts()
+		for _, f := range []faultproxy.Fault{faultproxy.ResetBeforeHeaders, faultproxy.ResetAfterHeaders} {
+			fresh += counts[faultproxy.Key{Fault: f}]
+			reused += counts[faultproxy.Key{Fault: f, Reused: true}]
+		}
+	}
+	fmt.Fprintf(&b, "\nConnection resets by connection: %d on fresh connections, %d on reused (kept-alive) ones.\n", fresh, reused)
 	return b.String()
 }
 
