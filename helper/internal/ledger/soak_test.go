@@ -15,11 +15,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/faultproxy"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/stsemulator"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
 
@@ -232,6 +235,8 @@ func TestSoakUnderFaults(t *testing.T) {
 		}))
 	}
 	client := registry.New(registry.Options{Retry: soakRetry})
+	sts := newSoakSTS(t, cfg)
+	proxies = append(proxies, sts.proxy)
 	dstRepo := registry.Repository{Registry: proxies[1].Host, Path: "prod/app"}
 	s := &soak{
 		t: t, src: src, dst: dst, proxies: proxies, client: client,
@@ -330,6 +335,16 @@ func TestSoakUnderFaults(t *testing.T) {
 			s.violate("rollback %d chose %s, which is not a known-good digest", i, got.Target.Digest)
 		case err != nil && failure.KindOf(err) == failure.NotFound && failure.KindOf(wantErr) != failure.NotFound:
 			s.violate("rollback %d found no target under faults (%v); the fault-free ledger chose one", i, err)
+		}
+
+		// The deploy job's credentials: an OIDC token exchanged at STS through a fault proxy.
+		var res *awsrole.Result
+		if err := s.run("STS exchange", func(ctx context.Context) error {
+			var err error
+			res, err = awsrole.Assume(ctx, sts.options())
+			return err
+		}); err == nil && !sts.issued(res.Credentials) {
+			s.violate("STS exchange %d returned credentials the emulator never issued", i)
 		}
 	}
 
@@ -471,3 +486,60 @@ func orDash(s string) string {
 	}
 	return s
 }
+
+// soakSTS is an OIDC issuer and an STS emulator that trusts it, behind a fault proxy.
+type soakSTS struct {
+	t      *testing.T
+	issuer *oidcissuer.Issuer
+	emu    *stsemulator.Emulator
+	proxy  *faultproxy.Proxy
+}
+
+const (
+	soakOrg  = "9c1e5a22-0000-4000-8000-00000000c0de"
+	soakRole = "arn:aws:iam::123456789012:role/deploy"
+)
+
+func newSoakSTS(t *testing.T, cfg soakConfig) *soakSTS {
+	issuer, err := oidcissuer.New(soakOrg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(issuer.Close)
+	emu := stsemulator.New()
+	t.Cleanup(emu.Close)
+	emu.AddProvider(stsemulator.Provider{IssuerURL: issuer.URL, ClientIDs: []string{soakOrg}})
+	emu.AddRole(stsemulator.Role{ARN: soakRole, Federated: issuer.URL, Aud: soakOrg,
+		SubLike: []string{"org/" + soakOrg + "/project/*"}})
+	proxy := faultproxy.StartT(t, faultproxy.Options{Target: emu.URL, Rate: cfg.rate, Seed: cfg.seed + 2, Stall: 2 * time.Second, RetryAfter: 1})
+	return &soakSTS{t: t, issuer: issuer, emu: emu, proxy: proxy}
+}
+
+func (s *soakSTS) options() awsrole.Options {
+	token, err := s.issuer.Mint(oidcissuer.Token{})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return awsrole.Options{
+		RoleARN: soakRole, Region: "us-east-1", SessionName: "soak", Endpoint: s.proxy.URL,
+		Token: soakToken(token),
+		// The default policy's attempts with short waits; a per-request bound ends stalls.
+		Retry:      awsrole.Retry{Attempts: awsrole.DefaultRetry.Attempts, Base: 2 * time.Millisecond, Max: 10 * time.Millisecond},
+		HTTPClient: &http.Client{Timeout: 150 * time.Millisecond},
+	}
+}
+
+func (s *soakSTS) issued(c awsrole.Credentials) bool {
+	for _, session := range s.emu.Sessions() {
+		if session.AccessKeyID == c.AccessKeyID && session.SecretAccessKey == c.SecretAccessKey && session.SessionToken == c.SessionToken {
+			return true
+		}
+	}
+	return false
+}
+
+// soakToken is a token source holding one token.
+type soakToken string
+
+func (t soakToken) Token(context.Context) (string, error) { return string(t), nil }
+func (t soakToken) Describe() string                      { return "a soak token" }
