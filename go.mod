@@ -6,6 +6,7 @@ require (
 	github.com/distribution/distribution/v3 v3.1.2
 	github.com/sirupsen/logrus v1.10.2
 	github.com/urfave/cli/v2 v2.27.7
+	go.yaml.in/yaml/v3 v3.0.5
 	golang.org/x/crypto v0.57.0
 )
 
