@@ -23,8 +23,8 @@ func TestFilters(t *testing.T) {
 		{name: "ignore other", filters: "{branches: {ignore: [main]}}", branch: "dev", runs: true},
 		{name: "only and ignore", filters: "{branches: {only: /feat.*/, ignore: feat-x}}", branch: "feat-x", runs: false},
 		{name: "tags filter ignored on branch", filters: "{tags: {only: /v.*/}}", branch: "dev", runs: true},
-		{name: "tag only", filters: "{tags: {only: "/v[0-9]+/"}, branches: {ignore: /.*/}}", tag: "v2", runs: true},
-		{name: "tag only, other tag", filters: "{tags: {only: "/v[0-9]+/"}}", tag: "beta", runs: false},
+		{name: "tag only", filters: "{tags: {only: '/v[0-9]+/'}, branches: {ignore: /.*/}}", tag: "v2", runs: true},
+		{name: "tag only, other tag", filters: "{tags: {only: '/v[0-9]+/'}}", tag: "beta", runs: false},
 		{name: "tag ignore", filters: "{tags: {ignore: /beta.*/}}", tag: "v3", runs: true},
 		{name: "branches ignored on tag", filters: "{branches: {only: main}, tags: {only: /.*/}}", tag: "v1", runs: true},
 	}
