@@ -108,6 +108,8 @@ func (p *Pipeline) newRun(opts RunOptions) (*run, func(), error) {
 	if r.log == nil {
 		r.log = io.Discard
 	}
+	// Background steps keep writing while later steps run.
+	r.log = &lockedWriter{w: r.log}
 	pipe, err := p.pipelineValues(opts, r.pipelineID)
 	if err != nil {
 		return nil, nil, err
@@ -288,7 +290,10 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 		}
 		fmt.Fprintf(wf.log, "--> [%s] %s\n", job.Name, st.Name)
 		var out bytes.Buffer
-		w := io.MultiWriter(wf.log, &limitedBuffer{buf: &out, max: 1 << 20})
+		var w io.Writer = io.MultiWriter(wf.log, &limitedBuffer{buf: &out, max: 1 << 20})
+		if st.Background {
+			w = wf.log // it outlives the step, so its output is only logged
+		}
 		var stepErr error
 		switch st.Kind {
 		case "run":
@@ -520,6 +525,17 @@ func (a *activityWriter) Write(p []byte) (int, error) {
 	defer a.mu.Unlock()
 	a.onWrite()
 	return a.w.Write(p)
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 type limitedBuffer struct {
