@@ -149,6 +149,13 @@ func (p *Pipeline) RunAll(ctx context.Context, opts RunOptions) ([]*Result, erro
 	defer cleanup()
 	var out []*Result
 	for _, name := range p.workflowOrder {
+		if _, scheduled := p.workflows[name]["triggers"]; scheduled {
+			// A legacy scheduled workflow (`triggers: - schedule:`) runs on its schedule only,
+			// never for a push; RunWorkflow runs it on request.
+			fmt.Fprintf(r.log, "workflow %s: skipped: it has triggers, so it runs only on its schedule\n", name)
+			out = append(out, &Result{Workflow: name, PipelineID: r.pipelineID, Skipped: true})
+			continue
+		}
 		res, err := r.workflow(ctx, name)
 		if err != nil {
 			return out, err

@@ -355,3 +355,43 @@ workflows:
 		t.Errorf("%s: %s", j.Status, j.Reason)
 	}
 }
+
+func TestRunAllSkipsScheduledAndFalseWorkflows(t *testing.T) {
+	config := `
+version: 2.1
+jobs: {j: {docker: [{image: x}], steps: [{run: echo ran}]}}
+workflows:
+  push:
+    jobs: [j]
+  nightly-legacy:
+    triggers: [{schedule: {cron: "0 0 * * *", filters: {branches: {only: main}}}}]
+    jobs: [j]
+  nightly:
+    when: {equal: [scheduled_pipeline, << pipeline.trigger_source >>]}
+    jobs: [j]
+`
+	p, err := Parse("config.yml", []byte(config), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		source string
+		want   []bool // skipped: push, nightly-legacy, nightly
+	}{
+		{"webhook", []bool{false, true, true}},
+		{"scheduled_pipeline", []bool{false, true, false}},
+	} {
+		results, err := p.RunAll(context.Background(), RunOptions{Branch: "main", WorkDir: t.TempDir(),
+			PipelineValues: map[string]any{"trigger_source": tt.source}, Env: []string{"PATH=" + os.Getenv("PATH")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []bool
+		for _, r := range results {
+			got = append(got, r.Skipped)
+		}
+		if !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: skipped = %v, want %v", tt.source, got, tt.want)
+		}
+	}
+}
