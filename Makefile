@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean
+.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs
 
 all: build
 
@@ -38,3 +38,7 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Regenerates docs/commands.md from the CLI itself (a test fails when it is stale).
+docs: build
+	./$(BIN) reference > docs/commands.md

@@ -80,6 +80,7 @@ func commands(s *streams) []*cli.Command {
 		awsCommand(s),
 		smokeTestCommand(s),
 		versionCommand(s),
+		referenceCommand(s),
 	)
 	return cmds
 }
