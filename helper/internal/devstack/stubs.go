@@ -254,4 +254,3 @@ func awsStub(args []string, stdout io.Writer) error {
 	}
 	return nil
 }
-
