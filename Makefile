@@ -38,3 +38,7 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Packs src/ into orb.yml (committed; a test fails when it is stale).
+orb:
+	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml

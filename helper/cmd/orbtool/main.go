@@ -107,7 +107,7 @@ func validate(args []string, stdout io.Writer) error {
 	}
 	files, _ := filepath.Glob(filepath.Join(*configs, "*.yml"))
 	for _, f := range files {
-		if err := add(v.ValidateConfigFile(f)); err != nil {
+		if err := add(v.ValidateConfigWithOrb(f, *src)); err != nil {
 			return err
 		}
 	}

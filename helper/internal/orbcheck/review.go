@@ -141,4 +141,3 @@ func reviewSteps(file string, path []string, v any, params map[string]any, add f
 		}
 	}
 }
-

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -62,7 +61,11 @@ func NewValidator(path string) (*Validator, error) {
 	return &Validator{schema: s}, nil
 }
 
-var paramRefOnly = regexp.MustCompile(`^<<\s*parameters\.[A-Za-z0-9_-]+\s*>>$`)
+var (
+	paramRefOnly = regexp.MustCompile(`^<<\s*parameters\.[A-Za-z0-9_-]+\s*>>$`)
+	// devOrbRef is the orb-tools template's reference to the dev orb of the current commit.
+	devOrbRef = regexp.MustCompile(`^([a-z][a-z0-9_-]+/[a-z][a-z0-9_-]+)@dev:<<\s*pipeline\.git\.revision\s*>>$`)
+)
 
 // falsePositives neutralises the schema's known false positives before validation, and only
 // them (see ../shared SOURCES notes and schemas/README.md): a parameter reference as the whole
@@ -103,9 +106,32 @@ func falsePositives(v any) any {
 	return v
 }
 
+// devOrbFalsePositive replaces `ns/orb@dev:<< pipeline.git.revision >>` under the top-level
+// orbs: with a literal dev version: CircleCI substitutes the pipeline value before resolving
+// the orb (the orb-tools template relies on it), but the schema's pattern allows either a
+// literal dev label or a whole-string expression, not both.
+func devOrbFalsePositive(doc any) any {
+	m, ok := doc.(map[string]any)
+	if !ok {
+		return doc
+	}
+	orbs, ok := m["orbs"].(map[string]any)
+	if !ok {
+		return doc
+	}
+	for k, val := range orbs {
+		if s, ok := val.(string); ok {
+			if sub := devOrbRef.FindStringSubmatch(s); sub != nil {
+				orbs[k] = sub[1] + "@dev:revision"
+			}
+		}
+	}
+	return doc
+}
+
 // validateValue runs the schema over a decoded document.
 func (v *Validator) validateValue(file string, doc any) ([]Problem, error) {
-	raw, err := json.Marshal(falsePositives(doc))
+	raw, err := json.Marshal(devOrbFalsePositive(falsePositives(doc)))
 	if err != nil {
 		return nil, fmt.Errorf("%s: converting to JSON: %w", file, err)
 	}
@@ -124,26 +150,16 @@ func (v *Validator) validateValue(file string, doc any) ([]Problem, error) {
 	return []Problem{{File: file, Rule: "schema", Message: schemaMessage(verr)}}, nil
 }
 
-// schemaMessage lists the deepest failures, which say what is wrong more precisely than the
-// oneOf/anyOf summaries above them.
+// schemaMessage is the validator's own error tree without its first line (the schema URL).
 func schemaMessage(verr *jsonschema.ValidationError) string {
-	var leaves []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			leaves = append(leaves, fmt.Sprintf("at /%s: %s", strings.Join(e.InstanceLocation, "/"), e.ErrorKind))
-			return
-		}
-		for _, c := range e.Causes {
-			walk(c)
-		}
+	lines := strings.Split(strings.TrimSpace(verr.Error()), "\n")
+	if len(lines) > 1 {
+		lines = lines[1:]
 	}
-	walk(verr)
-	sort.Strings(leaves)
-	if len(leaves) > 8 {
-		leaves = append(leaves[:8], fmt.Sprintf("and %d more", len(leaves)-8))
+	if len(lines) > 40 {
+		lines = append(lines[:40], fmt.Sprintf("  ... and %d more lines", len(lines)-40))
 	}
-	return "does not match CircleCI's schema: " + strings.Join(leaves, "; ")
+	return "does not match CircleCI's schema:\n" + strings.Join(lines, "\n")
 }
 
 func readDoc(file string) (any, error) {
@@ -187,6 +203,38 @@ func (v *Validator) ValidateConfig(file string, doc any) ([]Problem, error) {
 		return nil, err
 	}
 	return append(problems, CheckConfig(file, doc)...), nil
+}
+
+// ValidateConfigWithOrb checks a CircleCI config file and, when it imports this orb, every
+// use of the orb's jobs and commands against the orb source in src.
+func (v *Validator) ValidateConfigWithOrb(file, src string) ([]Problem, error) {
+	doc, err := readDoc(file)
+	if err != nil {
+		return nil, err
+	}
+	problems, err := v.ValidateConfig(file, doc)
+	if err != nil {
+		return nil, err
+	}
+	if !importsOrb(doc) {
+		return problems, nil
+	}
+	orb, err := loadOrbSource(src)
+	if err != nil {
+		return nil, err
+	}
+	return append(problems, CheckOrbUses(file, doc, orb)...), nil
+}
+
+func importsOrb(doc any) bool {
+	m, _ := doc.(map[string]any)
+	orbs, _ := m["orbs"].(map[string]any)
+	for _, v := range orbs {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, OrbName+"@") {
+			return true
+		}
+	}
+	return false
 }
 
 // ValidateExamples checks the usage of every example in the orb source folder as a config,

@@ -116,3 +116,18 @@ func FuzzPack(f *testing.F) {
 		}
 	})
 }
+
+// The committed orb.yml is generated: it must equal the packed src/.
+func TestCommittedOrbIsPacked(t *testing.T) {
+	got, err := Pack("../../../src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	committed, err := os.ReadFile("../../../orb.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, committed) {
+		t.Error("orb.yml differs from the packed src/: run `make orb` and commit orb.yml")
+	}
+}
