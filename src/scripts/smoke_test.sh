@@ -2,30 +2,30 @@
 # HTTP checks that gate a release; by default the answer must carry the release's version.
 set -euo pipefail
 
-# expand_vars prints $1 with each ${NAME} replaced by that environment variable's value, so
-# parameters can name places kept in contexts (${REGISTRY}/app). Nothing else is interpreted:
-# no eval, no command substitution, and an unset variable is an error.
+# expand_vars NAME replaces each ${VAR} in the variable NAME by that environment variable's
+# value, so parameters can name places kept in contexts (${REGISTRY}/app). Nothing else is
+# interpreted: no eval, no command substitution, and an unset variable is an error.
 # shellcheck disable=SC2016 # '${' is matched literally on purpose
 expand_vars() {
-  local rest="$1" out="" name
-  while [[ "${rest}" == *'${'* ]]; do
-    out+="${rest%%\$\{*}"
-    rest="${rest#*\$\{}"
-    name="${rest%%\}*}"
-    if [[ "${rest}" != *'}'* || ! "${name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-      out+='${'
+  local _ev_rest="${!1:-}" _ev_out="" _ev_name
+  while [[ "${_ev_rest}" == *'${'* ]]; do
+    _ev_out+="${_ev_rest%%\$\{*}"
+    _ev_rest="${_ev_rest#*\$\{}"
+    _ev_name="${_ev_rest%%\}*}"
+    if [[ "${_ev_rest}" != *'}'* || ! "${_ev_name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
+      _ev_out+='${'
       continue
     fi
-    if [ -z "${!name:-}" ]; then
-      echo "shipgate: a parameter refers to \${${name}}, which is not set" >&2
+    if [ -z "${!_ev_name:-}" ]; then
+      echo "shipgate: a parameter refers to \${${_ev_name}}, which is not set" >&2
       return 2
     fi
-    out+="${!name}"
-    rest="${rest#*\}}"
+    _ev_out+="${!_ev_name}"
+    _ev_rest="${_ev_rest#*\}}"
   done
-  printf '%s' "${out}${rest}"
+  printf -v "$1" '%s' "${_ev_out}${_ev_rest}"
 }
-PARAM_URL="$(expand_vars "${PARAM_URL:-}")"
+expand_vars PARAM_URL
 args=(smoke-test --url "${PARAM_URL}")
 expect="${PARAM_EXPECT_VERSION:-}"
 if [ -z "${expect}" ] && [ "${PARAM_CHECK_VERSION:-0}" = 1 ]; then
