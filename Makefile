@@ -39,6 +39,12 @@ bench: build
 clean:
 	rm -rf bin
 
+<<<<<<< HEAD
 # Regenerates docs/commands.md from the CLI itself (a test fails when it is stale).
 docs: build
 	./$(BIN) reference > docs/commands.md
+=======
+# Packs src/ into orb.yml (committed; a test fails when it is stale).
+orb:
+	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
+>>>>>>> orb
