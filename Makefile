@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs
+.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb
 
 all: build
 
@@ -39,12 +39,10 @@ bench: build
 clean:
 	rm -rf bin
 
-<<<<<<< HEAD
 # Regenerates docs/commands.md from the CLI itself (a test fails when it is stale).
 docs: build
 	./$(BIN) reference > docs/commands.md
-=======
+
 # Packs src/ into orb.yml (committed; a test fails when it is stale).
 orb:
 	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
->>>>>>> orb
