@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb
+.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb demo
 
 all: build
 
@@ -46,3 +46,7 @@ docs: build
 # Packs src/ into orb.yml (committed; a test fails when it is stale).
 orb:
 	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
+
+# The local end-to-end demo: the example pipeline through the local runner, narrated.
+demo:
+	$(GO) run ./helper/cmd/devstack demo
