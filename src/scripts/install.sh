@@ -28,6 +28,12 @@ expand_vars() {
   printf -v "$1" '%s' "${_ev_out}${_ev_rest}"
 }
 expand_vars PARAM_BASE_URL
+# A mirror (an internal artifact store, or the local demo) replaces the default download
+# location for every job when SHIPGATE_RELEASE_BASE_URL is set; an explicit base_url wins.
+default_base_url="https://github.com/shipgate/shipgate/releases/download"
+if [ -n "${SHIPGATE_RELEASE_BASE_URL:-}" ] && [ "${PARAM_BASE_URL}" = "${default_base_url}" ]; then
+  PARAM_BASE_URL="${SHIPGATE_RELEASE_BASE_URL}"
+fi
 
 # BEGIN RELEASE HASHES: written by `orbtool hashes` at release time; do not edit by hand.
 pinned_version=""

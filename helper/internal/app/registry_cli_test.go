@@ -21,7 +21,7 @@ import (
 // pipelineEnv is the CircleCI context of a build job.
 func pipelineEnv(commit string) map[string]string {
 	return map[string]string{
-		"CIRCLE_SHA1": commit, "CIRCLE_BRANCH": "main", "CIRCLE_PIPELINE_NUMBER": "42",
+		"CIRCLE_SHA1": commit, "CIRCLE_BRANCH": "main", "SHIPGATE_PIPELINE_NUMBER": "42",
 		"CIRCLE_PIPELINE_ID": "pipe-1", "CIRCLE_WORKFLOW_ID": "wf-1", "CIRCLE_JOB": "build",
 		"CIRCLE_BUILD_URL": "https://circleci.com/gh/acme/app/1",
 	}

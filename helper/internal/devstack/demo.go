@@ -168,6 +168,8 @@ func narrateLine(line string) string {
 		return "    · " + strings.TrimPrefix(line, "--> ")
 	case strings.HasPrefix(line, "<-- "):
 		return "    ✗ " + strings.TrimPrefix(line, "<-- ")
+	case strings.HasPrefix(line, "=== "):
+		return "    ■ " + strings.TrimPrefix(line, "=== ")
 	case strings.Contains(line, "approved automatically"):
 		return "  " + line
 	case strings.HasPrefix(trimmed, "shipgate: ") && !strings.Contains(trimmed, "exported "):

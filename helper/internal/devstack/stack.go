@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 
@@ -109,9 +110,10 @@ func (s *Stack) Close() {
 	}
 }
 
-// Contexts is the environment each CircleCI context provides in the local world.
-func (s *Stack) Contexts() map[string]map[string]string {
-	common := map[string]string{
+// ProjectEnv is the local world's project environment variables (every job sees them, as
+// CircleCI project variables): where the registry and the services are.
+func (s *Stack) ProjectEnv() map[string]string {
+	return map[string]string{
 		"REGISTRY":       s.Registry.Host,
 		"REGISTRY_USER":  "local",
 		"REGISTRY_TOKEN": "local-registry-token",
@@ -120,7 +122,17 @@ func (s *Stack) Contexts() map[string]map[string]string {
 		"AWS_REGION":     "us-east-1",
 		// The STS emulator stands in for sts.us-east-1.amazonaws.com.
 		"SHIPGATE_STS_ENDPOINT": s.STS.URL,
+		// The stand-in services answer at once: shorter smoke-test pacing keeps local runs
+		// quick (flags read SHIPGATE_<FLAG> when the orb does not pass them).
+		"SHIPGATE_INTERVAL":     "1s",
+		"SHIPGATE_MAX_FAILURES": "3",
 	}
+}
+
+// Contexts is the environment each CircleCI context provides in the local world: the deploy
+// role of its environment.
+func (s *Stack) Contexts() map[string]map[string]string {
+	common := s.ProjectEnv()
 	contexts := map[string]map[string]string{}
 	for _, name := range []string{"staging-deploy", "production-deploy", "build", "aws-build"} {
 		c := map[string]string{}
@@ -137,13 +149,17 @@ func (s *Stack) Contexts() map[string]map[string]string {
 // BaseEnv is the environment every job step sees: the stubs' address and a fresh OIDC token
 // source, on top of a minimal PATH-only environment.
 func (s *Stack) BaseEnv() []string {
-	return []string{
+	env := []string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + filepath.Join(s.Dir, "home"),
 		"LANG=C.UTF-8",
-		"GOCACHE=" + os.Getenv("GOCACHE"),
 		"SHIPGATE_DEVSTACK_ADMIN=" + s.AdminURL,
 	}
+	for k, v := range s.ProjectEnv() {
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env[4:])
+	return env
 }
 
 func (s *Stack) serveMint(w http.ResponseWriter, r *http.Request) {

@@ -138,6 +138,9 @@ func dockerStub(args []string, stdin io.Reader, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if host := ref.Context().RegistryStr(); !strings.HasPrefix(host, "127.") && !strings.HasPrefix(host, "localhost") {
+			return fmt.Errorf("refusing to push %s: the local world only reaches registries on 127.0.0.1 (is REGISTRY set?)", tag)
+		}
 		if err := remote.Write(ref, img); err != nil {
 			return fmt.Errorf("pushing %s: %w", tag, err)
 		}

@@ -276,6 +276,10 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 	if err != nil {
 		return StatusFailed, err.Error()
 	}
+	halt, env, err := installAgent(jobDir, env)
+	if err != nil {
+		return StatusFailed, err.Error()
+	}
 	fmt.Fprintf(wf.log, "==> job %s (%s), executor %s, working directory %s\n", job.Name, job.Ref, firstNonEmpty(job.Executor, "none"), job.WorkingDirectory)
 
 	failed := false
@@ -287,11 +291,12 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 			_ = cmd.Wait()
 		}
 	}()
+	halted := false
 	for i, st := range job.Steps {
 		sr := &StepResult{Name: st.Name, Kind: st.Kind}
 		jr.Steps = append(jr.Steps, sr)
 		runIt := st.When == "always" || (st.When == "on_fail") == failed
-		if !runIt || ctx.Err() != nil {
+		if !runIt || ctx.Err() != nil || halted {
 			sr.Status = StatusSkipped
 			continue
 		}
@@ -337,6 +342,10 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 			continue
 		}
 		sr.Status = StatusSuccess
+		if _, err := os.Stat(halt); err == nil {
+			halted = true
+			fmt.Fprintf(wf.log, "=== [%s] %s: circleci-agent step halt: the job ends here, successfully\n", job.Name, st.Name)
+		}
 	}
 	if ctx.Err() != nil && !failed {
 		return StatusFailed, "canceled: " + ctx.Err().Error()
@@ -747,3 +756,31 @@ func absPath(p string) (string, error) {
 func baseName(p string) string {
 	return filepath.Base(p)
 }
+
+// installAgent puts a `circleci-agent` on the job's PATH that implements `circleci-agent step
+// halt` (end the job successfully after the current step) by creating a marker file the runner
+// checks after each step. It returns the marker's path and the job environment with PATH
+// extended.
+func installAgent(jobDir string, env []string) (string, []string, error) {
+	bin := filepath.Join(jobDir, "agent-bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", nil, err
+	}
+	halt := filepath.Join(jobDir, "halted")
+	script := "#!/bin/sh\n# circleci-agent as the local runner provides it.\n" +
+		"if [ \"$1\" = step ] && [ \"$2\" = halt ]; then : >" + shellQuote(halt) + "; exit 0; fi\n" +
+		"echo \"circleci-agent: only 'step halt' is available locally\" >&2\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "circleci-agent"), []byte(script), 0o755); err != nil {
+		return "", nil, err
+	}
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			kv = "PATH=" + bin + string(os.PathListSeparator) + strings.TrimPrefix(kv, "PATH=")
+		}
+		out = append(out, kv)
+	}
+	return halt, out, nil
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -512,6 +512,7 @@ func (p *Pipeline) pipelineValues(opts RunOptions, pipelineID string) (*pipeline
 		"id":                pipelineID,
 		"number":            number,
 		"project.git_url":   fmt.Sprintf("https://github.com/%s/%s", user, repo),
+		"project.slug":      fmt.Sprintf("github/%s/%s", user, repo),
 		"project.type":      "github",
 		"git.tag":           opts.Tag,
 		"git.branch":        opts.Branch,

@@ -162,8 +162,14 @@ func Context(getenv func(string) string, dir string) (Source, Pipeline) {
 			src.Branch = branch
 		}
 	}
+	// CircleCI has no environment variable for the pipeline number; the orb passes
+	// << pipeline.number >> as SHIPGATE_PIPELINE_NUMBER.
+	number := getenv("SHIPGATE_PIPELINE_NUMBER")
+	if number == "" {
+		number = getenv("CIRCLE_PIPELINE_NUMBER")
+	}
 	p := Pipeline{
-		Number:     getenv("CIRCLE_PIPELINE_NUMBER"),
+		Number:     number,
 		ID:         getenv("CIRCLE_PIPELINE_ID"),
 		WorkflowID: getenv("CIRCLE_WORKFLOW_ID"),
 		Job:        getenv("CIRCLE_JOB"),
