@@ -202,3 +202,32 @@ func TestRollbackJobRedeploysTheTargetWithMarkers(t *testing.T) {
 		t.Errorf("succeeded %v, calls:\n%s\nwant:\n%s", ok, strings.Join(calls, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// With deploy markers, CircleCI's Deploys view sees the failed release and a successful
+// rollback, and nothing after it (the job's deliberate failure is not reported twice).
+func TestDeployJobMarkersAcrossAnAutomaticRollback(t *testing.T) {
+	x := loadPackedOrb(t)
+	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
+		"url": "https://app.invalid/version", "deploy_marker": true, "component": "app",
+		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
+	})
+	calls, ok := runJob(t, steps, "SMOKE_BROKEN=1")
+	var markers []string
+	for _, c := range calls {
+		if strings.HasPrefix(c, "circleci ") {
+			markers = append(markers, c)
+		}
+	}
+	want := []string{
+		"circleci run release plan --environment-name production --component-name app --target-version v-new",
+		"circleci run release update --status=RUNNING",
+		"circleci run release update --status=FAILED --failure-reason smoke test failed; rolling back",
+		"circleci run release plan --environment-name production --component-name app --target-version v-old --rollback",
+		"circleci run release update --status=RUNNING",
+		"circleci run release update --status=SUCCESS",
+	}
+	if ok || strings.Join(markers, "\n") != strings.Join(want, "\n") {
+		t.Errorf("succeeded %v, markers:\n%s\nwant:\n%s", ok, strings.Join(markers, "\n"), strings.Join(want, "\n"))
+	}
+}
