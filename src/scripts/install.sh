@@ -56,6 +56,7 @@ if [ -n "${PARAM_BINARY:-}" ]; then
     exit 2
   fi
   ln -sf "$(cd "$(dirname "${PARAM_BINARY}")" && pwd)/$(basename "${PARAM_BINARY}")" "${bin_dir}/shipgate"
+  printf 'preinstalled\n' >/tmp/shipgate-helper-version
   export_path
   echo "shipgate: using the preinstalled helper ${PARAM_BINARY}"
   exit 0
@@ -94,10 +95,9 @@ sha256_of() {
   fi
 }
 
-cache_dir="${PARAM_CACHE_DIR:-}"
-if [ -z "${cache_dir}" ]; then
-  cache_dir="${HOME}/.cache/shipgate"
-fi
+cache_dir="${HOME}/.cache/shipgate"
+# The cache key of the next step is the checksum of this file, so a new version is saved anew.
+printf '%s %s %s\n' "${version}" "${os}" "${arch}" >/tmp/shipgate-helper-version
 cached="${cache_dir}/${version}/${os}_${arch}/shipgate"
 if [ -f "${cached}" ]; then
   if [ "$(sha256_of "${cached}")" = "${want}" ]; then

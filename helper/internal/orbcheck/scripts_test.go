@@ -151,7 +151,7 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 		cmd.Dir = home
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "MARK=" + mark,
 			"PARAM_BASE_URL=" + srv.URL, "PARAM_VERSION=", "PARAM_SHA256=", "PARAM_BINARY=", "PARAM_INSTALL_DIR=",
-			"PARAM_CACHE_DIR=", "PARAM_TOKEN_VAR=SHIPGATE_DOWNLOAD_TOKEN"}
+			"PARAM_TOKEN_VAR=SHIPGATE_DOWNLOAD_TOKEN"}
 		out, _ := cmd.CombinedOutput()
 		return cmd.ProcessState.ExitCode(), string(out)
 	}
