@@ -114,4 +114,3 @@ func do(client *http.Client, req *http.Request, want int) error {
 	}
 	return nil
 }
-
