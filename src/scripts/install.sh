@@ -56,14 +56,18 @@ export_path() {
   printf 'export PATH=%q:"${PATH}"\n' "${bin_dir}" >>"${BASH_ENV}"
 }
 
-if [ -n "${PARAM_BINARY:-}" ]; then
-  if [ ! -f "${PARAM_BINARY}" ] || [ ! -x "${PARAM_BINARY}" ]; then
-    echo "shipgate: preinstalled binary ${PARAM_BINARY} is missing or not executable" >&2
+# A preinstalled helper: the binary parameter, or SHIPGATE_HELPER_PATH set in the project or
+# an executor image, for every shipgate job at once. It is the user's own binary: not verified.
+binary="${PARAM_BINARY:-${SHIPGATE_HELPER_PATH:-}}"
+if [ -n "${binary}" ]; then
+  if [ ! -f "${binary}" ] || [ ! -x "${binary}" ]; then
+    echo "shipgate: preinstalled binary ${binary} is missing or not executable" >&2
     exit 2
   fi
-  ln -sf "$(cd "$(dirname "${PARAM_BINARY}")" && pwd)/$(basename "${PARAM_BINARY}")" "${bin_dir}/shipgate"
+  ln -sf "$(cd "$(dirname "${binary}")" && pwd)/$(basename "${binary}")" "${bin_dir}/shipgate"
+  printf 'preinstalled\n' >/tmp/shipgate-helper-version
   export_path
-  echo "shipgate: using the preinstalled helper ${PARAM_BINARY}"
+  echo "shipgate: using the preinstalled helper ${binary}"
   exit 0
 fi
 
@@ -100,10 +104,9 @@ sha256_of() {
   fi
 }
 
-cache_dir="${PARAM_CACHE_DIR:-}"
-if [ -z "${cache_dir}" ]; then
-  cache_dir="${HOME}/.cache/shipgate"
-fi
+cache_dir="${HOME}/.cache/shipgate"
+# The cache key of the next step is the checksum of this file, so a new version is saved anew.
+printf '%s %s %s\n' "${version}" "${os}" "${arch}" >/tmp/shipgate-helper-version
 cached="${cache_dir}/${version}/${os}_${arch}/shipgate"
 if [ -f "${cached}" ]; then
   if [ "$(sha256_of "${cached}")" = "${want}" ]; then

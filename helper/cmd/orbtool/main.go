@@ -6,19 +6,24 @@
 //	orbtool validate [-src src] [-orb orb.yml] [-schema schemas/...json] [-config .circleci]
 //	orbtool review   [-src src] [-major 1]
 //	orbtool hashes   -version v1.2.3 -checksums dist/checksums.txt [-script src/scripts/install.sh]
+//	orbtool seed-image -ref localhost:5000/app/staging:TAG [-content TEXT]  (integration pipelines)
 package main
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/shipgate/shipgate/helper/internal/orbcheck"
 	"github.com/shipgate/shipgate/helper/internal/orbpack"
 	"github.com/shipgate/shipgate/helper/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/imageseed"
 )
 
 func main() {
@@ -27,7 +32,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: orbtool pack|validate|review|hashes [flags]")
+		fmt.Fprintln(stderr, "usage: orbtool pack|validate|review|hashes|seed-image [flags]")
 		return 2
 	}
 	var err error
@@ -40,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = review(args[1:], stdout)
 	case "hashes":
 		err = hashes(args[1:], stdout)
+	case "seed-image":
+		err = seedImage(args[1:], stdout)
 	default:
 		fmt.Fprintf(stderr, "orbtool: unknown command %q\n", args[0])
 		return 2
@@ -159,6 +166,23 @@ func hashes(args []string, stdout io.Writer) error {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "wrote %d hashes for %s into %s\n", len(table), *version, *script)
+	return err
+}
+
+func seedImage(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("seed-image", flag.ContinueOnError)
+	ref := fs.String("ref", "", "host/repository:tag on a plain-HTTP, anonymous registry")
+	content := fs.String("content", "", "text of the image's only layer (makes the digest unique)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d, err := imageseed.Push(ctx, http.DefaultClient, *ref, *content)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, d)
 	return err
 }
 

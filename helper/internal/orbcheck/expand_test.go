@@ -22,6 +22,7 @@ type runStep struct {
 	name    string
 	env     map[string]string
 	command string
+	when    string // on_success (default), on_fail or always
 }
 
 var exprRe = regexp.MustCompile(`(\\?)<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>`)
@@ -160,7 +161,11 @@ func (x *expander) steps(origin string, steps []any, params map[string]any) ([]r
 			}
 			name, _ := substitute(fmt.Sprint(r["name"]), params, false).(string)
 			cmd, _ := substitute(fmt.Sprint(r["command"]), params, false).(string)
-			out = append(out, runStep{origin: origin, name: name, env: env, command: cmd})
+			when, _ := substitute(fmt.Sprint(r["when"]), params, false).(string)
+			if when == "<nil>" || when == "" {
+				when = "on_success"
+			}
+			out = append(out, runStep{origin: origin, name: name, env: env, command: cmd, when: when})
 		case "when", "unless":
 			cond := substituteAll(body["condition"], params)
 			if truthy(cond) == (key == "when") {

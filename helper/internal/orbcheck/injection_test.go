@@ -41,7 +41,6 @@ var notPassedOn = map[string]string{
 	"install.sha256":      "compared with the download's hash, never passed to a command",
 	"install.binary":      "a path tested with [ -f ] and linked",
 	"install.install_dir": "a folder created with mkdir and written to $BASH_ENV with printf %q",
-	"install.cache_dir":   "a folder for verified downloads",
 	"promote.release":     "tested with [ -f ] first: a file of that name does not exist, so the script stops (exit 2)",
 }
 

@@ -310,3 +310,20 @@ func mustInstance(t *testing.T, doc any) any {
 	}
 	return inst
 }
+
+// Semantic checks never panic, whatever the document holds.
+func FuzzCheckConfig(f *testing.F) {
+	f.Add([]byte(validConfig))
+	f.Add([]byte("workflows: {w: {jobs: [{a: {requires: [{b: failed}], type: approval}}]}}"))
+	f.Add([]byte("a: &x {b: *x}"))
+	f.Add([]byte("commands: {c: {parameters: {p: {type: enum, enum: [], default: 1}}, steps: [{c: {p: 2}}]}}"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		doc, err := decodeYAML(data)
+		if err != nil {
+			return
+		}
+		CheckConfig("f", doc)
+		CheckOrb("f", doc)
+		CheckOrbUses("f", doc, asMap(doc))
+	})
+}

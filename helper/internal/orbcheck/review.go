@@ -60,6 +60,8 @@ func Review(src string, major int) ([]Problem, error) {
 					add(f, "", "RC004", "example file names should not contain \"example\": the registry lists them as examples already")
 				}
 				problems = append(problems, reviewExampleVersion(f, asMap(comp["usage"]), major)...)
+				// Examples are configs users copy: their run steps are named too (RC008).
+				reviewNamedRuns(f, []string{"usage"}, comp["usage"], add)
 				continue
 			}
 			if !snakeCase.MatchString(name) {
@@ -138,6 +140,26 @@ func reviewSteps(file string, path []string, v any, params map[string]any, add f
 			default:
 				reviewSteps(file, p, t[k], params, add)
 			}
+		}
+	}
+}
+
+// reviewNamedRuns reports unnamed run steps anywhere below v (RC008 for examples).
+func reviewNamedRuns(file string, path []string, v any, add func(file, path, rule, format string, args ...any)) {
+	switch t := v.(type) {
+	case []any:
+		for i, e := range t {
+			reviewNamedRuns(file, at(path, fmt.Sprintf("[%d]", i)), e, add)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(t) {
+			if k == "run" {
+				if n, _ := asMap(t[k])["name"].(string); n == "" {
+					add(file, pathString(at(path, k)), "RC008", "the run step has no name")
+				}
+				continue
+			}
+			reviewNamedRuns(file, at(path, k), t[k], add)
 		}
 	}
 }

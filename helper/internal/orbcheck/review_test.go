@@ -26,6 +26,7 @@ func TestReviewRules(t *testing.T) {
 		{"RC004 example name", "examples/hello.yml", "", "", "RC004"},
 		{"RC005 short description", "@orb.yml", "An orb used to test the review rules, long enough to pass RC005 easily.", "Too short.", "RC005"},
 		{"RC008 unnamed run", "commands/say_hello.yml", "      name: Hello\n", "", "RC008"},
+		{"RC008 unnamed run in an example", "examples/hello.yml", "      jobs: []\n", "      jobs: [build]\n  jobs:\n    build:\n      docker: [{image: cimg/base:2025.01}]\n      steps:\n        - run: make\n", "RC008"},
 		{"RC008 string run", "commands/say_hello.yml", "  - run:\n      name: Hello\n      command: <<include(scripts/hello.sh)>>\n", "  - run: echo hi\n", "RC008"},
 		{"RC009 long inline command", "commands/say_hello.yml", "command: <<include(scripts/hello.sh)>>", "command: echo this command is far longer than sixty-four characters, so it belongs in a script", "RC009"},
 		{"RC010 parameter name", "commands/say_hello.yml", "who_to:", "whoTo:", "RC010"},

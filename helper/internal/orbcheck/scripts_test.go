@@ -151,7 +151,7 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 		cmd.Dir = home
 		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "MARK=" + mark,
 			"PARAM_BASE_URL=" + srv.URL, "PARAM_VERSION=", "PARAM_SHA256=", "PARAM_BINARY=", "PARAM_INSTALL_DIR=",
-			"PARAM_CACHE_DIR=", "PARAM_TOKEN_VAR=SHIPGATE_DOWNLOAD_TOKEN"}
+			"PARAM_TOKEN_VAR=SHIPGATE_DOWNLOAD_TOKEN"}
 		out, _ := cmd.CombinedOutput()
 		return cmd.ProcessState.ExitCode(), string(out)
 	}
@@ -204,5 +204,31 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 	before = requests
 	if code, out := run(); code != 2 || requests != before {
 		t.Errorf("no hashes: exit %d, %d downloads\n%s", code, requests-before, out)
+	}
+}
+
+func TestInstallUsesAPreinstalledHelper(t *testing.T) {
+	home := t.TempDir()
+	helper := filepath.Join(home, "my-shipgate")
+	must(t, os.WriteFile(helper, []byte("#!/bin/sh\necho mine\n"), 0o755))
+	bashEnv := filepath.Join(home, "bash_env")
+	must(t, os.WriteFile(bashEnv, nil, 0o644))
+	script, err := os.ReadFile(filepath.Join(repoRoot, "src", "scripts", "install.sh"))
+	must(t, err)
+	for _, env := range [][]string{{"PARAM_BINARY=" + helper}, {"PARAM_BINARY=", "SHIPGATE_HELPER_PATH=" + helper}} {
+		cmd := exec.Command("bash", "-eo", "pipefail", "-c", string(script))
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "PARAM_BASE_URL=http://127.0.0.1:1"}, env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", env, err, out)
+		}
+		got, err := exec.Command(filepath.Join(home, ".local", "shipgate", "bin", "shipgate")).Output()
+		if err != nil || strings.TrimSpace(string(got)) != "mine" {
+			t.Errorf("%v: installed helper says %q, %v", env, got, err)
+		}
+	}
+	cmd := exec.Command("bash", "-eo", "pipefail", "-c", string(script))
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "PARAM_BINARY=" + filepath.Join(home, "missing")}
+	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 2 {
+		t.Errorf("missing binary: %v, want exit 2", err)
 	}
 }

@@ -4,7 +4,8 @@
 // The CLI's algorithm, reproduced step by step because its output depends on each of them
 // (circleci-cli cmd/orb.go packOrb, filetree/filetree.go, process/process.go):
 //  1. Walk the folder, keeping only the folders executors, jobs, commands and examples (at any
-//     depth) and only *.yml/*.yaml files; dot-folders and dotfiles are skipped.
+//     depth) and only *.yml/*.yaml files; dot-folders and regular dotfiles are skipped, and
+//     symlinked YAML files are read through the link.
 //  2. Decode every file with yaml.v3 into generic maps: root files merge into the top level,
 //     `@name.yml` inside a folder merges into that folder, any other file becomes a key named
 //     after the file without its extension.
@@ -38,7 +39,10 @@ var componentDirs = map[string]bool{"executors": true, "jobs": true, "commands":
 // includeRegex is the CLI's own pattern (process.MaybeIncludeFile, https://regexr.com/599mq).
 var includeRegex = regexp.MustCompile(`<<[\s]*include\(([-\w\/\.]+)\)?[\s]*>>`)
 
-var yamlFile = regexp.MustCompile(`.+\.(yml|yaml)$`)
+var (
+	yamlFile    = regexp.MustCompile(`.+\.(yml|yaml)$`)
+	specialName = regexp.MustCompile(`^@.*\.(yml|yaml)$`) // filetree's specialCase
+)
 
 // orbSchema mirrors the CLI's OrbSchema: it fixes the top-level order and drops other keys.
 type orbSchema struct {
@@ -138,7 +142,14 @@ func readTree(fsys fs.FS, dir string, root bool) (map[string]any, error) {
 				return nil, err
 			}
 		default:
-			continue
+			// Symlinks and other non-regular entries: filetree keeps them as leaves and reads
+			// YAML-named ones through the link; its dotfile rule covers regular files only.
+			if yamlFile.MatchString(name) {
+				content, err = readYAML(fsys, p)
+				if err != nil {
+					return nil, err
+				}
+			}
 		}
 		switch content.(type) {
 		case map[string]any, nil:
@@ -149,7 +160,7 @@ func readTree(fsys fs.FS, dir string, root bool) (map[string]any, error) {
 		switch {
 		case root && e.Type().IsRegular():
 			subtree = merge(subtree, m)
-		case strings.HasPrefix(name, "@") && e.Type().IsRegular():
+		case specialName.MatchString(name):
 			parent, _ := subtree[path.Base(dir)].(map[string]any)
 			subtree = merge(subtree, parent, m)
 		default:

@@ -131,3 +131,33 @@ func TestCommittedOrbIsPacked(t *testing.T) {
 		t.Error("orb.yml differs from the packed src/: run `make orb` and commit orb.yml")
 	}
 }
+
+// filetree reads symlinked YAML files like regular ones (through the link), also in folders.
+func TestPackFollowsSymlinkedFiles(t *testing.T) {
+	dir := t.TempDir()
+	mustWrite := func(name, content string) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite("src/@orb.yml", "version: 2.1\n")
+	mustWrite("shared/greet.yml", "description: shared\nsteps: []\n")
+	if err := os.MkdirAll(filepath.Join(dir, "src", "commands"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(dir, "shared", "greet.yml"), filepath.Join(dir, "src", "commands", "greet.yml")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	out, err := Pack(filepath.Join(dir, "src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(out, []byte("greet:\n        description: shared")) {
+		t.Errorf("symlinked command missing:\n%s", out)
+	}
+}
