@@ -19,7 +19,9 @@ import (
 // anonymousKeychain stands in for the keychain a registry command falls back to.
 type anonymousKeychain struct{}
 
-func (anonymousKeychain) Resolve(authn.Resource) (authn.Authenticator, error) { return authn.Anonymous, nil }
+func (anonymousKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return authn.Anonymous, nil
+}
 
 // runRegistryCommand runs a stand-in registry command that takes awsRegistryFlags and resolves
 // refs with awsRegistryKeychain, the way the lead's registry commands will.

@@ -174,7 +174,7 @@ func TestParseRoles(t *testing.T) {
 func TestParseHostAndNote(t *testing.T) {
 	for host, want := range map[string]Registry{
 		staging: {staging, "111111111111", "us-east-1"},
-		"333333333333.dkr.ecr.cn-north-1.amazonaws.com.cn":     {"333333333333.dkr.ecr.cn-north-1.amazonaws.com.cn", "333333333333", "cn-north-1"},
+		"333333333333.dkr.ecr.cn-north-1.amazonaws.com.cn":      {"333333333333.dkr.ecr.cn-north-1.amazonaws.com.cn", "333333333333", "cn-north-1"},
 		"444444444444.dkr.ecr-fips.us-gov-west-1.amazonaws.com": {"444444444444.dkr.ecr-fips.us-gov-west-1.amazonaws.com", "444444444444", "us-gov-west-1"},
 	} {
 		if got, ok := ParseHost(host); !ok || got != want {
