@@ -118,6 +118,17 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 	if calls := e.sts.Calls(); calls[0].RoleSessionName != "app-42-deploy-to-prod" {
 		t.Errorf("session name %q", calls[0].RoleSessionName)
 	}
+	env["SHIPGATE_PIPELINE_NUMBER"] = "1234"
+	env["CIRCLE_JOB"] = strings.Repeat("very long job name ", 5)
+	if r := runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json"); r.code != 0 {
+		t.Fatalf("long job name: exit %d: %s", r.code, r.stderr)
+	}
+	calls := e.sts.Calls()
+	if name := calls[len(calls)-2].RoleSessionName; len(name) != 64 || !strings.HasPrefix(name, "app-1234-very-long-job-name-") {
+		t.Errorf("session name %q", name)
+	}
+	delete(env, "SHIPGATE_PIPELINE_NUMBER")
+	env["CIRCLE_JOB"] = "deploy to prod"
 
 	r = runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json", "--duration", "15m")
 	var cp awsrole.CredentialProcess

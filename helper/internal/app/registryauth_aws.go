@@ -75,7 +75,7 @@ func awsRegistryKeychain(c *cli.Context, s *streams) (authn.Keychain, error) {
 		}
 		ecrEndpoint = func(string) string { return ep }
 	}
-	session := defaultSessionName(s)
+	session := defaultSessionName(s, s.getenv("SHIPGATE_PIPELINE_NUMBER"))
 	for _, host := range sortedKeys(roles) {
 		s.progress("registry %s: role %s", host, roles[host])
 	}
