@@ -261,6 +261,11 @@ func (x *exchange) do(ctx context.Context, what string, call func(context.Contex
 			return last, errFinal
 		}
 		wait := x.retry.delay(attempt, last.retryAfter)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			// Waiting would outlast the exchange's deadline: fail now rather than sleep for nothing.
+			return last, failure.New(failure.Unavailable, "%s: the exchange's deadline of %s leaves no time for another retry; last answer: %s",
+				what, x.o.Timeout, last.describe())
+		}
 		x.say("%s: %s; retry %d of %d in %s", what, last.describe(), attempt+1, x.retry.Attempts-1, wait.Round(time.Millisecond))
 		if err := x.retry.Sleep(ctx, wait); err != nil {
 			return last, x.deadline(ctx, what, last)

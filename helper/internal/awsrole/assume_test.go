@@ -352,3 +352,32 @@ func TestTokenSourceErrorsPassThrough(t *testing.T) {
 		t.Fatalf("err %v", err)
 	}
 }
+
+func TestSTSUnreachable(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(f.token(t, oidcissuer.Token{}))
+	f.sts.Close()
+	_, err := Assume(context.Background(), o)
+	if err == nil || failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "no answer from STS") ||
+		!strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err %v (kind %v)", err, failure.KindOf(err))
+	}
+	if len(f.sleeps) != o.Retry.Attempts-1 {
+		t.Fatalf("%d waits, want %d", len(f.sleeps), o.Retry.Attempts-1)
+	}
+}
+
+func TestNoWaitBeyondDeadline(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(f.token(t, oidcissuer.Token{}))
+	o.Timeout = time.Minute
+	o.Retry.Base, o.Retry.Max = time.Hour, time.Hour
+	f.sts.Throttle(1, "")
+	_, err := Assume(context.Background(), o)
+	if err == nil || failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "leaves no time for another retry; last answer: Throttling") {
+		t.Fatalf("err %v", err)
+	}
+	if len(f.sleeps) != 0 || len(f.sts.Calls()) != 1 {
+		t.Fatalf("%d waits, %d calls", len(f.sleeps), len(f.sts.Calls()))
+	}
+}
