@@ -200,11 +200,11 @@ func (x *exchange) token(ctx context.Context) (string, *oidctoken.Claims, string
 	source := x.o.Token.Describe()
 	claims, err := oidctoken.Decode(token)
 	if err != nil {
-		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "OIDC token from %s", source)
+		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "%s", source)
 	}
 	if err := claims.CheckExpiry(x.now(), clockSkew); err != nil {
 		if x.o.Mint == nil {
-			return "", nil, "", failure.WithHint(failure.Wrap(failure.Auth, err, "OIDC token from %s", source),
+			return "", nil, "", failure.WithHint(failure.Wrap(failure.Auth, err, "%s", source),
 				"CircleCI tokens live one hour from shortly before the job started: pass --audience to mint a fresh one with the circleci CLI")
 		}
 		x.say("the OIDC token from %s expired at %s; minting a fresh one", source, claims.Expiry.UTC().Format(time.RFC3339))
@@ -222,10 +222,10 @@ func (x *exchange) mint(ctx context.Context) (string, *oidctoken.Claims, string,
 	source := x.o.Mint.Describe()
 	claims, err := oidctoken.Decode(token)
 	if err != nil {
-		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "OIDC token from %s", source)
+		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "%s", source)
 	}
 	if err := claims.CheckExpiry(x.now(), clockSkew); err != nil {
-		return "", nil, "", failure.Wrap(failure.Auth, err, "OIDC token from %s", source)
+		return "", nil, "", failure.Wrap(failure.Auth, err, "%s", source)
 	}
 	return token, claims, source, nil
 }
