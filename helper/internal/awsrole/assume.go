@@ -333,9 +333,9 @@ func (x *exchange) explain(what string, f stsFailure, c *oidctoken.Claims, sourc
 	switch f.code {
 	case "AccessDenied", "IDPRejectedClaim":
 		host := providerHost(c.Issuer)
-		return failure.WithHint(failure.New(kind, "%s: %s. The role's trust policy does not match this token (from %s): aud %q, sub %q, iss %q. It must allow Federated arn:aws:iam::%s:oidc-provider/%s with StringEquals %s:aud = %q and StringLike %s:sub matching %q%s",
+		return failure.WithHint(failure.New(kind, "%s: %s. The role does not exist or its trust policy does not match this token (from %s): aud %q, sub %q, iss %q. It must allow Federated arn:%s:iam::%s:oidc-provider/%s with StringEquals %s:aud = %q and StringLike %s:sub matching %q%s",
 			what, f.describe(), source, strings.Join(c.Audience, ","), c.Subject, c.Issuer,
-			accountOf(x.o.RoleARN), host, host, firstOr(c.Audience, ""), host, c.Subject, v1Note(c)), trustPolicyHint(x.o.RoleARN, c))
+			partitionOf(x.o.RoleARN), accountOf(x.o.RoleARN), host, host, firstOr(c.Audience, ""), host, c.Subject, v1Note(c)), trustPolicyHint(x.o.RoleARN, c))
 	case "InvalidIdentityToken":
 		return failure.WithHint(failure.New(kind, "%s: %s (token from %s: %s)", what, f.describe(), source, c.Summary()),
 			"the account needs an IAM OIDC provider for "+c.Issuer+" whose audience list holds "+firstOr(c.Audience, "the org ID")+"; the token must be signed by that issuer")
@@ -429,6 +429,15 @@ func accountOf(arn string) string {
 		return "ACCOUNT"
 	}
 	return parts[4]
+}
+
+// partitionOf is the partition of an ARN (aws, aws-cn, aws-us-gov ...).
+func partitionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 3)
+	if len(parts) < 3 || parts[1] == "" {
+		return "aws"
+	}
+	return parts[1]
 }
 
 // v1Note explains the most common mismatch: a policy written for the exact v1 sub (aws-cli orb
