@@ -10,11 +10,14 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/ecrapi"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/stsemulator"
 )
 
@@ -194,5 +197,48 @@ func TestParseHostAndNote(t *testing.T) {
 	}
 	if n := CrossRegistryNote(staging, staging); n != "" {
 		t.Errorf("same registry: %q", n)
+	}
+}
+
+// hostRewriter sends requests for an ECR host to a local registry, as DNS would in production.
+type hostRewriter struct{ host string }
+
+func (h hostRewriter) RoundTrip(r *http.Request) (*http.Response, error) {
+	original := r.URL.Scheme + "://" + r.URL.Host
+	r = r.Clone(r.Context())
+	r.URL.Scheme, r.URL.Host, r.Host = "http", h.host, h.host
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err == nil {
+		if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, "http://"+h.host) {
+			resp.Header.Set("Location", original+strings.TrimPrefix(loc, "http://"+h.host))
+		}
+	}
+	return resp, err
+}
+
+// TestKeychainWithRegistry uses the keychain with go-containerregistry against a real
+// registry that requires the password ECR granted.
+func TestKeychainWithRegistry(t *testing.T) {
+	w := newWorld(t)
+	w.ecr["us-east-1"].SetPassword("granted-by-ecr")
+	reg := registryserver.StartT(t, registryserver.Options{Users: map[string]string{"AWS": "granted-by-ecr"}})
+	kc := w.keychain(map[string]string{staging: stagingRole})
+	ref, err := name.ParseReference(staging + "/app:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := []remote.Option{remote.WithAuthFromKeychain(kc), remote.WithTransport(hostRewriter{reg.Host})}
+	if err := remote.Write(ref, img, opts...); err != nil {
+		t.Fatalf("push with ECR credentials: %v", err)
+	}
+	if _, err := remote.Head(ref, opts...); err != nil {
+		t.Fatalf("head with ECR credentials: %v", err)
+	}
+	if _, err := remote.Head(ref, remote.WithTransport(hostRewriter{reg.Host})); err == nil {
+		t.Fatal("the registry accepted an anonymous request: the test proves nothing")
 	}
 }

@@ -43,6 +43,15 @@ type Server struct {
 	server    *httptest.Server
 	mu        sync.Mutex
 	grants    []Grant
+	password  string
+}
+
+// SetPassword makes every later grant carry password (so a registry started beforehand can
+// be configured with it); by default each grant gets a new random password.
+func (s *Server) SetPassword(password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.password = password
 }
 
 // New starts an endpoint for region.
@@ -114,6 +123,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = rand.Read(b)
 		g := Grant{Principal: principal, RegistryID: id, Password: "ecr-" + hex.EncodeToString(b), ExpiresAt: time.Now().Add(12 * time.Hour).Truncate(time.Second)}
 		s.mu.Lock()
+		if s.password != "" {
+			g.Password = s.password
+		}
 		s.grants = append(s.grants, g)
 		s.mu.Unlock()
 		data = append(data, map[string]any{
