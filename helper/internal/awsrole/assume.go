@@ -458,6 +458,6 @@ func trustPolicyHint(roleARN string, c *oidctoken.Claims) string {
 	if project == "" {
 		project = "PROJECT_ID"
 	}
-	return fmt.Sprintf("print a matching policy with `shipgate aws trust-policy --account-id %s --org-id %s --project-id %s`, and test a token against a role's policy with `shipgate aws trust-policy --check`",
+	return fmt.Sprintf("print a matching policy with `shipgate aws trust-policy --account-id %s --org-id %s --project-id %s` (add --branch / --vcs-origin to pin them), and add --check to see which claims of this job's token fail it",
 		accountOf(roleARN), org, project)
 }
