@@ -70,6 +70,7 @@ func newApp(s *streams) *cli.App {
 func commands(s *streams) []*cli.Command {
 	return []*cli.Command{
 		versionCommand(s),
+		lintCommand(s),
 	}
 }
 
