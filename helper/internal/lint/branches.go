@@ -196,9 +196,38 @@ func runsOn(gs []branchGate, branch string) bool {
 	return true
 }
 
+// namedBranches lists the branch names the entry's chain and workflow mention literally, so
+// limitedTo can probe them: `only: trunk` on a production deploy is not "limited to main".
+func namedBranches(e *entry) []string {
+	var out []string
+	for _, x := range append([]*entry{e}, e.ancestors()...) {
+		filters := value(x.body, "filters")
+		if filters != nil && filters.Kind == yaml.ScalarNode {
+			for _, m := range branchEquals.FindAllStringSubmatch(filters.Value, -1) {
+				out = append(out, m[1])
+			}
+			continue
+		}
+		for _, p := range patterns(value(value(filters, "branches"), "only")) {
+			if p.re == nil {
+				out = append(out, p.exact)
+			}
+		}
+	}
+	for _, cond := range []*yaml.Node{value(e.wf.body, "when"), value(e.wf.body, "unless")} {
+		for _, s := range scalars(cond) {
+			if !strings.Contains(s, "<<") {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 // limitedTo reports whether the gates keep the job off every branch except want (a job that
 // runs on no branch at all, e.g. tags only, is limited too). The check probes branches that
-// must not deploy: typical feature branches and the other environment's branch.
+// must not deploy: typical feature branches, the other environment's branch and every branch
+// the filters name.
 func limitedTo(gs []branchGate, want string, others ...string) bool {
 	for _, b := range append(append([]string{}, probeBranches...), others...) {
 		if b != want && runsOn(gs, b) {

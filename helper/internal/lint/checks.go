@@ -32,14 +32,15 @@ func (l *linter) checkBranches(e *entry) {
 		return
 	}
 	release, staging := l.opts.releaseBranch(), l.opts.stagingBranch()
+	named := namedBranches(e)
 	switch e.env {
 	case envProduction:
-		if !limitedTo(gs, release, staging) {
+		if !limitedTo(gs, release, append(named, staging)...) {
 			l.add(RuleProductionBranch, filtersPos(e), entryScopes(e),
 				fmt.Sprintf("production deploy job %s is not limited to the release branch %s", e.name, release), "")
 		}
 	case envStaging:
-		if !limitedTo(gs, staging, release) {
+		if !limitedTo(gs, staging, append(named, release)...) {
 			l.add(RuleStagingBranch, filtersPos(e), entryScopes(e),
 				fmt.Sprintf("staging deploy job %s is not limited to the staging branch %s", e.name, staging), "")
 		}

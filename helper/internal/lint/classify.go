@@ -12,7 +12,7 @@ var (
 	// strongDeployWords mark a job as a deploy even when its environment is not known.
 	strongDeployWords = wordSet("deploy", "deployment")
 	// rollbackWords mark a job as part of the rollback path, never as a deploy.
-	rollbackWords = wordSet("rollback", "revert", "undeploy")
+	rollbackWords   = wordSet("rollback", "revert", "undeploy")
 	productionWords = wordSet("prod", "production", "prd", "live")
 	stagingWords    = wordSet("staging", "stage", "stg")
 	// otherEnvWords are environments that are neither production nor staging.

@@ -228,6 +228,9 @@ func Parse(data []byte) (*yaml.Node, error) {
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, errors.New("no YAML document")
 	}
+	if err := checkDuplicateKeys(&doc); err != nil {
+		return nil, err
+	}
 	root := deref(doc.Content[0])
 	if root == nil || root.Kind != yaml.MappingNode {
 		line := doc.Content[0].Line
@@ -251,4 +254,28 @@ func sortFindings(fs []Finding) {
 		}
 		return a.Rule < b.Rule
 	})
+}
+
+// checkDuplicateKeys rejects a mapping that repeats a key: YAML forbids it, and CircleCI
+// would see only one of the two jobs or settings.
+func checkDuplicateKeys(doc *yaml.Node) error {
+	var err error
+	walk(doc, func(_, n *yaml.Node) {
+		if err != nil || n.Kind != yaml.MappingNode {
+			return
+		}
+		seen := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
+				continue
+			}
+			if first, dup := seen[k.Value]; dup {
+				err = fmt.Errorf("line %d: key %q is already defined on line %d", k.Line, k.Value, first)
+				return
+			}
+			seen[k.Value] = k.Line
+		}
+	})
+	return err
 }

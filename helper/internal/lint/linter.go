@@ -231,9 +231,13 @@ func (l *linter) deployEntries() []*entry {
 	return out
 }
 
+// anchorHolders are top-level keys configs commonly use only to hold YAML anchors.
+var anchorHolders = wordSet("references", "aliases", "anchors", "defaults", "definitions")
+
 func (l *linter) checkTopLevel(root *yaml.Node) {
 	for _, p := range pairs(root) {
-		if !knownTopLevel[p.name] {
+		holdsAnchor := p.value != nil && p.value.Anchor != ""
+		if !knownTopLevel[p.name] && !anchorHolders[p.name] && !holdsAnchor && !strings.HasPrefix(p.name, "x-") {
 			l.add(RuleUnknownTopLevelKey, nodePos(p.key), nil,
 				fmt.Sprintf("unknown top-level key %q", p.name), "")
 		}
@@ -245,19 +249,19 @@ func (l *linter) checkOrbs() {
 		if imp.known {
 			continue
 		}
-		what := imp.name
-		if what == "" {
+		what := "orb " + imp.name
+		if imp.name == "" {
 			what = "inline orb " + imp.alias
 		}
 		l.add(RuleUnknownOrb, nodePos(imp.key), nil,
-			fmt.Sprintf("orb %s is not known to shipgate lint: its jobs are judged by their names only", what), "")
+			fmt.Sprintf("%s is not known to shipgate lint: its jobs are judged by their names only", what), "")
 	}
 }
 
 func (l *linter) checkUndefinedJobs() {
 	for _, wf := range l.cfg.workflows {
 		for _, e := range wf.entries {
-			if e.approval || e.def != nil {
+			if e.approval || e.def != nil || l.cfg.jobGroups[e.ref] {
 				continue
 			}
 			if alias, _, ok := strings.Cut(e.ref, "/"); ok {

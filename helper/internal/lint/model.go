@@ -12,6 +12,7 @@ type config struct {
 	root      *yaml.Node // the config mapping (the `usage:` value of an orb example)
 	orbs      map[string]*orbImport
 	jobs      map[string]*jobDef
+	jobGroups map[string]bool
 	workflows []*workflow
 	params    []pair // pipeline parameters
 	// workflowsKey is where config-wide findings point.
@@ -78,7 +79,7 @@ const (
 // knownTopLevel are the top-level keys of a CircleCI config (configuration reference).
 var knownTopLevel = map[string]bool{
 	"version": true, "setup": true, "orbs": true, "commands": true, "parameters": true,
-	"executors": true, "jobs": true, "workflows": true,
+	"executors": true, "jobs": true, "workflows": true, "job-groups": true,
 }
 
 // knownOrbs are orbs whose jobs and commands the rules understand beyond their names.
@@ -107,6 +108,10 @@ func buildConfig(root *yaml.Node, opts *Options) *config {
 	for _, p := range pairs(value(root, "jobs")) {
 		body := deref(p.value)
 		c.jobs[p.name] = &jobDef{name: p.name, key: p.key, body: body, steps: value(body, "steps")}
+	}
+	c.jobGroups = map[string]bool{}
+	for _, p := range pairs(value(root, "job-groups")) {
+		c.jobGroups[p.name] = true
 	}
 	c.params = pairs(value(root, "parameters"))
 	c.workflowsKey, _ = lookup(root, "workflows")
@@ -167,24 +172,11 @@ func (c *config) parseEntry(wf *workflow, item *yaml.Node) *entry {
 	e.contextKey, _ = lookup(e.body, "context")
 	e.contexts = stringList(value(e.body, "context"))
 	e.serial = value(e.body, "serial-group") != nil
-	if !e.serial {
-		e.serial = mentions(value(wf.body, "job-groups"), e.name)
-	}
 	e.def = c.jobs[e.ref]
 	if alias, job, ok := strings.Cut(e.ref, "/"); ok && e.def == nil {
 		e.orb, e.orbJob = c.orbs[alias], job
 	}
 	return e
-}
-
-// mentions reports whether any scalar below n equals s.
-func mentions(n *yaml.Node, s string) bool {
-	for _, v := range scalars(n) {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // ancestors lists the entries e requires, directly or through others, in the same workflow.

@@ -27,17 +27,18 @@ type pair struct {
 }
 
 // pairs lists a mapping's entries, merging `<<: *anchor` (a mapping or a list of mappings) the
-// way YAML 1.1 merge keys work: explicit keys win over merged ones.
+// way YAML 1.1 merge keys work: explicit keys win over merged ones. Each merged mapping is read
+// once, so merge keys nested like a billion-laughs document cost no more than their text.
 func pairs(n *yaml.Node) []pair {
-	return pairsDepth(n, 0)
+	return pairsFrom(n, map[*yaml.Node]bool{}, 0)
 }
 
-func pairsDepth(n *yaml.Node, depth int) []pair {
+func pairsFrom(n *yaml.Node, merged map[*yaml.Node]bool, depth int) []pair {
 	n = deref(n)
 	if n == nil || n.Kind != yaml.MappingNode || depth > maxAliasDepth {
 		return nil
 	}
-	var own, merged []pair
+	var own, inherited []pair
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.Value == "<<" && k.Tag == "!!merge" {
@@ -45,19 +46,23 @@ func pairsDepth(n *yaml.Node, depth int) []pair {
 			if src == nil {
 				continue
 			}
-			switch src.Kind {
-			case yaml.MappingNode:
-				merged = append(merged, pairsDepth(src, depth+1)...)
-			case yaml.SequenceNode:
-				for _, item := range src.Content {
-					merged = append(merged, pairsDepth(item, depth+1)...)
+			sources := []*yaml.Node{src}
+			if src.Kind == yaml.SequenceNode {
+				sources = src.Content
+			}
+			for _, m := range sources {
+				m = deref(m)
+				if m == nil || merged[m] {
+					continue
 				}
+				merged[m] = true
+				inherited = append(inherited, pairsFrom(m, merged, depth+1)...)
 			}
 			continue
 		}
 		own = append(own, pair{key: k, value: v, name: scalarValue(k)})
 	}
-	if len(merged) == 0 {
+	if len(inherited) == 0 {
 		return own
 	}
 	seen := make(map[string]bool, len(own))
@@ -65,7 +70,7 @@ func pairsDepth(n *yaml.Node, depth int) []pair {
 		seen[p.name] = true
 	}
 	out := own
-	for _, p := range merged {
+	for _, p := range inherited {
 		if !seen[p.name] {
 			seen[p.name] = true
 			out = append(out, p)
