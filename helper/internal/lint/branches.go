@@ -18,6 +18,13 @@ var probeBranches = []string{"feature/shipgate-lint-probe", "shipgate-lint-probe
 
 // entryGates returns the branch gates of an entry's own filters, or nil when it has none.
 func entryGates(e *entry) []branchGate {
+	if !e.gatesDone {
+		e.gates, e.gatesDone = readEntryGates(e), true
+	}
+	return e.gates
+}
+
+func readEntryGates(e *entry) []branchGate {
 	filters := value(e.body, "filters")
 	if filters == nil {
 		return nil
@@ -200,29 +207,39 @@ func runsOn(gs []branchGate, branch string) bool {
 // limitedTo can probe them: `only: trunk` on a production deploy is not "limited to main".
 func namedBranches(e *entry) []string {
 	var out []string
+	seen := map[string]bool{}
+	add := func(b string) {
+		// A bounded probe set: enough for real configs, no blow-up for generated ones.
+		if !seen[b] && len(out) < maxNamedBranches {
+			seen[b] = true
+			out = append(out, b)
+		}
+	}
 	for _, x := range append([]*entry{e}, e.ancestors()...) {
 		filters := value(x.body, "filters")
 		if filters != nil && filters.Kind == yaml.ScalarNode {
 			for _, m := range branchEquals.FindAllStringSubmatch(filters.Value, -1) {
-				out = append(out, m[1])
+				add(m[1])
 			}
 			continue
 		}
 		for _, p := range patterns(value(value(filters, "branches"), "only")) {
 			if p.re == nil {
-				out = append(out, p.exact)
+				add(p.exact)
 			}
 		}
 	}
 	for _, cond := range []*yaml.Node{value(e.wf.body, "when"), value(e.wf.body, "unless")} {
 		for _, s := range scalars(cond) {
 			if !strings.Contains(s, "<<") {
-				out = append(out, s)
+				add(s)
 			}
 		}
 	}
 	return out
 }
+
+const maxNamedBranches = 64
 
 // limitedTo reports whether the gates keep the job off every branch except want (a job that
 // runs on no branch at all, e.g. tags only, is limited too). The check probes branches that

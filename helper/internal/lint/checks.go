@@ -163,19 +163,7 @@ func (l *linter) checkRebuild(e *entry) {
 			fmt.Sprintf("production deploy job %s builds an image instead of promoting the tested digest", e.name), "")
 		return
 	}
-	stagingExists := false
-	stagingPath := map[*entry]bool{}
-	for _, wf := range l.cfg.workflows {
-		for _, other := range wf.entries {
-			if other.deploy && other.env == envStaging {
-				stagingExists = true
-				stagingPath[other] = true
-				for _, a := range other.ancestors() {
-					stagingPath[a] = true
-				}
-			}
-		}
-	}
+	stagingExists, stagingPath := l.stagingPath()
 	if stagingExists {
 		for _, a := range e.ancestors() {
 			if !stagingPath[a] && l.jobBuildsImage(a) {
@@ -206,6 +194,26 @@ func (l *linter) checkRebuild(e *entry) {
 	}
 	l.add(RuleProductionRebuild, nodePos(e.node), entryScopes(e),
 		fmt.Sprintf("production deploy job %s neither attaches the workspace nor deploys by digest", e.name), "")
+}
+
+// stagingPath returns whether any staging deploy exists and the set of entries staging deploys
+// depend on (computed once per file).
+func (l *linter) stagingPath() (bool, map[*entry]bool) {
+	if l.staging == nil {
+		l.staging = map[*entry]bool{}
+		for _, wf := range l.cfg.workflows {
+			for _, other := range wf.entries {
+				if other.deploy && other.env == envStaging {
+					l.stagingExists = true
+					l.staging[other] = true
+					for _, a := range other.ancestors() {
+						l.staging[a] = true
+					}
+				}
+			}
+		}
+	}
+	return l.stagingExists, l.staging
 }
 
 var mutableTag = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._/-]*:(latest|stable|edge|nightly)\b([^@A-Za-z0-9._-]|$)`)
@@ -242,16 +250,29 @@ func (l *linter) checkMutableTag(e *entry) {
 
 // SG010: a deploy job needs a smoke test or health check in itself or in a job after it.
 func (l *linter) checkSmokeTest(e *entry) {
-	if l.hasSmokeTest(e) {
+	if l.smokeTested(e) {
 		return
 	}
 	for _, d := range e.descendants() {
-		if l.hasSmokeTest(d) {
+		if l.smokeTested(d) {
 			return
 		}
 	}
 	l.add(RuleSmokeTest, nodePos(e.node), entryScopes(e),
 		fmt.Sprintf("deploy job %s has no smoke test or health check after it", e.name), "")
+}
+
+// smokeTested memoises hasSmokeTest per entry.
+func (l *linter) smokeTested(e *entry) bool {
+	if v, ok := l.smoke[e]; ok {
+		return v
+	}
+	if l.smoke == nil {
+		l.smoke = map[*entry]bool{}
+	}
+	v := l.hasSmokeTest(e)
+	l.smoke[e] = v
+	return v
 }
 
 // SG011: a config that deploys needs a rollback path: a rollback job or pipeline parameter.

@@ -20,6 +20,11 @@ type linter struct {
 	// directives maps a line number to the rules a `# shipgate-lint: disable=` comment there
 	// turns off.
 	directives map[int][]string
+
+	// memoised per file
+	staging       map[*entry]bool
+	stagingExists bool
+	smoke         map[*entry]bool
 }
 
 // scope is a part of the file a job-level disable applies to: a workflow entry or a job

@@ -43,6 +43,7 @@ type workflow struct {
 	body    *yaml.Node
 	entries []*entry
 	byName  map[string]*entry
+	deps    map[string][]*entry
 }
 
 // entry is one job invocation in a workflow.
@@ -68,6 +69,12 @@ type entry struct {
 	deploy bool
 	env    string // production, staging, another environment name, or ""
 	envWhy string
+
+	// Memoised graph walks: a workflow of thousands of jobs must not cost a cube of that.
+	anc, desc         []*entry
+	ancDone, descDone bool
+	gates             []branchGate
+	gatesDone         bool
 }
 
 // Environment classes.
@@ -181,7 +188,9 @@ func (c *config) parseEntry(wf *workflow, item *yaml.Node) *entry {
 
 // ancestors lists the entries e requires, directly or through others, in the same workflow.
 func (e *entry) ancestors() []*entry {
-	var out []*entry
+	if e.ancDone {
+		return e.anc
+	}
 	seen := map[*entry]bool{e: true}
 	queue := []*entry{e}
 	for len(queue) > 0 {
@@ -190,37 +199,49 @@ func (e *entry) ancestors() []*entry {
 		for _, name := range cur.requires {
 			if req := cur.wf.byName[name]; req != nil && !seen[req] {
 				seen[req] = true
-				out = append(out, req)
+				e.anc = append(e.anc, req)
 				queue = append(queue, req)
 			}
 		}
 	}
-	return out
+	e.ancDone = true
+	return e.anc
 }
 
 // descendants lists the entries that require e, directly or through others.
 func (e *entry) descendants() []*entry {
-	var out []*entry
+	if e.descDone {
+		return e.desc
+	}
+	dependents := e.wf.dependents()
 	seen := map[*entry]bool{e: true}
 	queue := []*entry{e}
 	for len(queue) > 0 {
 		cur := queue[0]
 		queue = queue[1:]
-		for _, other := range cur.wf.entries {
-			if seen[other] {
-				continue
-			}
-			for _, name := range other.requires {
-				if name == cur.name {
-					seen[other] = true
-					out = append(out, other)
-					queue = append(queue, other)
-					break
-				}
+		for _, d := range dependents[cur.name] {
+			if !seen[d] {
+				seen[d] = true
+				e.desc = append(e.desc, d)
+				queue = append(queue, d)
 			}
 		}
 	}
-	return out
+	e.descDone = true
+	return e.desc
+}
+
+// dependents maps a job name to the entries that require it directly.
+func (wf *workflow) dependents() map[string][]*entry {
+	if wf.deps == nil {
+		wf.deps = map[string][]*entry{}
+		for _, e := range wf.entries {
+			for _, name := range e.requires {
+				wf.deps[name] = append(wf.deps[name], e)
+			}
+		}
+	}
+	return wf.deps
 }
 
 // isShipgateJob reports whether the entry runs the shipgate orb's job of that name.
