@@ -14,7 +14,9 @@ type branchGate func(branch string) bool
 
 // probeBranches are branches no deploy should run on; a gate that lets any of them through
 // does not limit the job to one branch.
-var probeBranches = []string{"feature/shipgate-lint-probe", "shipgate-lint-probe", "fix/shipgate-lint-probe"}
+var probeBranches = []string{"feature/shipgate-lint-probe", "shipgate-lint-probe", "fix/shipgate-lint-probe",
+	"hotfix/shipgate-lint-probe", "release/shipgate-lint-probe", "dependabot/shipgate-lint-probe",
+	"renovate/shipgate-lint-probe"}
 
 // entryGates returns the branch gates of an entry's own filters, or nil when it has none.
 func entryGates(e *entry) []branchGate {
@@ -241,13 +243,14 @@ func namedBranches(e *entry) []string {
 
 const maxNamedBranches = 64
 
-// limitedTo reports whether the gates keep the job off every branch except want (a job that
-// runs on no branch at all, e.g. tags only, is limited too). The check probes branches that
-// must not deploy: typical feature branches, the other environment's branch and every branch
-// the filters name.
-func limitedTo(gs []branchGate, want string, others ...string) bool {
+// limitedTo reports whether the gates keep the job off every branch except those in want (a
+// job that runs on no branch at all, e.g. tags only, is limited too). The check probes
+// branches that must not deploy: typical feature branches, the other environment's branch and
+// every branch the filters name.
+func limitedTo(gs []branchGate, want []string, others ...string) bool {
+	allowed := wordSet(want...)
 	for _, b := range append(append([]string{}, probeBranches...), others...) {
-		if b != want && runsOn(gs, b) {
+		if !allowed[b] && runsOn(gs, b) {
 			return false
 		}
 	}

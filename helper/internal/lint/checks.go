@@ -23,7 +23,9 @@ func (l *linter) checkApproval(e *entry) {
 }
 
 // SG002, SG003, SG004: deploy jobs must be limited by branch or tag filters; production to the
-// release branch, staging to the staging branch.
+// release branch, staging to the staging branch. A staging deploy that production is promoted
+// from in the same workflow may run on the release branch instead (trunk-based promotion:
+// main builds once, deploys staging, then production).
 func (l *linter) checkBranches(e *entry) {
 	gs := gates(e)
 	if len(gs) == 0 {
@@ -35,17 +37,22 @@ func (l *linter) checkBranches(e *entry) {
 	named := namedBranches(e)
 	switch e.env {
 	case envProduction:
-		if !limitedTo(gs, release, append(named, staging)...) {
+		if !limitedTo(gs, []string{release}, append(named, staging)...) {
 			l.add(RuleProductionBranch, filtersPos(e), entryScopes(e),
 				fmt.Sprintf("production deploy job %s is not limited to the release branch %s", e.name, release), "")
 		}
 	case envStaging:
-		if !limitedTo(gs, staging, append(named, release)...) {
+		want, also := []string{staging}, ""
+		if promotesToProduction(e) {
+			want = append(want, release)
+			also = fmt.Sprintf(" or the release branch %s", release)
+		}
+		if !limitedTo(gs, want, append(named, release)...) {
 			l.add(RuleStagingBranch, filtersPos(e), entryScopes(e),
-				fmt.Sprintf("staging deploy job %s is not limited to the staging branch %s", e.name, staging), "")
+				fmt.Sprintf("staging deploy job %s is not limited to the staging branch %s%s", e.name, staging, also), "")
 		}
 	default:
-		if limitedTo(gs, "") {
+		if limitedTo(gs, nil) {
 			return
 		}
 		if runsOn(gs, probeBranches[0]) {
@@ -53,6 +60,16 @@ func (l *linter) checkBranches(e *entry) {
 				fmt.Sprintf("deploy job %s runs on feature branches: its filters do not limit it", e.name), "")
 		}
 	}
+}
+
+// promotesToProduction reports whether a production deploy follows e in its workflow.
+func promotesToProduction(e *entry) bool {
+	for _, d := range e.descendants() {
+		if d.deploy && d.env == envProduction {
+			return true
+		}
+	}
+	return false
 }
 
 // filtersPos points at the entry's filters key when it has one, else at the entry.
