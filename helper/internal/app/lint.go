@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -143,9 +144,23 @@ func readLintInputs(args []string) ([]lint.Input, error) {
 		if err != nil {
 			return nil, err
 		}
+		in.RollbackPipeline = rollbackPipelineBeside(name)
 		inputs = append(inputs, in)
 	}
 	return inputs, nil
+}
+
+// rollbackPipelineBeside returns the CircleCI rollback pipeline config (rollback.yml) in the
+// same folder as the config at path, or "" when there is none (or path is that file).
+func rollbackPipelineBeside(path string) string {
+	candidate := filepath.Join(filepath.Dir(path), "rollback.yml")
+	if filepath.Clean(path) == candidate {
+		return ""
+	}
+	if info, err := os.Stat(candidate); err == nil && info.Mode().IsRegular() {
+		return candidate
+	}
+	return ""
 }
 
 // pathCause drops the path an *fs.PathError repeats, so the message names the file once.

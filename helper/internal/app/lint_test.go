@@ -136,3 +136,28 @@ func TestLintStdinAndDefaultFile(t *testing.T) {
 		t.Errorf("default file: exit %d stderr %q", r.code, r.stderr)
 	}
 }
+
+// TestLintRollbackPipelineBeside: a .circleci/rollback.yml beside the config is a rollback path.
+func TestLintRollbackPipelineBeside(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(lintFixtures, "bad", "sg011-no-rollback.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), ".circleci")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(config, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "lint", config); r.code != 6 || !strings.Contains(r.stdout, "SG011") {
+		t.Fatalf("without rollback.yml: exit %d stdout %q", r.code, r.stdout)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "rollback.yml"), []byte("version: 2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := runCLI(t, nil, "lint", config); r.code != 0 {
+		t.Errorf("with rollback.yml: exit %d stdout %q", r.code, r.stdout)
+	}
+}

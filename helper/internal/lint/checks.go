@@ -294,7 +294,7 @@ func (l *linter) smokeTested(e *entry) bool {
 
 // SG011: a config that deploys needs a rollback path: a rollback job or pipeline parameter.
 func (l *linter) checkRollbackPath(deploys []*entry) {
-	if len(deploys) == 0 {
+	if len(deploys) == 0 || l.opts.RollbackPipeline != "" {
 		return
 	}
 	for _, p := range l.cfg.params {

@@ -48,6 +48,9 @@ type Options struct {
 	ShipgateOrbs []string
 	// FailOn is the least severity that fails the lint. The default is SeverityError.
 	FailOn Severity
+	// RollbackPipeline, when set, names the rollback pipeline config that exists for the file
+	// linted (CircleCI runs .circleci/rollback.yml for a rollback); SG011 then passes.
+	RollbackPipeline string
 }
 
 func (o *Options) releaseBranch() string {
@@ -144,6 +147,9 @@ type Report struct {
 type Input struct {
 	Name string
 	Data []byte
+	// RollbackPipeline names a CircleCI rollback pipeline config found beside the file
+	// (.circleci/rollback.yml); it is a rollback path for SG011.
+	RollbackPipeline string
 }
 
 // ReadInput reads one file's content, bounded by MaxInputSize.
@@ -167,7 +173,9 @@ func Lint(inputs []Input, opts Options) (*Report, error) {
 	}
 	report := &Report{Files: []string{}, Findings: []Finding{}, FailOn: opts.failOn()}
 	for _, in := range inputs {
-		findings, err := LintFile(in.Name, in.Data, opts)
+		fileOpts := opts
+		fileOpts.RollbackPipeline = in.RollbackPipeline
+		findings, err := LintFile(in.Name, in.Data, fileOpts)
 		if err != nil {
 			return nil, err
 		}
