@@ -107,7 +107,11 @@ func (l *linter) checkSharedContexts(deploys []*entry) {
 		}
 		for _, c := range e.contexts {
 			if other, shared := staging[c]; shared {
-				l.add(RuleSharedContext, nodePos(e.contextKey), entryScopes(e),
+				where := e.contextKey
+				if where == nil {
+					where = e.node
+				}
+				l.add(RuleSharedContext, nodePos(where), entryScopes(e),
 					fmt.Sprintf("production deploy job %s uses context %s, which staging deploy job %s also uses", e.name, c, other), "")
 			}
 		}
@@ -248,6 +252,14 @@ func (l *linter) checkMutableTag(e *entry) {
 	}
 	if e.def != nil {
 		nodes = append(nodes, e.def.steps)
+	}
+	for _, m := range e.members() {
+		for _, p := range pairs(m.body) {
+			nodes = append(nodes, p.value)
+		}
+		if m.def != nil {
+			nodes = append(nodes, m.def.steps)
+		}
 	}
 	for _, n := range nodes {
 		var hit *yaml.Node

@@ -125,12 +125,17 @@ func (l *linter) inferEnv(e *entry) (string, string) {
 	return "", ""
 }
 
-// classify marks the deploy entries and their environments.
+// classify marks the deploy entries and their environments. Job group members are classified
+// first; a workflow entry that runs a group is a deploy when one of its members is.
 func (l *linter) classify() {
 	notDeploy := wordSet(l.opts.NotDeployJobs...)
-	for _, wf := range l.cfg.workflows {
+	for _, wf := range append(append([]*workflow{}, l.cfg.groups...), l.cfg.workflows...) {
 		for _, e := range wf.entries {
 			if e.approval || notDeploy[e.name] {
+				continue
+			}
+			if e.group != nil {
+				l.classifyGroupEntry(e)
 				continue
 			}
 			explicitEnv, explicit := l.opts.DeployJobs[e.name]
@@ -168,8 +173,49 @@ func (l *linter) classify() {
 	}
 }
 
-// jobBuildsImage reports whether the entry's job builds a container image.
+// classifyGroupEntry makes a workflow entry that runs a job group a deploy when a member is
+// one; its environment is production when any member deploys production, and the members'
+// contexts count as its own.
+func (l *linter) classifyGroupEntry(e *entry) {
+	for _, m := range e.members() {
+		if !m.deploy {
+			continue
+		}
+		e.deploy = true
+		if e.env == "" || m.env == envProduction {
+			e.env, e.envWhy = m.env, "job group member "+m.name
+		}
+		for _, c := range m.contexts {
+			if !contains(e.contexts, c) {
+				e.contexts = append(e.contexts, c)
+			}
+		}
+		if e.contextKey == nil {
+			e.contextKey = m.contextKey
+		}
+	}
+	if e.deploy && e.env == "" {
+		l.add(RuleDeployJobEnvUndecided, nodePos(e.node), entryScopes(e),
+			fmt.Sprintf("deploy job %s: its environment is not recognised, so production and staging rules are skipped", e.name), "")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// jobBuildsImage reports whether the entry's job (or a job of its job group) builds an image.
 func (l *linter) jobBuildsImage(e *entry) bool {
+	for _, m := range e.members() {
+		if l.jobBuildsImage(m) {
+			return true
+		}
+	}
 	if e.orb != nil {
 		if buildingOrbJobs[e.orb.name+"/"+e.orbJob] {
 			return true
@@ -210,6 +256,11 @@ var (
 
 // hasSmokeTest reports whether the entry's job runs a smoke test or health check.
 func (l *linter) hasSmokeTest(e *entry) bool {
+	for _, m := range e.members() {
+		if l.hasSmokeTest(m) {
+			return true
+		}
+	}
 	// The orb's deploy job runs its smoke tests after the deploy steps.
 	if e.isShipgateJob("deploy", "smoke_test") {
 		return true

@@ -139,6 +139,9 @@ func entryScopes(e *entry) []scope {
 	if e.def != nil && e.def.key != nil {
 		out = append(out, scope{job: e.def.name, first: e.def.key.Line, last: lastLine(e.def.body)})
 	}
+	if e.group != nil && e.group.key != nil {
+		out = append(out, scope{job: e.ref, first: e.group.key.Line, last: lastLine(e.group.body)})
+	}
 	return out
 }
 
@@ -266,7 +269,7 @@ func (l *linter) checkOrbs() {
 func (l *linter) checkUndefinedJobs() {
 	for _, wf := range l.cfg.workflows {
 		for _, e := range wf.entries {
-			if e.approval || e.def != nil || l.cfg.jobGroups[e.ref] {
+			if e.approval || e.def != nil || e.group != nil {
 				continue
 			}
 			if alias, _, ok := strings.Cut(e.ref, "/"); ok {

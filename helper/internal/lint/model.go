@@ -9,10 +9,12 @@ import (
 // config is the part of a CircleCI config the rules look at, with the YAML nodes kept for
 // positions.
 type config struct {
-	root      *yaml.Node // the config mapping (the `usage:` value of an orb example)
-	orbs      map[string]*orbImport
-	jobs      map[string]*jobDef
-	jobGroups map[string]bool
+	root *yaml.Node // the config mapping (the `usage:` value of an orb example)
+	orbs map[string]*orbImport
+	jobs map[string]*jobDef
+	// jobGroups are the top-level job-groups, each read like a workflow of its member jobs.
+	jobGroups map[string]*workflow
+	groups    []*workflow // the job groups in file order
 	workflows []*workflow
 	params    []pair // pipeline parameters
 	// workflowsKey is where config-wide findings point.
@@ -63,6 +65,7 @@ type entry struct {
 	serial     bool
 
 	def    *jobDef    // the job definition, when defined in this config
+	group  *workflow  // the job group it runs, when ref names one
 	orb    *orbImport // the orb it comes from, when ref is alias/job
 	orbJob string
 
@@ -116,9 +119,17 @@ func buildConfig(root *yaml.Node, opts *Options) *config {
 		body := deref(p.value)
 		c.jobs[p.name] = &jobDef{name: p.name, key: p.key, body: body, steps: value(body, "steps")}
 	}
-	c.jobGroups = map[string]bool{}
+	c.jobGroups = map[string]*workflow{}
 	for _, p := range pairs(value(root, "job-groups")) {
-		c.jobGroups[p.name] = true
+		group := &workflow{name: "job group " + p.name, key: p.key, body: deref(p.value), byName: map[string]*entry{}}
+		for _, item := range items(value(group.body, "jobs")) {
+			if e := c.parseEntry(group, item); e != nil {
+				group.entries = append(group.entries, e)
+				group.byName[e.name] = e
+			}
+		}
+		c.jobGroups[p.name] = group
+		c.groups = append(c.groups, group)
 	}
 	c.params = pairs(value(root, "parameters"))
 	c.workflowsKey, _ = lookup(root, "workflows")
@@ -180,6 +191,9 @@ func (c *config) parseEntry(wf *workflow, item *yaml.Node) *entry {
 	e.contexts = stringList(value(e.body, "context"))
 	e.serial = value(e.body, "serial-group") != nil
 	e.def = c.jobs[e.ref]
+	if e.def == nil && c.jobGroups != nil {
+		e.group = c.jobGroups[e.ref]
+	}
 	if alias, job, ok := strings.Cut(e.ref, "/"); ok && e.def == nil {
 		e.orb, e.orbJob = c.orbs[alias], job
 	}
@@ -242,6 +256,14 @@ func (wf *workflow) dependents() map[string][]*entry {
 		}
 	}
 	return wf.deps
+}
+
+// members returns the jobs of the job group the entry runs (none for a plain job).
+func (e *entry) members() []*entry {
+	if e.group == nil {
+		return nil
+	}
+	return e.group.entries
 }
 
 // isShipgateJob reports whether the entry runs the shipgate orb's job of that name.
