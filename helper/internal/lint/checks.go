@@ -125,9 +125,15 @@ var (
 		"google_credentials", "gcp_credentials_json", "google_application_credentials_json",
 		"service_account_key", "gcp_sa_key", "azure_client_secret", "arm_client_secret",
 		"azure_sp_password")
+	staticValue         = `["']?(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[A-Za-z0-9/+]{16,})`
 	accessKeyLiteral    = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
 	serviceAccountJSON  = regexp.MustCompile(`"type"\s*:\s*"service_account"|"private_key"\s*:`)
-	staticKeyAssignment = regexp.MustCompile(`(?i)\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=|aws\s+configure\s+set\s+(aws_access_key_id|aws_secret_access_key)|gcloud\s+auth\s+activate-service-account\b[^\n]*--key-file`)
+	// staticKeyAssignment matches commands that set keys from a literal or a stored variable,
+	// or log in with a key file. A value computed in the job (`$(...)`, e.g. from an OIDC
+	// session's credentials) is not static.
+	staticKeyAssignment = regexp.MustCompile(`(?i)\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=` + staticValue +
+		`|aws\s+configure\s+set\s+(aws_access_key_id|aws_secret_access_key)\s+` + staticValue +
+		`|gcloud\s+auth\s+activate-service-account\b[^\n]*--key-file`)
 )
 
 // SG007: static cloud credentials, literal or declared, anywhere in the config. The message

@@ -98,6 +98,24 @@ func (l *linter) inferEnv(e *entry) (string, string) {
 			}
 		}
 	}
+	// A matrix over environments: the job deploys production when any cell does.
+	var cells []string
+	for _, p := range pairs(value(value(e.body, "matrix"), "parameters")) {
+		if envParamKeys[strings.ToLower(p.name)] {
+			cells = append(cells, stringList(p.value)...)
+		}
+	}
+	if len(cells) > 0 {
+		best := ""
+		for _, c := range cells {
+			if env := l.envOfValue(c); env == envProduction || best == "" {
+				best = env
+			}
+		}
+		if best != "" {
+			return best, "matrix parameters"
+		}
+	}
 	if env := envOfText(e.name + " " + e.ref); env != "" {
 		return env, "job name"
 	}
