@@ -125,9 +125,9 @@ var (
 		"google_credentials", "gcp_credentials_json", "google_application_credentials_json",
 		"service_account_key", "gcp_sa_key", "azure_client_secret", "arm_client_secret",
 		"azure_sp_password")
-	staticValue         = `["']?(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[A-Za-z0-9/+]{16,})`
-	accessKeyLiteral    = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
-	serviceAccountJSON  = regexp.MustCompile(`"type"\s*:\s*"service_account"|"private_key"\s*:`)
+	staticValue        = `["']?(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[A-Za-z0-9/+]{16,})`
+	accessKeyLiteral   = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
+	serviceAccountJSON = regexp.MustCompile(`"type"\s*:\s*"service_account"|"private_key"\s*:`)
 	// staticKeyAssignment matches commands that set keys from a literal or a stored variable,
 	// or log in with a key file. A value computed in the job (`$(...)`, e.g. from an OIDC
 	// session's credentials) is not static.
