@@ -19,7 +19,7 @@ func (l *linter) checkApproval(e *entry) {
 		}
 	}
 	l.add(RuleProductionApproval, nodePos(e.node), entryScopes(e),
-		fmt.Sprintf("production deploy job %s has no approval job in its requires chain", e.name), "")
+		fmt.Sprintf("production deploy job %s%s has no approval job in its requires chain", e.name, envNote(e)), "")
 }
 
 // SG002, SG003, SG004: deploy jobs must be limited by branch or tag filters; production to the
@@ -39,7 +39,7 @@ func (l *linter) checkBranches(e *entry) {
 	case envProduction:
 		if !limitedTo(gs, []string{release}, append(named, staging)...) {
 			l.add(RuleProductionBranch, filtersPos(e), entryScopes(e),
-				fmt.Sprintf("production deploy job %s is not limited to the release branch %s", e.name, release), "")
+				fmt.Sprintf("production deploy job %s%s is not limited to the release branch %s", e.name, envNote(e), release), "")
 		}
 	case envStaging:
 		want, also := []string{staging}, ""
@@ -49,7 +49,7 @@ func (l *linter) checkBranches(e *entry) {
 		}
 		if !limitedTo(gs, want, append(named, release)...) {
 			l.add(RuleStagingBranch, filtersPos(e), entryScopes(e),
-				fmt.Sprintf("staging deploy job %s is not limited to the staging branch %s%s", e.name, staging, also), "")
+				fmt.Sprintf("staging deploy job %s%s is not limited to the staging branch %s%s", e.name, envNote(e), staging, also), "")
 		}
 	default:
 		if limitedTo(gs, nil) {
@@ -70,6 +70,15 @@ func promotesToProduction(e *entry) bool {
 		}
 	}
 	return false
+}
+
+// envNote says where a deploy job's environment was read from, when that is not an explicit
+// environment parameter or setting, so a surprising classification can be understood.
+func envNote(e *entry) string {
+	if e.envWhy == "" || e.envWhy == "lint settings" || strings.HasPrefix(e.envWhy, "parameter ") {
+		return ""
+	}
+	return fmt.Sprintf(" (%s by its %s)", e.env, e.envWhy)
 }
 
 // filtersPos points at the entry's filters key when it has one, else at the entry.
@@ -112,7 +121,7 @@ func (l *linter) checkSharedContexts(deploys []*entry) {
 					where = e.node
 				}
 				l.add(RuleSharedContext, nodePos(where), entryScopes(e),
-					fmt.Sprintf("production deploy job %s uses context %s, which staging deploy job %s also uses", e.name, c, other), "")
+					fmt.Sprintf("production deploy job %s%s uses context %s, which staging deploy job %s also uses", e.name, envNote(e), c, other), "")
 			}
 		}
 	}
@@ -187,7 +196,7 @@ func (l *linter) checkRebuild(e *entry) {
 	}
 	if l.jobBuildsImage(e) {
 		l.add(RuleProductionRebuild, nodePos(e.node), entryScopes(e),
-			fmt.Sprintf("production deploy job %s builds an image instead of promoting the tested digest", e.name), "")
+			fmt.Sprintf("production deploy job %s%s builds an image instead of promoting the tested digest", e.name, envNote(e)), "")
 		return
 	}
 	stagingExists, stagingPath := l.stagingPath()
@@ -195,7 +204,7 @@ func (l *linter) checkRebuild(e *entry) {
 		for _, a := range e.ancestors() {
 			if !stagingPath[a] && l.jobBuildsImage(a) {
 				l.add(RuleProductionRebuild, nodePos(e.node), entryScopes(e),
-					fmt.Sprintf("production deploy job %s requires %s, which builds a new image that staging never tested", e.name, a.name), "")
+					fmt.Sprintf("production deploy job %s%s requires %s, which builds a new image that staging never tested", e.name, envNote(e), a.name), "")
 				return
 			}
 		}
@@ -220,7 +229,7 @@ func (l *linter) checkRebuild(e *entry) {
 		}
 	}
 	l.add(RuleProductionRebuild, nodePos(e.node), entryScopes(e),
-		fmt.Sprintf("production deploy job %s neither attaches the workspace nor deploys by digest", e.name), "")
+		fmt.Sprintf("production deploy job %s%s neither attaches the workspace nor deploys by digest", e.name, envNote(e)), "")
 }
 
 // stagingPath returns whether any staging deploy exists and the set of entries staging deploys
