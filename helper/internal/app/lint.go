@@ -24,7 +24,7 @@ func lintCommand(s *streams) *cli.Command {
 	return &cli.Command{
 		Name:      "lint",
 		Usage:     "check a CircleCI config against shipgate's deployment rules (docs/lint.md)",
-		ArgsUsage: "[FILE]... (default " + defaultLintFile + "; - reads stdin)",
+		ArgsUsage: "[FILE|FOLDER]... (default " + defaultLintFile + "; - reads stdin; a folder: its .yml files)",
 		Description: "Exit code 0 when no rule fails, 6 when an enabled rule fails, 2 when a file cannot be read or parsed.\n" +
 			"Settings come from " + lint.SettingsFile + " in the working directory (or --config); flags override them.",
 		Flags: []cli.Flag{
@@ -120,7 +120,8 @@ func lintOptions(c *cli.Context) (lint.Options, error) {
 	return opts, nil
 }
 
-// readLintInputs reads every named file (default .circleci/config.yml; - is stdin).
+// readLintInputs reads every named file (default .circleci/config.yml; - is stdin; a folder
+// stands for the .yml and .yaml files directly in it, e.g. the orb's src/examples).
 func readLintInputs(args []string) ([]lint.Input, error) {
 	if len(args) == 0 {
 		args = []string{defaultLintFile}
@@ -135,19 +136,58 @@ func readLintInputs(args []string) ([]lint.Input, error) {
 			inputs = append(inputs, in)
 			continue
 		}
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, failure.New(failure.Usage, "reading %s: %w", name, pathCause(err))
-		}
-		in, err := lint.ReadInput(name, f)
-		f.Close()
+		files, err := expandLintArg(name)
 		if err != nil {
 			return nil, err
 		}
-		in.RollbackPipeline = rollbackPipelineBeside(name)
-		inputs = append(inputs, in)
+		for _, file := range files {
+			in, err := readLintFile(file)
+			if err != nil {
+				return nil, err
+			}
+			inputs = append(inputs, in)
+		}
 	}
 	return inputs, nil
+}
+
+// expandLintArg returns name, or the YAML files in it when it is a folder.
+func expandLintArg(name string) ([]string, error) {
+	info, err := os.Stat(name)
+	if err != nil {
+		return nil, failure.New(failure.Usage, "reading %s: %w", name, pathCause(err))
+	}
+	if !info.IsDir() {
+		return []string{name}, nil
+	}
+	entries, err := os.ReadDir(name)
+	if err != nil {
+		return nil, failure.New(failure.Usage, "reading %s: %w", name, pathCause(err))
+	}
+	var files []string
+	for _, e := range entries {
+		if ext := filepath.Ext(e.Name()); !e.IsDir() && (ext == ".yml" || ext == ".yaml") {
+			files = append(files, filepath.Join(name, e.Name()))
+		}
+	}
+	if len(files) == 0 {
+		return nil, failure.New(failure.Usage, "reading %s: no .yml or .yaml files in the folder", name)
+	}
+	return files, nil
+}
+
+func readLintFile(name string) (lint.Input, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return lint.Input{}, failure.New(failure.Usage, "reading %s: %w", name, pathCause(err))
+	}
+	defer f.Close()
+	in, err := lint.ReadInput(name, f)
+	if err != nil {
+		return lint.Input{}, err
+	}
+	in.RollbackPipeline = rollbackPipelineBeside(name)
+	return in, nil
 }
 
 // rollbackPipelineBeside returns the CircleCI rollback pipeline config (rollback.yml) in the

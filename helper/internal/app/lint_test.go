@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,8 @@ func TestLintCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	goodFiles, _ := filepath.Glob(filepath.Join(lintFixtures, "good", "*.yml"))
+
 	cases := []struct {
 		name       string
 		env        map[string]string
@@ -43,6 +46,8 @@ func TestLintCommand(t *testing.T) {
 			stderr: "shipgate: error: lint: 1 error, 0 warnings, 0 notes in 1 file"},
 		{name: "hint printed", args: []string{bad}, code: 6, stdout: "    hint: add a `type: approval` job"},
 		{name: "several files", args: []string{good, bad}, code: 6, stdout: "in 2 files"},
+		{name: "folder", args: []string{filepath.Join(lintFixtures, "good")}, code: 0, stdout: fmt.Sprintf("no problems in %d files", len(goodFiles))},
+		{name: "empty folder", args: []string{t.TempDir()}, code: 2, stderr: "no .yml or .yaml files in the folder"},
 		{name: "warning passes", args: []string{warnOnly}, code: 0, stdout: "warning SG012"},
 		{name: "fail on warning", args: []string{"--fail-on", "warning", warnOnly}, code: 6},
 		{name: "fail on from env", env: map[string]string{"SHIPGATE_FAIL_ON": "warning"}, args: []string{warnOnly}, code: 6},

@@ -156,7 +156,7 @@ type Input struct {
 func ReadInput(name string, r io.Reader) (Input, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxInputSize+1))
 	if err != nil {
-		return Input{}, failure.Wrap(failure.Usage, err, "reading %s", name)
+		return Input{}, failure.New(failure.Usage, "reading %s: %w", name, err)
 	}
 	if len(data) > MaxInputSize {
 		return Input{}, failure.New(failure.Usage, "reading %s: larger than %d bytes", name, MaxInputSize)
