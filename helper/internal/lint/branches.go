@@ -99,13 +99,32 @@ func expressionGate(expr string) branchGate {
 	return func(b string) bool { return allowed[b] }
 }
 
-// workflowGate reads a workflow's `when:`/`unless:` conditions about << pipeline.git.branch >>.
+// workflowGate reads a workflow's `when:`/`unless:` conditions about << pipeline.git.branch >>
+// and the branch filters of its scheduled `triggers:` (a workflow with triggers runs only on
+// its schedules).
 func workflowGate(wf *workflow) branchGate {
 	when, unless := value(wf.body, "when"), value(wf.body, "unless")
-	if when == nil && unless == nil {
+	var schedules []branchGate
+	for _, t := range items(value(wf.body, "triggers")) {
+		branches := value(value(value(t, "schedule"), "filters"), "branches")
+		only, ignore := patterns(value(branches, "only")), patterns(value(branches, "ignore"))
+		schedules = append(schedules, func(b string) bool {
+			return (len(only) == 0 || matchAny(only, b)) && !matchAny(ignore, b)
+		})
+	}
+	if when == nil && unless == nil && schedules == nil {
 		return nil
 	}
 	return func(b string) bool {
+		if schedules != nil {
+			allowed := false
+			for _, g := range schedules {
+				allowed = allowed || g(b)
+			}
+			if !allowed {
+				return false
+			}
+		}
 		if when != nil {
 			if v, known := evalCondition(when, b, 0); known && !v {
 				return false
