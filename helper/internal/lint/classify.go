@@ -286,7 +286,8 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 	if anyWord(words(e.name+" "+e.ref), smokeWords) {
 		return true
 	}
-	if l.cfg.usesShipgateCommand(e, "smoke_test") {
+	// So does the orb's deploy command (promote, your steps, mark, smoke test, mark).
+	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy") {
 		return true
 	}
 	for _, step := range e.steps() {

@@ -566,3 +566,45 @@ func FuzzLintFile(f *testing.F) {
 		}
 	})
 }
+
+// TestDisableCommentScope: a job's disable comment covers that job only, wherever it sits in
+// the job (above it, on its line, inside it, or in its definition).
+func TestDisableCommentScope(t *testing.T) {
+	config := `version: 2.1
+orbs: {sg: shipgate/shipgate@1}
+parameters: {rollback: {type: boolean, default: false}}
+jobs:
+  # shipgate-lint: disable=SG005
+  ship-eu-staging:
+    docker: [{image: x}]
+    steps: [sg/deploy]
+workflows:
+  w:
+    jobs:
+      # shipgate-lint: disable=SG012
+      - sg/deploy:
+          name: a-staging
+          env: staging
+          filters: {branches: {only: develop}}
+      - sg/deploy: # shipgate-lint: disable=SG005
+          name: b-staging
+          env: staging
+          filters: {branches: {only: develop}}
+      - sg/deploy:
+          name: c-staging
+          env: staging
+          # shipgate-lint: disable=SG012,SG005
+          filters: {branches: {only: develop}}
+      - ship-eu-staging:
+          serial-group: g
+          filters: {branches: {only: develop}}
+`
+	fs, err := lint.LintFile("c.yml", []byte(config), lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"13 SG005", "17 SG012"}
+	if got := gotFindings(fs); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
