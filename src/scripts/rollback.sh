@@ -38,7 +38,7 @@ fi
 if [ "${PARAM_FORCE:-0}" = 1 ]; then
   args+=(--force)
 fi
-args+=(--export-to "${BASH_ENV}")
+args+=(--out shipgate-rollback-release.json --export-to "${BASH_ENV}")
 # promote exported SHIPGATE_DIGEST (the release being replaced); the helper would read it as
 # --digest, so it is blanked here: an empty SHIPGATE_<FLAG> counts as unset.
 SHIPGATE_DIGEST="" SHIPGATE_STEPS="" shipgate "${args[@]}"

@@ -45,5 +45,5 @@ fi
 failed="${SHIPGATE_IMAGE:-}"
 echo "shipgate: the smoke test of ${failed} in ${PARAM_ENV} failed (exit ${status}); rolling back" >&2
 shipgate mark-bad --image "${failed}" --env "${PARAM_ENV}" --reason "smoke test failed in job ${CIRCLE_BUILD_URL:-${CIRCLE_JOB:-?}}"
-SHIPGATE_DIGEST="" SHIPGATE_STEPS="" shipgate rollback --repo "${SHIPGATE_REPOSITORY:-${PARAM_REPO}}" --env "${PARAM_ENV}" --export-to "${BASH_ENV}"
+SHIPGATE_DIGEST="" SHIPGATE_STEPS="" shipgate rollback --repo "${SHIPGATE_REPOSITORY:-${PARAM_REPO}}" --env "${PARAM_ENV}" --out shipgate-rollback-release.json --export-to "${BASH_ENV}"
 printf 'export SHIPGATE_ROLLING_BACK=1\n' >>"${BASH_ENV}"

@@ -110,3 +110,8 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// ECR registries authenticate with roles assumed from the job's OIDC token (--registry-role).
+func init() {
+	registryAuthProviders = append(registryAuthProviders, registryAuthProvider{flags: awsRegistryFlags, keychain: awsRegistryKeychain})
+}

@@ -94,7 +94,7 @@ func TestRollbackDoesNotInheritTheReleasedDigest(t *testing.T) {
 	for _, tt := range []struct {
 		digest, want string
 	}{
-		{"", "rollback --repo registry.invalid/app --env production --export-to"},
+		{"", "rollback --repo registry.invalid/app --env production --out shipgate-rollback-release.json --export-to"},
 		{"sha256:" + strings.Repeat("b", 64), "--digest sha256:" + strings.Repeat("b", 64)},
 	} {
 		steps := stepsOf(t, x, "commands", "rollback", map[string]any{"env": "production", "digest": tt.digest})
