@@ -79,6 +79,7 @@ func commands(s *streams) []*cli.Command {
 		rollbackCommand(s),
 		awsCommand(s),
 		smokeTestCommand(s),
+		gcpCommand(s),
 		versionCommand(s),
 	)
 	return cmds
