@@ -200,7 +200,7 @@ func executableCommand(path string) (string, error) {
 }
 
 var (
-	statusRE   = regexp.MustCompile(`status code (\d{3}): (.*)$`)
+	statusRE   = regexp.MustCompile(`(?s)status code (\d{3}): (.*)$`)
 	exitCodeRE = regexp.MustCompile(`executable command failed with exit code (-?\d+)`)
 	jwtLike    = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
 	bearerLike = regexp.MustCompile(`ya29\.[A-Za-z0-9._-]+`)
@@ -235,7 +235,7 @@ func Classify(ctx context.Context, err error, credentialsFile string) (error, bo
 	}
 	if m := statusRE.FindStringSubmatch(msg); m != nil {
 		status, _ := strconv.Atoi(m[1])
-		return classifyStatus(status, m[2])
+		return classifyStatus(status, strings.TrimSpace(m[2]))
 	}
 	if errors.As(err, &netErr) || strings.Contains(msg, "connection refused") || strings.Contains(msg, "EOF") ||
 		strings.Contains(msg, "connection reset") || strings.Contains(msg, "no such host") {
