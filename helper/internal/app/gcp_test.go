@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -329,4 +331,138 @@ func TestGCPBadInputs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestGCPSubjectTokenResponse: the executable response on success (Google's format, version 1)
+// and on failure (code and message, non-zero exit), with the v2 token refused for its length.
+func TestGCPSubjectTokenResponse(t *testing.T) {
+	e := newGCPEnv(t)
+	env := e.environment()
+	env["CIRCLECI"] = "" // no minting: the injected token is handed out
+	r := runCLI(t, env, "gcp", "subject-token")
+	var resp gcpauth.ExecutableResponse
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &resp) != nil || resp.Version != 1 || !resp.Success ||
+		resp.TokenType != "urn:ietf:params:oauth:token-type:id_token" || resp.IDToken != e.injected || resp.ExpirationTime <= time.Now().Unix() {
+		t.Fatalf("exit %d stdout %q", r.code, r.stdout)
+	}
+	env["CIRCLE_OIDC_TOKEN_V2"] = e.mint(t, oidcissuer.Token{VCSOrigin: "github.com/acme/payments-service"})
+	r = runCLI(t, env, "gcp", "subject-token", "--token-env", "CIRCLE_OIDC_TOKEN_V2")
+	resp = gcpauth.ExecutableResponse{}
+	if r.code != 2 || json.Unmarshal([]byte(r.stdout), &resp) != nil || resp.Success || resp.Code != "invalid_input" ||
+		!strings.Contains(resp.Message, "127-byte limit") || resp.IDToken != "" {
+		t.Fatalf("too long: exit %d stdout %q", r.code, r.stdout)
+	}
+}
+
+// TestGCPLeaks runs every gcp command, error paths included, and looks for the OIDC tokens
+// (the canaries: injected, minted and their signatures) and the issued access tokens, plain,
+// base64 and URL-encoded, in stdout, stderr and every file but the intended sink.
+func TestGCPLeaks(t *testing.T) {
+	e := newGCPEnv(t)
+	file := filepath.Join(e.dir, "gcp.json")
+	export := filepath.Join(e.dir, "bash_env")
+	type run struct {
+		name  string
+		setup func(t *testing.T)
+		pre   []string // run first (credentials), checked too
+		args  []string
+		// sink may hold a secret: "subject" (stdout holds an OIDC token) or "access" (an access token).
+		sink string
+	}
+	cred := e.credentialsArgs("circleci", "--service-account", gcpSA, "--export-to", export)
+	at := []string{"gcp", "access-token", "--credentials", file}
+	runs := []run{
+		{name: "credentials", args: cred},
+		{name: "credentials json", args: append(e.credentialsArgs("circleci"), "--output", "json")},
+		{name: "subject-token", args: []string{"gcp", "subject-token"}, sink: "subject"},
+		{name: "access-token", pre: cred, args: at, sink: "access"},
+		{name: "access-token json", pre: cred, args: append(at, "--output", "json"), sink: "access"},
+		{name: "wrong audience", pre: e.credentialsArgs("wrong-aud"), args: at},
+		{name: "unknown provider", pre: e.credentialsArgs("nobody"), args: at},
+		{name: "sa not allowed", pre: e.credentialsArgs("circleci", "--service-account", gcpOtherSA), args: at},
+		{name: "unavailable", setup: func(t *testing.T) { e.emu.FailNext(100) }, pre: cred, args: at},
+		{name: "executables not allowed", setup: func(t *testing.T) { t.Setenv("GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "") }, pre: cred, args: at},
+		{name: "expired at refresh", pre: cred, setup: func(t *testing.T) { t.Setenv("CIRCLECI", "") }, args: at},
+		{name: "subject too long", setup: func(t *testing.T) {
+			t.Setenv("CIRCLE_OIDC_TOKEN_V2", e.mint(t, oidcissuer.Token{VCSOrigin: "github.com/acme/payments-service"}))
+		}, args: e.credentialsArgs("circleci", "--token-env", "CIRCLE_OIDC_TOKEN_V2")},
+		{name: "subject-token too long", setup: func(t *testing.T) {
+			t.Setenv("CIRCLE_OIDC_TOKEN_V2", e.mint(t, oidcissuer.Token{VCSOrigin: "github.com/acme/payments-service"}))
+		}, args: []string{"gcp", "subject-token", "--token-env", "CIRCLE_OIDC_TOKEN_V2"}},
+		{name: "provider-config", args: []string{"gcp", "provider-config", "--org-id", gcpOrg, "--project-id", gcpProject, "--provider", gcpProviderName("circleci"), "--service-account", gcpSA}},
+	}
+	for _, tt := range runs {
+		t.Run(tt.name, func(t *testing.T) {
+			e.emu.FailNext(0)
+			os.Remove(file)
+			os.Remove(export)
+			var outs []cliResult
+			if tt.pre != nil {
+				r := runCLI(t, e.environment(), tt.pre...)
+				if r.code != 0 {
+					t.Fatalf("pre: exit %d: %s", r.code, r.stderr)
+				}
+				outs = append(outs, r)
+			}
+			if tt.setup != nil {
+				tt.setup(t)
+			}
+			if tt.name == "expired at refresh" {
+				t.Setenv("CIRCLE_OIDC_TOKEN", e.mint(t, oidcissuer.Token{Version: 1, IssuedAt: time.Now().Add(-2 * time.Hour)}))
+			}
+			r := runCLI(t, e.environment(), tt.args...)
+			var oidc []string
+			for _, tok := range e.minted {
+				oidc = append(oidc, tok)
+				if parts := strings.Split(tok, "."); len(parts) == 3 {
+					oidc = append(oidc, parts[2])
+				}
+			}
+			access := e.emu.Issued()
+			check := func(where, text string, allowed []string) {
+				for _, s := range append(oidc, access...) {
+					if gcpContains(allowed, s) {
+						continue
+					}
+					for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s)), url.QueryEscape(s)} {
+						if strings.Contains(text, form) {
+							t.Errorf("%s leaks a secret (%.12s…)", where, s)
+						}
+					}
+				}
+			}
+			var allowedStdout []string
+			switch tt.sink {
+			case "subject":
+				allowedStdout = oidc
+			case "access":
+				allowedStdout = access
+			}
+			for _, o := range outs {
+				check("pre stdout", o.stdout, nil)
+				check("pre stderr", o.stderr, nil)
+			}
+			check("stdout", r.stdout, allowedStdout)
+			check("stderr", r.stderr, nil)
+			_ = filepath.WalkDir(e.dir, func(path string, d os.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					data, _ := os.ReadFile(path)
+					check(path, string(data), nil)
+				}
+				return nil
+			})
+			if tt.sink != "" && r.code != 0 {
+				t.Fatalf("a successful run failed: exit %d: %s", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+func gcpContains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }
