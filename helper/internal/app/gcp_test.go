@@ -301,6 +301,9 @@ func TestGCPBadInputs(t *testing.T) {
 			t.Setenv("GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES", "")
 		}, args: e.credentialsArgs("circleci"), access: true, wantCode: 2, want: "GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"},
 		{name: "google unavailable", setup: func(t *testing.T) { e.emu.FailNext(100) }, args: e.credentialsArgs("circleci"), access: true, wantCode: 7, want: "failed 4 times"},
+		{name: "transient failures retried", setup: func(t *testing.T) { e.emu.FailNext(2) }, args: e.credentialsArgs("circleci", "--service-account", gcpSA), access: true, wantCode: 0, want: "got a Bearer access token"},
+		{name: "yaml float project number", args: []string{"gcp", "credentials", "--project-number", "1.23456789012e+11", "--pool", "circleci", "--provider-id", "circleci",
+			"--out", filepath.Join(e.dir, "gcp.json"), "--token-url", e.emu.TokenURL()}, access: true, wantCode: 0, want: "got a Bearer access token"},
 		{name: "rounded project number", args: []string{"gcp", "credentials", "--project-number", "1.2345678901e+11", "--pool", "circleci", "--provider-id", "circleci"}, wantCode: 2, want: "rounded"},
 		{name: "bad provider", args: []string{"gcp", "credentials", "--provider", "circleci"}, wantCode: 2, want: "want projects/NUMBER"},
 		{name: "custom token url", args: []string{"gcp", "credentials", "--provider", gcpProviderName("circleci"), "--token-url", "https://evil.example/token"}, wantCode: 2, want: "--token-url"},
