@@ -80,6 +80,7 @@ func commands(s *streams) []*cli.Command {
 		awsCommand(s),
 		smokeTestCommand(s),
 		lintCommand(s),
+		gcpCommand(s),
 		versionCommand(s),
 		referenceCommand(s),
 	)
