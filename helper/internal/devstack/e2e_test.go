@@ -23,6 +23,7 @@ func TestMain(m *testing.M) {
 //   - kubectl (set image: deploys to the stand-in service; rollout status succeeds)
 //   - circleci (run oidc get: a token from the local issuer; run release: recorded)
 //   - aws (ecr get-login-password, eks update-kubeconfig)
+//
 // Everything else is real: the helper (built, served as a release, installed by the orb's own
 // install command with its SHA-256 verified), the registry, the STS emulator and OIDC issuer,
 // the orb packed from src/, and the examples, unmodified.
