@@ -280,11 +280,10 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 
 	failed := false
 	var reason string
-	var background []*exec.Cmd
+	var procs []*stepProcess
 	defer func() {
-		for _, cmd := range background {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
+		for _, p := range procs {
+			p.end()
 		}
 	}()
 	for i, st := range job.Steps {
@@ -297,17 +296,14 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 		}
 		fmt.Fprintf(wf.log, "--> [%s] %s\n", job.Name, st.Name)
 		var out bytes.Buffer
-		var w io.Writer = io.MultiWriter(wf.log, &limitedBuffer{buf: &out, max: 1 << 20})
-		if st.Background {
-			w = wf.log // it outlives the step, so its output is only logged
-		}
+		w := &lockedWriter{w: io.MultiWriter(wf.log, &limitedBuffer{buf: &out, max: 1 << 20})}
 		var stepErr error
 		switch st.Kind {
 		case "run":
-			var bg *exec.Cmd
-			bg, sr.ExitCode, stepErr = runCommand(ctx, st, job, env, scripts, i+1, wd, home, w)
-			if bg != nil {
-				background = append(background, bg)
+			var proc *stepProcess
+			proc, sr.ExitCode, stepErr = runCommand(ctx, st, job, env, scripts, i+1, wd, home, w, wf.log)
+			if proc != nil {
+				procs = append(procs, proc)
 			}
 		case "checkout":
 			stepErr = wf.checkout(st, wd, home, w)
@@ -326,7 +322,9 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 		default:
 			fmt.Fprintf(w, "%s: no-op in the local runner\n", st.Kind)
 		}
+		w.mu.Lock()
 		sr.Output = out.String()
+		w.mu.Unlock()
 		if stepErr != nil {
 			sr.Status = StatusFailed
 			if !failed {
@@ -458,9 +456,10 @@ func defaultShell() string {
 	return "bash -eo pipefail"
 }
 
-// runCommand runs one run step as a fresh process in its own process group. A background
-// step is started and returned; the job kills it when it ends.
-func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scripts string, n int, wd, home string, w io.Writer) (*exec.Cmd, int, error) {
+// runCommand runs one run step as a fresh process in its own process group and waits for it
+// (a background step is only started). The returned process group is killed when the job
+// ends, as CircleCI's container teardown ends whatever a step left running.
+func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scripts string, n int, wd, home string, w, log io.Writer) (*stepProcess, int, error) {
 	script := filepath.Join(scripts, fmt.Sprintf("%02d.sh", n))
 	if err := os.WriteFile(script, []byte(st.Command), 0o700); err != nil {
 		return nil, -1, err
@@ -477,13 +476,16 @@ func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scr
 		}
 	}
 	stepCtx, cancel := context.WithCancelCause(ctx)
-	cmd := exec.CommandContext(stepCtx, shell[0], append(shell[1:], script)...)
+	defer cancel(nil)
+	cmdCtx := stepCtx
+	if st.Background {
+		cmdCtx = ctx // it outlives this call; the job ends it
+	}
+	cmd := exec.CommandContext(cmdCtx, shell[0], append(shell[1:], script)...)
 	cmd.Dir = dir
 	cmd.Env = withStepEnv(env, st.Env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A step that leaves a daemon holding its output open must not hang the job.
-	cmd.WaitDelay = 2 * time.Second
 	timeout := st.NoOutputTimeout
 	if timeout <= 0 {
 		timeout = defaultNoOutputTimeout
@@ -491,34 +493,91 @@ func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scr
 	watchdog := time.AfterFunc(timeout, func() {
 		cancel(fmt.Errorf("no output for %s (no_output_timeout)", timeout))
 	})
-	out := &activityWriter{w: w, onWrite: func() { watchdog.Reset(timeout) }}
-	cmd.Stdout, cmd.Stderr = out, out
+	defer watchdog.Stop()
 	if st.Background {
-		if err := cmd.Start(); err != nil {
-			watchdog.Stop()
-			cancel(nil)
-			return nil, -1, err
-		}
+		w = log // it outlives the step, so its output is only logged
+	}
+	sink := &switchWriter{w: &activityWriter{w: w, onWrite: func() { watchdog.Reset(timeout) }}}
+	// Our own pipe rather than exec's: a daemon a step starts with & keeps the pipe open, and
+	// the step must still end when its shell does (its later output goes to the log only).
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, -1, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, -1, err
+	}
+	proc := &stepProcess{pgid: cmd.Process.Pid, copied: make(chan struct{})}
+	go func() {
+		_, _ = io.Copy(sink, pr)
+		pr.Close()
+		close(proc.copied)
+	}()
+	if st.Background {
 		watchdog.Stop()
 		fmt.Fprintf(w, "started in the background (pid %d)\n", cmd.Process.Pid)
-		return cmd, 0, nil
+		proc.wait = cmd.Wait
+		return proc, 0, nil
 	}
-	err := cmd.Run()
-	watchdog.Stop()
-	defer cancel(nil)
+	waitErr := cmd.Wait()
+	select {
+	case <-proc.copied:
+	case <-time.After(500 * time.Millisecond):
+		// Something the step started still holds its output: keep logging it, stop capturing.
+		sink.set(log)
+	}
 	if cause := context.Cause(stepCtx); cause != nil && ctx.Err() == nil {
-		return nil, -1, cause
+		return proc, -1, cause
 	}
-	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
-		code := -1
+	if waitErr != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-			return nil, code, fmt.Errorf("exited with code %d", code)
+		if errors.As(waitErr, &ee) {
+			code := ee.ExitCode()
+			return proc, code, fmt.Errorf("exited with code %d", code)
 		}
-		return nil, code, err
+		return proc, -1, waitErr
 	}
-	return nil, 0, nil
+	return proc, 0, nil
+}
+
+// stepProcess is the process group of a run step, ended with its job.
+type stepProcess struct {
+	pgid   int
+	copied chan struct{}
+	wait   func() error // background steps: reaps the shell
+}
+
+func (p *stepProcess) end() {
+	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+	if p.wait != nil {
+		_ = p.wait()
+	}
+	select {
+	case <-p.copied:
+	case <-time.After(time.Second):
+	}
+}
+
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = s.w.Write(p)
+	return len(p), nil
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
 }
 
 type activityWriter struct {

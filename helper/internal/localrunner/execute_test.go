@@ -3,11 +3,14 @@ package localrunner
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runConfig runs workflow "main" of config and returns its result and log.
@@ -394,4 +397,51 @@ workflows:
 			t.Errorf("%s: skipped = %v, want %v", tt.source, got, tt.want)
 		}
 	}
+}
+
+func TestLeftoverAndBackgroundProcessesEndWithTheJob(t *testing.T) {
+	config := `
+version: 2.1
+jobs:
+  j:
+    docker: [{image: x}]
+    steps:
+      - run: {name: daemon, command: 'sleep 60 & echo $! > "$HOME/daemon.pid"; echo started'}
+      - run: {name: server, background: true, command: 'echo $$ > "$HOME/bg.pid"; exec sleep 60'}
+      - run: {name: next, command: 'for _ in $(seq 500); do [ -s "$HOME/bg.pid" ] && break; sleep 0.01; done; test -s "$HOME/bg.pid"; echo next'}
+workflows:
+  main:
+    jobs: [j]
+`
+	res, log := runConfig(t, config, RunOptions{Branch: "main"})
+	j := res.Job("j")
+	if j.Status != StatusSuccess || j.Steps[0].Output != "started\n" || j.Steps[2].Output != "next\n" {
+		t.Fatalf("%s %s %+v\n%s", j.Status, j.Reason, j.Steps, log)
+	}
+	for _, f := range []string{"daemon.pid", "bg.pid"} {
+		data, err := os.ReadFile(filepath.Join(j.Home, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !gone(pid) {
+			t.Errorf("%s: process %d still runs after its job ended", f, pid)
+		}
+	}
+}
+
+// gone reports whether a process has ended, waiting for the kernel to reap it (a process that
+// was re-parented is reaped by init, shortly after it is killed).
+func gone(pid int) bool {
+	for range 200 {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(data), ") Z ") {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
 }
