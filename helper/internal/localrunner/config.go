@@ -15,6 +15,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -54,6 +55,8 @@ type Pipeline struct {
 	workflows     map[string]map[string]any
 	workflowOrder []string
 	params        map[string]map[string]any // declared pipeline parameters
+	// mu guards the orb imports loaded on first use, so runs may share a Pipeline.
+	mu sync.Mutex
 }
 
 // Load reads a CircleCI configuration. orbs maps an orb's registry name, "namespace/name" (or
@@ -187,6 +190,8 @@ func componentMap(doc map[string]any, key string) (map[string]map[string]any, er
 
 // orb returns the namespace of the orb imported as alias, loading it on first use.
 func (p *Pipeline) orb(ns *namespace, alias string) (*namespace, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	imp, ok := ns.imports[alias]
 	if !ok {
 		return nil, fmt.Errorf("%s imports no orb %q", ns.label, alias)

@@ -387,6 +387,10 @@ func (wf *workflowRun) environment(job *PlannedJob, jr *JobResult, buildNum int,
 	} else {
 		delete(env, "CIRCLE_TAG")
 	}
+	if wf.opts.Branch == "" {
+		delete(circle, "CIRCLE_BRANCH") // a tag pipeline has no branch
+		delete(env, "CIRCLE_BRANCH")
+	}
 	for k, v := range circle {
 		env[k] = v
 	}
