@@ -445,3 +445,74 @@ func gone(pid int) bool {
 	}
 	return false
 }
+
+func TestOrbExamplesRun(t *testing.T) {
+	for _, name := range []string{"custom_executor", "write_twice"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := LoadOrbExample("testdata/edge-orb.yml", name, testOrbs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			results, err := p.RunAll(context.Background(), RunOptions{Branch: "main", WorkDir: t.TempDir(), LogWriter: &log, Env: []string{"PATH=" + os.Getenv("PATH")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) != 1 || results[0].Failed() || len(results[0].Jobs) != 1 || results[0].Jobs[0].Status != StatusSuccess {
+				t.Fatalf("results %+v\n%s", results[0].Jobs[0], log.String())
+			}
+		})
+	}
+	// An example file from src/examples, with its configuration under usage:.
+	example := `
+description: Write twice.
+usage:
+  version: "2.1"
+  orbs:
+    edge: example/edge@1.0.0
+  workflows:
+    second:
+      jobs: [{edge/write: {path: b.txt}}]
+    first:
+      jobs: [{edge/write: {path: a.txt}}]
+`
+	p, err := Parse("write_twice.yml", []byte(example), testOrbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Workflows(); !reflect.DeepEqual(got, []string{"second", "first"}) {
+		t.Errorf("workflows = %q", got)
+	}
+	if _, err := LoadOrbExample("testdata/edge-orb.yml", "nope", nil); err == nil {
+		t.Error("a missing example must be an error")
+	}
+}
+
+func TestTagPipelineAndPrePostSteps(t *testing.T) {
+	config := `
+version: 2.1
+jobs:
+  release:
+    docker: [{image: x}]
+    steps: [{run: 'echo "tag=$CIRCLE_TAG branch=${CIRCLE_BRANCH-unset} << pipeline.git.tag >>"'}]
+workflows:
+  main:
+    jobs:
+      - release:
+          filters: {tags: {only: /^v.*/}, branches: {ignore: /.*/}}
+          pre-steps: [{run: echo pre}]
+          post-steps: [{run: echo post}]
+`
+	res, log := runConfig(t, config, RunOptions{Tag: "v1.2.0"})
+	j := res.Job("release")
+	if j.Status != StatusSuccess {
+		t.Fatalf("%s %s\n%s", j.Status, j.Reason, log)
+	}
+	var outs []string
+	for _, s := range j.Steps {
+		outs = append(outs, s.Output)
+	}
+	if want := []string{"pre\n", "tag=v1.2.0 branch=unset v1.2.0\n", "post\n"}; !reflect.DeepEqual(outs, want) {
+		t.Errorf("outputs = %q, want %q", outs, want)
+	}
+}
