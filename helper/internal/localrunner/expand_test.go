@@ -71,6 +71,8 @@ func TestSubstituteString(t *testing.T) {
 		{name: "undeclared pipeline parameter", in: "<< pipeline.parameters.nope >>", err: `pipeline parameter "nope"`},
 		{name: "unknown pipeline value", in: "<< pipeline.nope >>", err: "unknown pipeline value"},
 		{name: "steps inside text", in: "x << parameters.steps >>", err: "cannot be part of a string"},
+		{name: "expression over parameters", in: `<< parameters.s == "x" >>`, err: "expressions over pipeline values only"},
+		{name: "expression over pipeline values", in: `on main: << pipeline.git.branch == "main" >>`, want: "on main: true"},
 		{name: "unpacked include", in: "<<include(scripts/x.sh)>>", err: "unresolved <<include"},
 	}
 	for _, tt := range tests {

@@ -127,11 +127,7 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 		if !ok {
 			continue
 		}
-		cond, err := substitute(cond, sc)
-		if err != nil {
-			return nil, err
-		}
-		v, err := evalCondition(cond)
+		v, err := c.workflowCondition(cond, sc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
@@ -167,6 +163,25 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 	}
 	plan.Jobs = ordered
 	return plan, nil
+}
+
+// workflowCondition decides a workflow's when/unless: a string that is not one `<< … >>`
+// reference is an expression (`pipeline.git.branch == "main"`); anything else is a logic
+// statement after substitution.
+func (c *compiler) workflowCondition(cond any, sc *scope) (bool, error) {
+	if text, ok := cond.(string); ok {
+		trimmed := strings.TrimSpace(text)
+		loc := refPattern.FindStringIndex(trimmed)
+		if loc == nil || loc[0] != 0 || loc[1] != len(trimmed) {
+			v, err := evalExpression(trimmed, sc)
+			return truthy(v), err
+		}
+	}
+	cond, err := substitute(cond, sc)
+	if err != nil {
+		return false, err
+	}
+	return evalCondition(cond)
 }
 
 func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) {
@@ -218,7 +233,15 @@ func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) 
 		}
 		job.SerialGroup = unescape(job.SerialGroup)
 	}
-	if job.Filtered, job.FilterReason, err = filtered(cfg["filters"], opts.Branch, opts.Tag, what); err != nil {
+	if expr, ok := cfg["filters"].(string); ok {
+		v, err := evalExpression(expr, &scope{what: what + " filters", pipe: c.pipe})
+		if err != nil {
+			return nil, err
+		}
+		if !truthy(v) {
+			job.Filtered, job.FilterReason = true, fmt.Sprintf("filters %q is false", expr)
+		}
+	} else if job.Filtered, job.FilterReason, err = filtered(cfg["filters"], opts.Branch, opts.Tag, what); err != nil {
 		return nil, err
 	}
 	if t, ok := cfg["type"]; ok {
@@ -406,7 +429,7 @@ func topological(declared []*PlannedJob, byName map[string]*PlannedJob) ([]*Plan
 func filtered(v any, branch, tag, what string) (bool, string, error) {
 	f, err := asMap(v, what+" filters")
 	if err != nil {
-		return false, "", fmt.Errorf("%s: filters: expression filters are not supported by the local runner: %w", what, err)
+		return false, "", err
 	}
 	for k := range f {
 		if k != "branches" && k != "tags" {
