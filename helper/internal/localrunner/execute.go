@@ -726,14 +726,20 @@ func (wf *workflowRun) upstream(job *PlannedJob) map[string]bool {
 	return seen
 }
 
-// hostPath maps a path of the config to this machine: "~" is the job's home, a relative
-// path is relative to base.
+// imageHome is the home directory of CircleCI's convenience images (cimg/*), where `~` points
+// on CircleCI; configured paths under it are mapped to the job's home like `~`.
+const imageHome = "/home/circleci"
+
+// hostPath maps a path of the config to this machine: "~" (and /home/circleci) is the job's
+// home, a relative path is relative to base, other absolute paths are used as they are.
 func hostPath(p, base, home string) string {
 	switch {
-	case p == "~":
+	case p == "~" || p == imageHome:
 		return home
 	case strings.HasPrefix(p, "~/"):
 		return filepath.Join(home, p[2:])
+	case strings.HasPrefix(p, imageHome+"/"):
+		return filepath.Join(home, p[len(imageHome)+1:])
 	case filepath.IsAbs(p):
 		return p
 	}

@@ -516,3 +516,21 @@ workflows:
 		t.Errorf("outputs = %q, want %q", outs, want)
 	}
 }
+
+func TestHostPath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"~", "/h"},
+		{"~/project", "/h/project"},
+		{"/home/circleci/project", "/h/project"},
+		{"/home/circleci", "/h"},
+		{"/home/circleci2/x", "/home/circleci2/x"},
+		{"ws", "/w/ws"},
+		{".", "/w"},
+		{"/tmp/workspace", "/tmp/workspace"},
+	}
+	for _, tt := range tests {
+		if got := hostPath(tt.in, "/w", "/h"); got != tt.want {
+			t.Errorf("hostPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
