@@ -272,7 +272,8 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 	}
 	jr.Home, jr.WorkingDirectory = home, wd
 
-	env, err := wf.environment(job, jr, buildNum, home, bashEnv)
+	jobID := newID()
+	env, err := wf.environment(job, jobID, buildNum, home, bashEnv)
 	if err != nil {
 		return StatusFailed, err.Error()
 	}
@@ -282,6 +283,7 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 	var reason string
 	var procs []*stepProcess
 	defer func() {
+		endJobProcesses("CIRCLE_WORKFLOW_JOB_ID="+jobID, procs)
 		for _, p := range procs {
 			p.end()
 		}
@@ -348,7 +350,7 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 // environment assembles a job's environment: the base environment, then CIRCLE_* values,
 // then contexts, then the executor's and the job's own environment. Step environment is added
 // per step. HOME, BASH_ENV and PATH are the runner's.
-func (wf *workflowRun) environment(job *PlannedJob, jr *JobResult, buildNum int, home, bashEnv string) ([]string, error) {
+func (wf *workflowRun) environment(job *PlannedJob, jobID string, buildNum int, home, bashEnv string) ([]string, error) {
 	base := wf.opts.Env
 	if base == nil {
 		base = os.Environ()
@@ -372,7 +374,7 @@ func (wf *workflowRun) environment(job *PlannedJob, jr *JobResult, buildNum int,
 		"CIRCLE_PIPELINE_ID":           wf.pipelineID,
 		"CIRCLE_WORKFLOW_ID":           wf.res.WorkflowID,
 		"CIRCLE_WORKFLOW_WORKSPACE_ID": wf.res.WorkflowID,
-		"CIRCLE_WORKFLOW_JOB_ID":       newID(),
+		"CIRCLE_WORKFLOW_JOB_ID":       jobID,
 		// CircleCI sets this to the configured value, "~" included, not the expanded path.
 		"CIRCLE_WORKING_DIRECTORY": job.WorkingDirectory,
 		"CIRCLE_PROJECT_USERNAME":  user,
@@ -555,14 +557,56 @@ type stepProcess struct {
 	wait   func() error // background steps: reaps the shell
 }
 
+// end reaps a background step and lets the output copy finish, once the job's processes
+// were killed.
 func (p *stepProcess) end() {
-	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
 	if p.wait != nil {
 		_ = p.wait()
 	}
 	select {
 	case <-p.copied:
 	case <-time.After(time.Second):
+	}
+}
+
+// endJobProcesses kills whatever a job's steps left running, as the end of a CircleCI job
+// ends its container. A process is the job's when its environment holds the job's unique
+// CIRCLE_WORKFLOW_JOB_ID (it survives setsid and re-parenting, and unlike a process group id
+// it cannot be reused by an unrelated process). Without /proc, the steps' process groups are
+// killed instead.
+func endJobProcesses(marker string, procs []*stepProcess) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		for _, p := range procs {
+			_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+		}
+		return
+	}
+	needle := []byte("\x00" + marker + "\x00")
+	self := os.Getpid()
+	// A process may fork while it is being killed; its child inherits the marker, so look again.
+	for range 5 {
+		killed := 0
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == self {
+				continue
+			}
+			data, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+			if err != nil || !bytes.Contains(append([]byte{0}, data...), needle) {
+				continue
+			}
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+		if killed == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+		if entries, err = os.ReadDir("/proc"); err != nil {
+			return
+		}
 	}
 }
 

@@ -515,6 +515,10 @@ workflows:
       - o/j: {name: custom, e: {name: mine, v: "2"}}
 `
 	pl := plan(t, config, RunOptions{Branch: "main"})
+	inline := plan(t, "version: 2.1\njobs: {j: {docker: [{image: i, environment: {A: a, B: b}}], environment: {B: job}, shell: /bin/sh, steps: [checkout]}}\nworkflows: {main: {jobs: [j]}}\n", RunOptions{})
+	if j := inline.Jobs[0]; j.Image != "i" || j.Executor != "docker" || j.Env["A"] != "a" || j.Env["B"] != "job" || j.Shell != "/bin/sh" {
+		t.Errorf("inline executor: %+v", j)
+	}
 	if j := pl.Jobs[0]; j.Image != "theirs" || j.WorkingDirectory != "~/project" {
 		t.Errorf("default executor: %s %s", j.Image, j.WorkingDirectory)
 	}

@@ -294,12 +294,18 @@ func (c *compiler) compileJob(job *PlannedJob, args, cfg map[string]any) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	} else {
-		if ex, err = machineOf(body, what); err != nil {
+		// An inline executor: only its machine keys; the job's environment, working_directory
+		// and shell are read below.
+		inline := map[string]any{}
+		for _, k := range []string{"docker", "machine", "macos", "windows"} {
+			if v, ok := body[k]; ok {
+				inline[k] = v
+			}
+		}
+		if ex, err = machineOf(inline, what); err != nil {
 			return err
 		}
 		ex.Name = ex.Kind
-		ex.Env = map[string]string{} // machineOf read the job's own environment; added below
-		ex.WorkingDirectory, ex.Shell = "", ""
 	}
 	job.Executor, job.Image = ex.Name, ex.Image
 	job.Env = map[string]string{}
