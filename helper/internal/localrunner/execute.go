@@ -147,16 +147,28 @@ func (p *Pipeline) RunAll(ctx context.Context, opts RunOptions) ([]*Result, erro
 		return nil, err
 	}
 	defer cleanup()
-	var out []*Result
+	// Like CircleCI, compile every workflow before anything runs: one that does not compile
+	// fails the pipeline.
+	plans := map[string]*Plan{}
 	for _, name := range p.workflowOrder {
 		if _, scheduled := p.workflows[name]["triggers"]; scheduled {
+			continue
+		}
+		if plans[name], err = p.plan(name, r.opts, r.pipe); err != nil {
+			return nil, err
+		}
+	}
+	var out []*Result
+	for _, name := range p.workflowOrder {
+		plan, ok := plans[name]
+		if !ok {
 			// A legacy scheduled workflow (`triggers: - schedule:`) runs on its schedule only,
 			// never for a push; RunWorkflow runs it on request.
 			fmt.Fprintf(r.log, "workflow %s: skipped: it has triggers, so it runs only on its schedule\n", name)
 			out = append(out, &Result{Workflow: name, PipelineID: r.pipelineID, Skipped: true})
 			continue
 		}
-		res, err := r.workflow(ctx, name)
+		res, err := r.runPlan(ctx, plan)
 		if err != nil {
 			return out, err
 		}
@@ -170,6 +182,11 @@ func (r *run) workflow(ctx context.Context, name string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.runPlan(ctx, plan)
+}
+
+func (r *run) runPlan(ctx context.Context, plan *Plan) (*Result, error) {
+	name := plan.Workflow
 	res := &Result{Workflow: name, WorkflowID: newID(), PipelineID: r.pipelineID, Skipped: plan.Skipped}
 	if plan.Skipped {
 		fmt.Fprintf(r.log, "workflow %s: skipped by its when/unless condition\n", name)

@@ -534,3 +534,27 @@ func TestHostPath(t *testing.T) {
 		}
 	}
 }
+
+func TestRunAllCompilesEverythingFirst(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "ran")
+	config := `
+version: 2.1
+jobs: {j: {docker: [{image: x}], steps: [{run: touch "$MARK"}]}}
+workflows:
+  first:
+    jobs: [j]
+  broken:
+    jobs: [nope]
+`
+	p, err := Parse("config.yml", []byte(config), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.RunAll(context.Background(), RunOptions{Branch: "main", WorkDir: t.TempDir(), Env: []string{"PATH=" + os.Getenv("PATH"), "MARK=" + mark}})
+	if err == nil || !strings.Contains(err.Error(), `job "nope" is not defined`) {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Error("a workflow ran although another one does not compile")
+	}
+}
