@@ -152,7 +152,7 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 			return nil, fmt.Errorf("jobs[%d]: %w", i, err)
 		}
 		if byName[job.Name] != nil {
-			return nil, fmt.Errorf("two jobs are named %q: give one a distinct name:", job.Name)
+			return nil, fmt.Errorf("two jobs are named %q: give one a distinct name: key", job.Name)
 		}
 		byName[job.Name] = job
 		declared = append(declared, job)
