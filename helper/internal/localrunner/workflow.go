@@ -58,7 +58,8 @@ type RunOptions struct {
 // Plan is a compiled workflow: its jobs in the order they run.
 type Plan struct {
 	Workflow string
-	// Skipped is true when the workflow's when/unless excluded it.
+	// Skipped is true when the workflow's when/unless excluded it (its jobs are compiled all
+	// the same, so its errors show).
 	Skipped bool
 	Jobs    []*PlannedJob
 }
@@ -132,8 +133,8 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		if v != (key == "when") {
+			// Still compiled below: CircleCI reports a broken workflow even when it would not run.
 			plan.Skipped = true
-			return plan, nil
 		}
 	}
 	entries, ok := wf["jobs"].([]any)
