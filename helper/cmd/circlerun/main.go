@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workDir := fs.String("workdir", "", "keep job directories and workspaces here (default: a temporary directory, removed)")
 	number := fs.Int("pipeline-number", 1, "pipeline.number")
 	plan := fs.Bool("plan", false, "print the compiled jobs and steps without running them")
+	example := fs.String("example", "", "run this example's usage from the packed orb given as --config")
 	fs.Var(&orbs, "orb", "ORB=FILE: a packed orb for an import (ns/name or ns/name@version); repeatable")
 	fs.Var(&params, "param", "NAME=VALUE: a pipeline parameter; repeatable")
 	fs.Var(&env, "env", "NAME=VALUE: added to the base environment (this process's); repeatable")
@@ -117,7 +118,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			opts.Contexts[name][k] = v
 		}
 	}
-	p, err := localrunner.Load(*config, orbFiles)
+	load := localrunner.Load
+	if *example != "" {
+		load = func(path string, orbs map[string]string) (*localrunner.Pipeline, error) {
+			return localrunner.LoadOrbExample(path, *example, orbs)
+		}
+	}
+	p, err := load(*config, orbFiles)
 	if err != nil {
 		fmt.Fprintln(stderr, "circlerun:", err)
 		return 2

@@ -55,6 +55,8 @@ func TestCirclerun(t *testing.T) {
 			stderr: []string{"--orb example/edge=FILE"}},
 		{name: "undeclared parameter", args: []string{"--config", cfg, orb, "--param", "nope=1"}, code: 2,
 			stderr: []string{"nope are not declared"}},
+		{name: "orb example", args: []string{"--config", "../../internal/localrunner/testdata/edge-orb.yml", "--example", "write_twice", orb}, code: 0,
+			stdout: []string{"edge/write", "success"}},
 		{name: "bad flag", args: []string{"--orb", "x"}, code: 2, stderr: []string{"want NAME=VALUE"}},
 	}
 	for _, tt := range tests {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 
 	"go.yaml.in/yaml/v3"
 
@@ -54,6 +55,8 @@ type Pipeline struct {
 	workflows     map[string]map[string]any
 	workflowOrder []string
 	params        map[string]map[string]any // declared pipeline parameters
+	// mu guards the orb imports loaded on first use, so runs may share a Pipeline.
+	mu sync.Mutex
 }
 
 // Load reads a CircleCI configuration. orbs maps an orb's registry name, "namespace/name" (or
@@ -187,6 +190,8 @@ func componentMap(doc map[string]any, key string) (map[string]map[string]any, er
 
 // orb returns the namespace of the orb imported as alias, loading it on first use.
 func (p *Pipeline) orb(ns *namespace, alias string) (*namespace, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	imp, ok := ns.imports[alias]
 	if !ok {
 		return nil, fmt.Errorf("%s imports no orb %q", ns.label, alias)
@@ -271,17 +276,62 @@ func decodeYAML(name string, data []byte) (map[string]any, error) {
 	if doc == nil {
 		return nil, failure.New(failure.Usage, "parsing %q: empty document", name)
 	}
-	var order struct {
-		Workflows yaml.Node `yaml:"workflows"`
-	}
-	if yaml.Unmarshal(data, &order) == nil && order.Workflows.Kind == yaml.MappingNode {
-		var names []string
-		for i := 0; i+1 < len(order.Workflows.Content); i += 2 {
-			names = append(names, order.Workflows.Content[i].Value)
+	// An orb example file (src/examples/x.yml) holds the configuration under `usage:`.
+	path := []string{"workflows"}
+	if _, hasVersion := doc["version"]; !hasVersion {
+		if usage, ok := doc["usage"].(map[string]any); ok {
+			doc = usage
+			path = []string{"usage", "workflows"}
 		}
-		doc[workflowOrderKey] = names
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) == nil && len(root.Content) == 1 {
+		node := root.Content[0]
+		for _, key := range path {
+			node = mappingValue(node, key)
+		}
+		if node != nil && node.Kind == yaml.MappingNode {
+			var names []string
+			for i := 0; i+1 < len(node.Content); i += 2 {
+				names = append(names, node.Content[i].Value)
+			}
+			doc[workflowOrderKey] = names
+		}
 	}
 	return doc, nil
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// LoadOrbExample loads the `usage` of example name from a packed orb, as a configuration.
+// The example's workflows are listed in name order (the packed orb sorts keys anyway).
+func LoadOrbExample(orbPath, name string, orbs map[string]string) (*Pipeline, error) {
+	doc, err := readYAML(orbPath)
+	if err != nil {
+		return nil, err
+	}
+	examples, _ := doc["examples"].(map[string]any)
+	ex, _ := examples[name].(map[string]any)
+	usage, ok := ex["usage"].(map[string]any)
+	if !ok {
+		return nil, failure.New(failure.Usage, "orb %q has no example %q with a usage", orbPath, name)
+	}
+	label := fmt.Sprintf("%s example %s", orbPath, name)
+	p := &Pipeline{path: label, orbFiles: orbs, workflows: map[string]map[string]any{}}
+	if err := p.init(usage); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "loading %s", label)
+	}
+	return p, nil
 }
 
 func asMap(v any, what string) (map[string]any, error) {

@@ -147,16 +147,28 @@ func (p *Pipeline) RunAll(ctx context.Context, opts RunOptions) ([]*Result, erro
 		return nil, err
 	}
 	defer cleanup()
-	var out []*Result
+	// Like CircleCI, compile every workflow before anything runs: one that does not compile
+	// fails the pipeline.
+	plans := map[string]*Plan{}
 	for _, name := range p.workflowOrder {
 		if _, scheduled := p.workflows[name]["triggers"]; scheduled {
+			continue
+		}
+		if plans[name], err = p.plan(name, r.opts, r.pipe); err != nil {
+			return nil, err
+		}
+	}
+	var out []*Result
+	for _, name := range p.workflowOrder {
+		plan, ok := plans[name]
+		if !ok {
 			// A legacy scheduled workflow (`triggers: - schedule:`) runs on its schedule only,
 			// never for a push; RunWorkflow runs it on request.
 			fmt.Fprintf(r.log, "workflow %s: skipped: it has triggers, so it runs only on its schedule\n", name)
 			out = append(out, &Result{Workflow: name, PipelineID: r.pipelineID, Skipped: true})
 			continue
 		}
-		res, err := r.workflow(ctx, name)
+		res, err := r.runPlan(ctx, plan)
 		if err != nil {
 			return out, err
 		}
@@ -170,6 +182,11 @@ func (r *run) workflow(ctx context.Context, name string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	return r.runPlan(ctx, plan)
+}
+
+func (r *run) runPlan(ctx context.Context, plan *Plan) (*Result, error) {
+	name := plan.Workflow
 	res := &Result{Workflow: name, WorkflowID: newID(), PipelineID: r.pipelineID, Skipped: plan.Skipped}
 	if plan.Skipped {
 		fmt.Fprintf(r.log, "workflow %s: skipped by its when/unless condition\n", name)
@@ -272,7 +289,8 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 	}
 	jr.Home, jr.WorkingDirectory = home, wd
 
-	env, err := wf.environment(job, jr, buildNum, home, bashEnv)
+	jobID := newID()
+	env, err := wf.environment(job, jobID, buildNum, home, bashEnv)
 	if err != nil {
 		return StatusFailed, err.Error()
 	}
@@ -284,11 +302,11 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 
 	failed := false
 	var reason string
-	var background []*exec.Cmd
+	var procs []*stepProcess
 	defer func() {
-		for _, cmd := range background {
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
+		endJobProcesses("CIRCLE_WORKFLOW_JOB_ID="+jobID, procs)
+		for _, p := range procs {
+			p.end()
 		}
 	}()
 	halted := false
@@ -302,17 +320,14 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 		}
 		fmt.Fprintf(wf.log, "--> [%s] %s\n", job.Name, st.Name)
 		var out bytes.Buffer
-		var w io.Writer = io.MultiWriter(wf.log, &limitedBuffer{buf: &out, max: 1 << 20})
-		if st.Background {
-			w = wf.log // it outlives the step, so its output is only logged
-		}
+		w := &lockedWriter{w: io.MultiWriter(wf.log, &limitedBuffer{buf: &out, max: 1 << 20})}
 		var stepErr error
 		switch st.Kind {
 		case "run":
-			var bg *exec.Cmd
-			bg, sr.ExitCode, stepErr = runCommand(ctx, st, job, env, scripts, i+1, wd, home, w)
-			if bg != nil {
-				background = append(background, bg)
+			var proc *stepProcess
+			proc, sr.ExitCode, stepErr = runCommand(ctx, st, job, env, scripts, i+1, wd, home, w, wf.log)
+			if proc != nil {
+				procs = append(procs, proc)
 			}
 		case "checkout":
 			stepErr = wf.checkout(st, wd, home, w)
@@ -331,7 +346,9 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 		default:
 			fmt.Fprintf(w, "%s: no-op in the local runner\n", st.Kind)
 		}
+		w.mu.Lock()
 		sr.Output = out.String()
+		w.mu.Unlock()
 		if stepErr != nil {
 			sr.Status = StatusFailed
 			if !failed {
@@ -359,7 +376,7 @@ func (wf *workflowRun) execute(ctx context.Context, index int, job *PlannedJob, 
 // environment assembles a job's environment: the base environment, then CIRCLE_* values,
 // then contexts, then the executor's and the job's own environment. Step environment is added
 // per step. HOME, BASH_ENV and PATH are the runner's.
-func (wf *workflowRun) environment(job *PlannedJob, jr *JobResult, buildNum int, home, bashEnv string) ([]string, error) {
+func (wf *workflowRun) environment(job *PlannedJob, jobID string, buildNum int, home, bashEnv string) ([]string, error) {
 	base := wf.opts.Env
 	if base == nil {
 		base = os.Environ()
@@ -383,7 +400,7 @@ func (wf *workflowRun) environment(job *PlannedJob, jr *JobResult, buildNum int,
 		"CIRCLE_PIPELINE_ID":           wf.pipelineID,
 		"CIRCLE_WORKFLOW_ID":           wf.res.WorkflowID,
 		"CIRCLE_WORKFLOW_WORKSPACE_ID": wf.res.WorkflowID,
-		"CIRCLE_WORKFLOW_JOB_ID":       newID(),
+		"CIRCLE_WORKFLOW_JOB_ID":       jobID,
 		// CircleCI sets this to the configured value, "~" included, not the expanded path.
 		"CIRCLE_WORKING_DIRECTORY": job.WorkingDirectory,
 		"CIRCLE_PROJECT_USERNAME":  user,
@@ -397,6 +414,10 @@ func (wf *workflowRun) environment(job *PlannedJob, jr *JobResult, buildNum int,
 		circle["CIRCLE_TAG"] = wf.opts.Tag
 	} else {
 		delete(env, "CIRCLE_TAG")
+	}
+	if wf.opts.Branch == "" {
+		delete(circle, "CIRCLE_BRANCH") // a tag pipeline has no branch
+		delete(env, "CIRCLE_BRANCH")
 	}
 	for k, v := range circle {
 		env[k] = v
@@ -467,9 +488,10 @@ func defaultShell() string {
 	return "bash -eo pipefail"
 }
 
-// runCommand runs one run step as a fresh process in its own process group. A background
-// step is started and returned; the job kills it when it ends.
-func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scripts string, n int, wd, home string, w io.Writer) (*exec.Cmd, int, error) {
+// runCommand runs one run step as a fresh process in its own process group and waits for it
+// (a background step is only started). The returned process group is killed when the job
+// ends, as CircleCI's container teardown ends whatever a step left running.
+func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scripts string, n int, wd, home string, w, log io.Writer) (*stepProcess, int, error) {
 	script := filepath.Join(scripts, fmt.Sprintf("%02d.sh", n))
 	if err := os.WriteFile(script, []byte(st.Command), 0o700); err != nil {
 		return nil, -1, err
@@ -486,13 +508,16 @@ func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scr
 		}
 	}
 	stepCtx, cancel := context.WithCancelCause(ctx)
-	cmd := exec.CommandContext(stepCtx, shell[0], append(shell[1:], script)...)
+	defer cancel(nil)
+	cmdCtx := stepCtx
+	if st.Background {
+		cmdCtx = ctx // it outlives this call; the job ends it
+	}
+	cmd := exec.CommandContext(cmdCtx, shell[0], append(shell[1:], script)...)
 	cmd.Dir = dir
 	cmd.Env = withStepEnv(env, st.Env)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	// A step that leaves a daemon holding its output open must not hang the job.
-	cmd.WaitDelay = 2 * time.Second
 	timeout := st.NoOutputTimeout
 	if timeout <= 0 {
 		timeout = defaultNoOutputTimeout
@@ -500,34 +525,133 @@ func runCommand(ctx context.Context, st Step, job *PlannedJob, env []string, scr
 	watchdog := time.AfterFunc(timeout, func() {
 		cancel(fmt.Errorf("no output for %s (no_output_timeout)", timeout))
 	})
-	out := &activityWriter{w: w, onWrite: func() { watchdog.Reset(timeout) }}
-	cmd.Stdout, cmd.Stderr = out, out
+	defer watchdog.Stop()
 	if st.Background {
-		if err := cmd.Start(); err != nil {
-			watchdog.Stop()
-			cancel(nil)
-			return nil, -1, err
-		}
+		w = log // it outlives the step, so its output is only logged
+	}
+	sink := &switchWriter{w: &activityWriter{w: w, onWrite: func() { watchdog.Reset(timeout) }}}
+	// Our own pipe rather than exec's: a daemon a step starts with & keeps the pipe open, and
+	// the step must still end when its shell does (its later output goes to the log only).
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, -1, err
+	}
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, -1, err
+	}
+	proc := &stepProcess{pgid: cmd.Process.Pid, copied: make(chan struct{})}
+	go func() {
+		_, _ = io.Copy(sink, pr)
+		pr.Close()
+		close(proc.copied)
+	}()
+	if st.Background {
 		watchdog.Stop()
 		fmt.Fprintf(w, "started in the background (pid %d)\n", cmd.Process.Pid)
-		return cmd, 0, nil
+		proc.wait = cmd.Wait
+		return proc, 0, nil
 	}
-	err := cmd.Run()
-	watchdog.Stop()
-	defer cancel(nil)
+	waitErr := cmd.Wait()
+	select {
+	case <-proc.copied:
+	case <-time.After(500 * time.Millisecond):
+		// Something the step started still holds its output: keep logging it, stop capturing.
+		sink.set(log)
+	}
 	if cause := context.Cause(stepCtx); cause != nil && ctx.Err() == nil {
-		return nil, -1, cause
+		return proc, -1, cause
 	}
-	if err != nil && !errors.Is(err, exec.ErrWaitDelay) {
-		code := -1
+	if waitErr != nil {
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-			return nil, code, fmt.Errorf("exited with code %d", code)
+		if errors.As(waitErr, &ee) {
+			code := ee.ExitCode()
+			return proc, code, fmt.Errorf("exited with code %d", code)
 		}
-		return nil, code, err
+		return proc, -1, waitErr
 	}
-	return nil, 0, nil
+	return proc, 0, nil
+}
+
+// stepProcess is the process group of a run step, ended with its job.
+type stepProcess struct {
+	pgid   int
+	copied chan struct{}
+	wait   func() error // background steps: reaps the shell
+}
+
+// end reaps a background step and lets the output copy finish, once the job's processes
+// were killed.
+func (p *stepProcess) end() {
+	if p.wait != nil {
+		_ = p.wait()
+	}
+	select {
+	case <-p.copied:
+	case <-time.After(time.Second):
+	}
+}
+
+// endJobProcesses kills whatever a job's steps left running, as the end of a CircleCI job
+// ends its container. A process is the job's when its environment holds the job's unique
+// CIRCLE_WORKFLOW_JOB_ID (it survives setsid and re-parenting, and unlike a process group id
+// it cannot be reused by an unrelated process). Without /proc, the steps' process groups are
+// killed instead.
+func endJobProcesses(marker string, procs []*stepProcess) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		for _, p := range procs {
+			_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+		}
+		return
+	}
+	needle := []byte("\x00" + marker + "\x00")
+	self := os.Getpid()
+	// A process may fork while it is being killed; its child inherits the marker, so look again.
+	for range 5 {
+		killed := 0
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil || pid == self {
+				continue
+			}
+			data, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+			if err != nil || !bytes.Contains(append([]byte{0}, data...), needle) {
+				continue
+			}
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+		if killed == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+		if entries, err = os.ReadDir("/proc"); err != nil {
+			return
+		}
+	}
+}
+
+type switchWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *switchWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, _ = s.w.Write(p)
+	return len(p), nil
+}
+
+func (s *switchWriter) set(w io.Writer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w = w
 }
 
 type activityWriter struct {
@@ -672,14 +796,20 @@ func (wf *workflowRun) upstream(job *PlannedJob) map[string]bool {
 	return seen
 }
 
-// hostPath maps a path of the config to this machine: "~" is the job's home, a relative
-// path is relative to base.
+// imageHome is the home directory of CircleCI's convenience images (cimg/*), where `~` points
+// on CircleCI; configured paths under it are mapped to the job's home like `~`.
+const imageHome = "/home/circleci"
+
+// hostPath maps a path of the config to this machine: "~" (and /home/circleci) is the job's
+// home, a relative path is relative to base, other absolute paths are used as they are.
 func hostPath(p, base, home string) string {
 	switch {
-	case p == "~":
+	case p == "~" || p == imageHome:
 		return home
 	case strings.HasPrefix(p, "~/"):
 		return filepath.Join(home, p[2:])
+	case strings.HasPrefix(p, imageHome+"/"):
+		return filepath.Join(home, p[len(imageHome)+1:])
 	case filepath.IsAbs(p):
 		return p
 	}

@@ -3,11 +3,14 @@ package localrunner
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runConfig runs workflow "main" of config and returns its result and log.
@@ -393,5 +396,165 @@ workflows:
 		if !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: skipped = %v, want %v", tt.source, got, tt.want)
 		}
+	}
+}
+
+func TestLeftoverAndBackgroundProcessesEndWithTheJob(t *testing.T) {
+	config := `
+version: 2.1
+jobs:
+  j:
+    docker: [{image: x}]
+    steps:
+      - run: {name: daemon, command: 'sleep 60 & echo $! > "$HOME/daemon.pid"; echo started'}
+      - run: {name: server, background: true, command: 'echo $$ > "$HOME/bg.pid"; exec sleep 60'}
+      - run: {name: next, command: 'for _ in $(seq 500); do [ -s "$HOME/bg.pid" ] && break; sleep 0.01; done; test -s "$HOME/bg.pid"; echo next'}
+workflows:
+  main:
+    jobs: [j]
+`
+	res, log := runConfig(t, config, RunOptions{Branch: "main"})
+	j := res.Job("j")
+	if j.Status != StatusSuccess || j.Steps[0].Output != "started\n" || j.Steps[2].Output != "next\n" {
+		t.Fatalf("%s %s %+v\n%s", j.Status, j.Reason, j.Steps, log)
+	}
+	for _, f := range []string{"daemon.pid", "bg.pid"} {
+		data, err := os.ReadFile(filepath.Join(j.Home, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !gone(pid) {
+			t.Errorf("%s: process %d still runs after its job ended", f, pid)
+		}
+	}
+}
+
+// gone reports whether a process has ended, waiting for the kernel to reap it (a process that
+// was re-parented is reaped by init, shortly after it is killed).
+func gone(pid int) bool {
+	for range 200 {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(data), ") Z ") {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+func TestOrbExamplesRun(t *testing.T) {
+	for _, name := range []string{"custom_executor", "write_twice"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := LoadOrbExample("testdata/edge-orb.yml", name, testOrbs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var log bytes.Buffer
+			results, err := p.RunAll(context.Background(), RunOptions{Branch: "main", WorkDir: t.TempDir(), LogWriter: &log, Env: []string{"PATH=" + os.Getenv("PATH")}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(results) != 1 || results[0].Failed() || len(results[0].Jobs) != 1 || results[0].Jobs[0].Status != StatusSuccess {
+				t.Fatalf("results %+v\n%s", results[0].Jobs[0], log.String())
+			}
+		})
+	}
+	// An example file from src/examples, with its configuration under usage:.
+	example := `
+description: Write twice.
+usage:
+  version: "2.1"
+  orbs:
+    edge: example/edge@1.0.0
+  workflows:
+    second:
+      jobs: [{edge/write: {path: b.txt}}]
+    first:
+      jobs: [{edge/write: {path: a.txt}}]
+`
+	p, err := Parse("write_twice.yml", []byte(example), testOrbs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Workflows(); !reflect.DeepEqual(got, []string{"second", "first"}) {
+		t.Errorf("workflows = %q", got)
+	}
+	if _, err := LoadOrbExample("testdata/edge-orb.yml", "nope", nil); err == nil {
+		t.Error("a missing example must be an error")
+	}
+}
+
+func TestTagPipelineAndPrePostSteps(t *testing.T) {
+	config := `
+version: 2.1
+jobs:
+  release:
+    docker: [{image: x}]
+    steps: [{run: 'echo "tag=$CIRCLE_TAG branch=${CIRCLE_BRANCH-unset} << pipeline.git.tag >>"'}]
+workflows:
+  main:
+    jobs:
+      - release:
+          filters: {tags: {only: /^v.*/}, branches: {ignore: /.*/}}
+          pre-steps: [{run: echo pre}]
+          post-steps: [{run: echo post}]
+`
+	res, log := runConfig(t, config, RunOptions{Tag: "v1.2.0"})
+	j := res.Job("release")
+	if j.Status != StatusSuccess {
+		t.Fatalf("%s %s\n%s", j.Status, j.Reason, log)
+	}
+	var outs []string
+	for _, s := range j.Steps {
+		outs = append(outs, s.Output)
+	}
+	if want := []string{"pre\n", "tag=v1.2.0 branch=unset v1.2.0\n", "post\n"}; !reflect.DeepEqual(outs, want) {
+		t.Errorf("outputs = %q, want %q", outs, want)
+	}
+}
+
+func TestHostPath(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"~", "/h"},
+		{"~/project", "/h/project"},
+		{"/home/circleci/project", "/h/project"},
+		{"/home/circleci", "/h"},
+		{"/home/circleci2/x", "/home/circleci2/x"},
+		{"ws", "/w/ws"},
+		{".", "/w"},
+		{"/tmp/workspace", "/tmp/workspace"},
+	}
+	for _, tt := range tests {
+		if got := hostPath(tt.in, "/w", "/h"); got != tt.want {
+			t.Errorf("hostPath(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestRunAllCompilesEverythingFirst(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "ran")
+	config := `
+version: 2.1
+jobs: {j: {docker: [{image: x}], steps: [{run: touch "$MARK"}]}}
+workflows:
+  first:
+    jobs: [j]
+  broken:
+    jobs: [nope]
+`
+	p, err := Parse("config.yml", []byte(config), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.RunAll(context.Background(), RunOptions{Branch: "main", WorkDir: t.TempDir(), Env: []string{"PATH=" + os.Getenv("PATH"), "MARK=" + mark}})
+	if err == nil || !strings.Contains(err.Error(), `job "nope" is not defined`) {
+		t.Fatalf("error = %v", err)
+	}
+	if _, err := os.Stat(mark); err == nil {
+		t.Error("a workflow ran although another one does not compile")
 	}
 }

@@ -9,11 +9,21 @@ import (
 	"strings"
 )
 
-// refPattern finds `<< parameters.x >>` and `<< pipeline.… >>` references, with any spacing
-// inside the brackets. A leading backslash (`\<<`) escapes the reference: it is left alone and
-// becomes a literal `<<` when compilation ends. Other `<<…>>` text (a heredoc such as
-// `cat <<EOF >>out`) is not a reference and is left as it is.
-var refPattern = regexp.MustCompile(`\\?<<\s*((?:parameters|pipeline)\.[A-Za-z0-9_.\-]+)\s*>>`)
+// refPattern finds `<< … >>` on one line: a reference such as `<< parameters.x >>` or
+// `<< pipeline.git.branch >>` with any spacing, or an expression over pipeline values
+// (`<< pipeline.git.branch == "main" >>`). A leading backslash (`\<<`) escapes it: it is left
+// alone and becomes a literal `<<` when compilation ends. Other `<<…>>` text, such as the
+// heredoc `cat <<EOF >>out`, is neither and is left as it is.
+var refPattern = regexp.MustCompile(`\\?<<\s*([^<>\n]*?)\s*>>`)
+
+// simpleRef is a reference to one value.
+var simpleRef = regexp.MustCompile(`^(?:parameters|pipeline)\.[A-Za-z0-9_.\-]+$`)
+
+// exprRef tells an expression from other `<<…>>` text: it names a pipeline value.
+var exprRef = regexp.MustCompile(`(^|[^A-Za-z0-9_.\-])pipeline\.[A-Za-z]`)
+
+// paramRef finds a parameter inside `<<…>>` text that is not a plain reference.
+var paramRef = regexp.MustCompile(`(^|[^A-Za-z0-9_.\-])parameters\.[A-Za-z]`)
 
 // includePattern finds an `<<include(file)>>` that the orb packer should have resolved.
 var includePattern = regexp.MustCompile(`(^|[^\\])<<\s*include\(`)
@@ -102,7 +112,11 @@ func substituteString(text string, s *scope) (any, error) {
 		return text, nil
 	}
 	if len(locs) == 1 && locs[0][0] == 0 && locs[0][1] == len(text) && text[0] != '\\' {
-		return s.lookup(text[locs[0][2]:locs[0][3]])
+		v, ok, err := s.resolve(text[locs[0][2]:locs[0][3]])
+		if err != nil || ok {
+			return v, err
+		}
+		return text, nil
 	}
 	var b strings.Builder
 	last := 0
@@ -113,19 +127,40 @@ func substituteString(text string, s *scope) (any, error) {
 			b.WriteString(text[loc[0]:loc[1]])
 			continue
 		}
-		ref := text[loc[2]:loc[3]]
-		v, err := s.lookup(ref)
+		inner := text[loc[2]:loc[3]]
+		v, ok, err := s.resolve(inner)
 		if err != nil {
 			return nil, err
 		}
+		if !ok {
+			b.WriteString(text[loc[0]:loc[1]])
+			continue
+		}
 		t, ok := scalarText(v)
 		if !ok {
-			return nil, fmt.Errorf("%s: << %s >> holds %s, which cannot be part of a string", s.what, ref, describe(v))
+			return nil, fmt.Errorf("%s: << %s >> holds %s, which cannot be part of a string", s.what, inner, describe(v))
 		}
 		b.WriteString(t)
 	}
 	b.WriteString(text[last:])
 	return b.String(), nil
+}
+
+// resolve evaluates what stands between `<<` and `>>`: a reference, an expression over
+// pipeline values, or (ok false) text that is neither.
+func (s *scope) resolve(inner string) (any, bool, error) {
+	if simpleRef.MatchString(inner) {
+		v, err := s.lookup(inner)
+		return v, true, err
+	}
+	if exprRef.MatchString(inner) {
+		v, err := evalExpression(inner, s)
+		return v, true, err
+	}
+	if paramRef.MatchString(inner) {
+		return nil, false, fmt.Errorf("%s: << %s >>: the local runner evaluates expressions over pipeline values only", s.what, inner)
+	}
+	return nil, false, nil
 }
 
 // unescape turns every `\<<` into `<<`: CircleCI does this once, after all substitution.

@@ -71,6 +71,8 @@ func TestSubstituteString(t *testing.T) {
 		{name: "undeclared pipeline parameter", in: "<< pipeline.parameters.nope >>", err: `pipeline parameter "nope"`},
 		{name: "unknown pipeline value", in: "<< pipeline.nope >>", err: "unknown pipeline value"},
 		{name: "steps inside text", in: "x << parameters.steps >>", err: "cannot be part of a string"},
+		{name: "expression over parameters", in: `<< parameters.s == "x" >>`, err: "expressions over pipeline values only"},
+		{name: "expression over pipeline values", in: `on main: << pipeline.git.branch == "main" >>`, want: "on main: true"},
 		{name: "unpacked include", in: "<<include(scripts/x.sh)>>", err: "unresolved <<include"},
 	}
 	for _, tt := range tests {
@@ -513,6 +515,10 @@ workflows:
       - o/j: {name: custom, e: {name: mine, v: "2"}}
 `
 	pl := plan(t, config, RunOptions{Branch: "main"})
+	inline := plan(t, "version: 2.1\njobs: {j: {docker: [{image: i, environment: {A: a, B: b}}], environment: {B: job}, shell: /bin/sh, steps: [checkout]}}\nworkflows: {main: {jobs: [j]}}\n", RunOptions{})
+	if j := inline.Jobs[0]; j.Image != "i" || j.Executor != "docker" || j.Env["A"] != "a" || j.Env["B"] != "job" || j.Shell != "/bin/sh" {
+		t.Errorf("inline executor: %+v", j)
+	}
 	if j := pl.Jobs[0]; j.Image != "theirs" || j.WorkingDirectory != "~/project" {
 		t.Errorf("default executor: %s %s", j.Image, j.WorkingDirectory)
 	}

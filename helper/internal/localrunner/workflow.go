@@ -58,7 +58,8 @@ type RunOptions struct {
 // Plan is a compiled workflow: its jobs in the order they run.
 type Plan struct {
 	Workflow string
-	// Skipped is true when the workflow's when/unless excluded it.
+	// Skipped is true when the workflow's when/unless excluded it (its jobs are compiled all
+	// the same, so its errors show).
 	Skipped bool
 	Jobs    []*PlannedJob
 }
@@ -127,17 +128,13 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 		if !ok {
 			continue
 		}
-		cond, err := substitute(cond, sc)
-		if err != nil {
-			return nil, err
-		}
-		v, err := evalCondition(cond)
+		v, err := c.workflowCondition(cond, sc)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		if v != (key == "when") {
+			// Still compiled below: CircleCI reports a broken workflow even when it would not run.
 			plan.Skipped = true
-			return plan, nil
 		}
 	}
 	entries, ok := wf["jobs"].([]any)
@@ -156,7 +153,7 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 			return nil, fmt.Errorf("jobs[%d]: %w", i, err)
 		}
 		if byName[job.Name] != nil {
-			return nil, fmt.Errorf("two jobs are named %q: give one a distinct name:", job.Name)
+			return nil, fmt.Errorf("two jobs are named %q: give one a distinct name: key", job.Name)
 		}
 		byName[job.Name] = job
 		declared = append(declared, job)
@@ -167,6 +164,25 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 	}
 	plan.Jobs = ordered
 	return plan, nil
+}
+
+// workflowCondition decides a workflow's when/unless: a string that is not one `<< … >>`
+// reference is an expression (`pipeline.git.branch == "main"`); anything else is a logic
+// statement after substitution.
+func (c *compiler) workflowCondition(cond any, sc *scope) (bool, error) {
+	if text, ok := cond.(string); ok {
+		trimmed := strings.TrimSpace(text)
+		loc := refPattern.FindStringIndex(trimmed)
+		if loc == nil || loc[0] != 0 || loc[1] != len(trimmed) {
+			v, err := evalExpression(trimmed, sc)
+			return truthy(v), err
+		}
+	}
+	cond, err := substitute(cond, sc)
+	if err != nil {
+		return false, err
+	}
+	return evalCondition(cond)
 }
 
 func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) {
@@ -218,7 +234,15 @@ func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) 
 		}
 		job.SerialGroup = unescape(job.SerialGroup)
 	}
-	if job.Filtered, job.FilterReason, err = filtered(cfg["filters"], opts.Branch, opts.Tag, what); err != nil {
+	if expr, ok := cfg["filters"].(string); ok {
+		v, err := evalExpression(expr, &scope{what: what + " filters", pipe: c.pipe})
+		if err != nil {
+			return nil, err
+		}
+		if !truthy(v) {
+			job.Filtered, job.FilterReason = true, fmt.Sprintf("filters %q is false", expr)
+		}
+	} else if job.Filtered, job.FilterReason, err = filtered(cfg["filters"], opts.Branch, opts.Tag, what); err != nil {
 		return nil, err
 	}
 	if t, ok := cfg["type"]; ok {
@@ -271,12 +295,18 @@ func (c *compiler) compileJob(job *PlannedJob, args, cfg map[string]any) error {
 			return fmt.Errorf("%s: %w", what, err)
 		}
 	} else {
-		if ex, err = machineOf(body, what); err != nil {
+		// An inline executor: only its machine keys; the job's environment, working_directory
+		// and shell are read below.
+		inline := map[string]any{}
+		for _, k := range []string{"docker", "machine", "macos", "windows"} {
+			if v, ok := body[k]; ok {
+				inline[k] = v
+			}
+		}
+		if ex, err = machineOf(inline, what); err != nil {
 			return err
 		}
 		ex.Name = ex.Kind
-		ex.Env = map[string]string{} // machineOf read the job's own environment; added below
-		ex.WorkingDirectory, ex.Shell = "", ""
 	}
 	job.Executor, job.Image = ex.Name, ex.Image
 	job.Env = map[string]string{}
@@ -406,7 +436,7 @@ func topological(declared []*PlannedJob, byName map[string]*PlannedJob) ([]*Plan
 func filtered(v any, branch, tag, what string) (bool, string, error) {
 	f, err := asMap(v, what+" filters")
 	if err != nil {
-		return false, "", fmt.Errorf("%s: filters: expression filters are not supported by the local runner: %w", what, err)
+		return false, "", err
 	}
 	for k := range f {
 		if k != "branches" && k != "tags" {

@@ -127,3 +127,16 @@ workflows:
 		}
 	}
 }
+
+func TestSkippedWorkflowIsStillCompiled(t *testing.T) {
+	config := `
+version: 2.1
+workflows:
+  main:
+    when: false
+    jobs: [nope]
+`
+	if _, err := planErr(config, RunOptions{Branch: "main"}); err == nil || !strings.Contains(err.Error(), `job "nope" is not defined`) {
+		t.Fatalf("error = %v", err)
+	}
+}
