@@ -558,3 +558,44 @@ workflows:
 		t.Error("a workflow ran although another one does not compile")
 	}
 }
+
+// `circleci-agent step halt` ends the job successfully after the current step: later steps,
+// on_fail ones included, do not run.
+func TestStepHaltEndsTheJobSuccessfully(t *testing.T) {
+	config := `
+version: 2.1
+jobs:
+  deploy:
+    docker: [{image: x}]
+    steps:
+      - run: echo before
+      - run:
+          name: finish
+          command: circleci-agent step halt
+      - run:
+          name: never
+          command: exit 1
+      - run:
+          name: not on failure either
+          when: on_fail
+          command: exit 1
+  after:
+    docker: [{image: x}]
+    steps:
+      - run: echo after
+workflows:
+  main:
+    jobs: [deploy, {after: {requires: [deploy]}}]
+`
+	res, log := runConfig(t, config, RunOptions{Branch: "main"})
+	if got := statuses(res); got["deploy"] != StatusSuccess || got["after"] != StatusSuccess {
+		t.Fatalf("statuses %v\n%s", got, log)
+	}
+	want := []Status{StatusSuccess, StatusSuccess, StatusSkipped, StatusSkipped}
+	if got := stepStatuses(res.Job("deploy")); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("step statuses %v, want %v\n%s", got, want, log)
+	}
+	if !strings.Contains(log, "circleci-agent step halt") {
+		t.Fatalf("the halt is not logged:\n%s", log)
+	}
+}
