@@ -27,8 +27,33 @@ expand_vars() {
 }
 expand_vars PARAM_PROVIDER
 expand_vars PARAM_SERVICE_ACCOUNT
-args=(gcp credentials --provider "${PARAM_PROVIDER}" --export-to "${BASH_ENV}")
+expand_vars PARAM_OUT
+args=(gcp credentials --export-to "${BASH_ENV}")
+if [ -n "${PARAM_PROVIDER:-}" ]; then
+  args+=(--provider "${PARAM_PROVIDER}")
+fi
+if [ -n "${PARAM_PROJECT_NUMBER:-}" ]; then
+  args+=(--project-number "${PARAM_PROJECT_NUMBER}")
+fi
+if [ -n "${PARAM_POOL:-}" ]; then
+  args+=(--pool "${PARAM_POOL}")
+fi
+if [ -n "${PARAM_PROVIDER_ID:-}" ]; then
+  args+=(--provider-id "${PARAM_PROVIDER_ID}")
+fi
 if [ -n "${PARAM_SERVICE_ACCOUNT:-}" ]; then
   args+=(--service-account "${PARAM_SERVICE_ACCOUNT}")
+fi
+if [ -n "${PARAM_TOKEN_ENV:-}" ]; then
+  args+=(--token-env "${PARAM_TOKEN_ENV}")
+fi
+if [ -n "${PARAM_AUDIENCE:-}" ]; then
+  args+=(--audience "${PARAM_AUDIENCE}")
+fi
+if [ -n "${PARAM_OUT:-}" ]; then
+  args+=(--out "${PARAM_OUT}")
+fi
+if [ -n "${PARAM_LIFETIME:-}" ]; then
+  args+=(--lifetime "${PARAM_LIFETIME}")
 fi
 shipgate "${args[@]}"
