@@ -146,7 +146,7 @@ func (d *demo) pipeline(ctx context.Context, example, workflow, branch string) (
 			}
 		}
 	}()
-	res, err := d.world.Run(ctx, example, workflow, branch, nil, pw)
+	res, err := d.world.Run(ctx, Pipeline{Example: example, Workflow: workflow, Branch: branch}, pw)
 	pw.Close()
 	wg.Wait()
 	if err != nil {

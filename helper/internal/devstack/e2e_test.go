@@ -51,8 +51,14 @@ func newTestWorld(t *testing.T) *World {
 
 func run(t *testing.T, w *World, example, workflow, branch string, params map[string]any) *localrunner.Result {
 	t.Helper()
+	return runPipeline(t, w, Pipeline{Example: example, Workflow: workflow, Branch: branch, Params: params})
+}
+
+func runPipeline(t *testing.T, w *World, pl Pipeline) *localrunner.Result {
+	t.Helper()
+	example, workflow, branch := pl.Example, pl.Workflow, pl.Branch
 	var log bytes.Buffer
-	res, err := w.Run(context.Background(), example, workflow, branch, params, &log)
+	res, err := w.Run(context.Background(), pl, &log)
 	if err != nil {
 		t.Fatalf("%s/%s: %v\n%s", example, workflow, err, log.String())
 	}
@@ -216,5 +222,73 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+}
+
+// The AWS variant: every job assumes its role by OIDC through the STS emulator, which verifies
+// the token against the local issuer; no AWS key exists anywhere in the run.
+func TestAWSVariantAssumesRolesByOIDC(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "release 1", false); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "aws_ecr_oidc", "release", "main", nil)
+	for _, j := range res.Jobs {
+		if j.Status != localrunner.StatusSuccess {
+			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
+		}
+	}
+	roles := map[string]bool{}
+	for _, session := range w.STS.Sessions() {
+		roles[session.RoleARN] = true
+	}
+	for _, role := range []string{RoleARN("build"), RoleARN("staging"), RoleARN("production")} {
+		if !roles[role] {
+			t.Errorf("no session was issued for %s (sessions: %v)", role, roles)
+		}
+	}
+	if image, _, _ := w.Apps["production"].Deployed(); image == "" {
+		t.Fatal("production was not deployed")
+	}
+}
+
+// The GCP variant: each job writes an external_account credentials file from the OIDC token
+// (the gcloud stub refuses to work without one) and deploys with gcloud run deploy.
+func TestGCPVariantWritesWorkloadIdentityCredentials(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "release 1", false); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "gcp_artifact_registry", "release", "main", nil)
+	for _, j := range res.Jobs {
+		if j.Status != localrunner.StatusSuccess {
+			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
+		}
+	}
+	staging, _, _ := w.Apps["staging"].Deployed()
+	production, _, _ := w.Apps["production"].Deployed()
+	if production == "" || digestOf(staging) != digestOf(production) {
+		t.Fatalf("production %q is not staging's digest %q", production, staging)
+	}
+}
+
+// The nightly release runs only as the scheduled pipeline "nightly": a push runs nothing, the
+// schedule stages the release and holds it for approval, then promotes the same digest.
+func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "nightly candidate", false); err != nil {
+		t.Fatal(err)
+	}
+	pushed := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main"})
+	if !pushed.Skipped {
+		t.Fatalf("a push ran the nightly workflow: %+v", pushed.Jobs)
+	}
+	res := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main",
+		Values: map[string]any{"trigger_source": "scheduled_pipeline", "schedule.name": "nightly"}})
+	wantJobs(t, res, map[string]localrunner.Status{"build": "success", "deploy-staging": "success", "hold-production": "success", "deploy-production": "success"})
+	staging, _, _ := w.Apps["staging"].Deployed()
+	production, _, _ := w.Apps["production"].Deployed()
+	if digestOf(staging) != digestOf(production) {
+		t.Fatalf("production %s is not staging's digest %s", production, staging)
 	}
 }

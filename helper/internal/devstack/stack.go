@@ -58,13 +58,15 @@ func Start(dir string) (*Stack, error) {
 	}
 	s.STS = stsemulator.New()
 	s.STS.AddProvider(stsemulator.Provider{IssuerURL: s.Issuer.URL, ClientIDs: []string{OrgID}})
-	for _, env := range Environments {
+	for _, env := range append([]string{"build"}, Environments...) {
 		s.STS.AddRole(stsemulator.Role{
 			ARN:       RoleARN(env),
 			Federated: s.Issuer.URL,
 			Aud:       OrgID,
 			SubLike:   []string{"org/" + OrgID + "/project/*"},
 		})
+	}
+	for _, env := range Environments {
 		app, err := startAppService(env)
 		if err != nil {
 			s.Close()
@@ -114,12 +116,18 @@ func (s *Stack) Close() {
 // CircleCI project variables): where the registry and the services are.
 func (s *Stack) ProjectEnv() map[string]string {
 	return map[string]string{
-		"REGISTRY":       s.Registry.Host,
-		"REGISTRY_USER":  "local",
-		"REGISTRY_TOKEN": "local-registry-token",
-		"STAGING_URL":    s.Apps["staging"].URL,
-		"PRODUCTION_URL": s.Apps["production"].URL,
-		"AWS_REGION":     "us-east-1",
+		"REGISTRY": s.Registry.Host,
+		// The AWS variant's registry: ECR in the cloud, the local registry here.
+		"ECR_REGISTRY": s.Registry.Host,
+		// The GCP variant's Artifact Registry repository and workload identity provider.
+		"GAR_REPO":            s.Registry.Host + "/app",
+		"GCP_PROVIDER":        "projects/123456789012/locations/global/workloadIdentityPools/circleci/providers/acme",
+		"GCP_SERVICE_ACCOUNT": "deployer@acme-prod.iam.gserviceaccount.com",
+		"REGISTRY_USER":       "local",
+		"REGISTRY_TOKEN":      "local-registry-token",
+		"STAGING_URL":         s.Apps["staging"].URL,
+		"PRODUCTION_URL":      s.Apps["production"].URL,
+		"AWS_REGION":          "us-east-1",
 		// The STS emulator stands in for sts.us-east-1.amazonaws.com.
 		"SHIPGATE_STS_ENDPOINT": s.STS.URL,
 		// The stand-in services answer at once: shorter smoke-test pacing keeps local runs
@@ -134,13 +142,14 @@ func (s *Stack) ProjectEnv() map[string]string {
 func (s *Stack) Contexts() map[string]map[string]string {
 	common := s.ProjectEnv()
 	contexts := map[string]map[string]string{}
-	for _, name := range []string{"staging-deploy", "production-deploy", "build", "aws-build"} {
+	for _, name := range []string{"staging-deploy", "production-deploy", "build", "aws-build", "gcp-build"} {
 		c := map[string]string{}
 		for k, v := range common {
 			c[k] = v
 		}
 		contexts[name] = c
 	}
+	contexts["aws-build"]["BUILD_ROLE_ARN"] = RoleARN("build")
 	contexts["staging-deploy"]["DEPLOY_ROLE_ARN"] = RoleARN("staging")
 	contexts["production-deploy"]["DEPLOY_ROLE_ARN"] = RoleARN("production")
 	return contexts

@@ -19,7 +19,7 @@ import (
 
 // StubNames are the commands stubbed on PATH in local runs: what cannot exist on a developer's
 // machine without cloud accounts or a container engine.
-var StubNames = []string{"docker", "kubectl", "circleci", "aws"}
+var StubNames = []string{"docker", "kubectl", "circleci", "aws", "gcloud"}
 
 // WriteStubs writes one shell script per stub into dir, each running `executable stub NAME`.
 func WriteStubs(dir, executable string) error {
@@ -47,6 +47,8 @@ func RunStub(name string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		err = circleciStub(args, stdout)
 	case "aws":
 		err = awsStub(args, stdout)
+	case "gcloud":
+		err = gcloudStub(args, stdout)
 	default:
 		err = fmt.Errorf("no stub named %q", name)
 	}
@@ -254,6 +256,49 @@ func awsStub(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "{\"Account\": %q}\n", AccountID)
 	default:
 		return fmt.Errorf("unsupported aws command %q", strings.Join(args, " "))
+	}
+	return nil
+}
+
+// gcloudStub answers `gcloud auth configure-docker` and deploys `gcloud run deploy NAME --image
+// IMAGE` to the stand-in service of $SHIPGATE_ENV. Like the real gcloud, it needs the
+// external_account credentials that `shipgate gcp credentials` wrote.
+func gcloudStub(args []string, stdout io.Writer) error {
+	if err := checkExternalAccount(os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")); err != nil {
+		return err
+	}
+	switch {
+	case len(args) >= 2 && args[0] == "auth" && args[1] == "configure-docker":
+		fmt.Fprintln(stdout, "Docker configuration file updated (local stub)")
+		return nil
+	case len(args) >= 2 && args[0] == "run" && args[1] == "deploy":
+		image := ""
+		for i := 2; i < len(args); i++ {
+			if args[i] == "--image" && i+1 < len(args) {
+				image = args[i+1]
+			} else if strings.HasPrefix(args[i], "--image=") {
+				image = strings.TrimPrefix(args[i], "--image=")
+			}
+		}
+		return kubectlStub([]string{"set", "image", "deployment/app", "app=" + image}, stdout)
+	}
+	return fmt.Errorf("unsupported gcloud command %q", strings.Join(args, " "))
+}
+
+func checkExternalAccount(path string) error {
+	if path == "" {
+		return fmt.Errorf("GOOGLE_APPLICATION_CREDENTIALS is not set: run shipgate/gcp_credentials first")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var creds struct {
+		Type             string         `json:"type"`
+		CredentialSource map[string]any `json:"credential_source"`
+	}
+	if err := json.Unmarshal(data, &creds); err != nil || creds.Type != "external_account" || creds.CredentialSource["executable"] == nil {
+		return fmt.Errorf("%s is not an external_account file with an executable source", path)
 	}
 	return nil
 }

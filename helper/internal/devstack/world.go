@@ -19,6 +19,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/localrunner"
 	"github.com/shipgate/shipgate/helper/internal/orbpack"
 	"github.com/shipgate/shipgate/helper/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
 )
 
 // LocalVersion is the version the local "release" of the helper carries.
@@ -199,8 +200,17 @@ func (w *World) ExampleConfig(name string) ([]byte, error) {
 	return yaml.Marshal(&example.Usage)
 }
 
-// Run runs one workflow of an example, unmodified, on branch with pipeline parameters.
-func (w *World) Run(ctx context.Context, example, workflow, branch string, params map[string]any, log io.Writer) (*localrunner.Result, error) {
+// Pipeline names one workflow of an example to run, unmodified, as a pipeline on Branch.
+type Pipeline struct {
+	Example, Workflow, Branch string
+	// Params are pipeline parameters; Values are pipeline values such as trigger_source.
+	Params map[string]any
+	Values map[string]any
+}
+
+// Run runs one workflow of an example, unmodified, through the local runner.
+func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunner.Result, error) {
+	example, workflow, branch, params := pl.Example, pl.Workflow, pl.Branch, pl.Params
 	config, err := w.ExampleConfig(example)
 	if err != nil {
 		return nil, err
@@ -218,8 +228,17 @@ func (w *World) Run(ctx context.Context, example, workflow, branch string, param
 	}
 	w.pipeline++
 	env := append(w.BaseEnv(), "SHIPGATE_RELEASE_BASE_URL="+w.ReleaseBaseURL)
+	// CircleCI injects both OIDC tokens into every job; the local issuer mints them for this
+	// pipeline's branch.
+	for name, version := range map[string]int{"CIRCLE_OIDC_TOKEN": 1, "CIRCLE_OIDC_TOKEN_V2": 2} {
+		token, err := w.Issuer.Mint(oidcissuer.Token{Version: version, VCSRef: "refs/heads/" + branch})
+		if err != nil {
+			return nil, err
+		}
+		env = append(env, name+"="+token)
+	}
 	return pipeline.RunWorkflow(ctx, workflow, localrunner.RunOptions{
-		Branch: branch, Revision: revision, Parameters: params, PipelineNumber: w.pipeline,
+		Branch: branch, Revision: revision, Parameters: params, PipelineValues: pl.Values, PipelineNumber: w.pipeline,
 		ProjectUsername: "acme", ProjectReponame: "app",
 		Env: env, PathPrepend: []string{w.BinDir}, Contexts: w.Contexts(),
 		Source: w.SourceDir, LogWriter: log, WorkDir: filepath.Join(w.Dir, "runs", fmt.Sprintf("pipeline-%d-%s", w.pipeline, workflow)),
