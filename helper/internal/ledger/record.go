@@ -26,6 +26,12 @@ var emptyDescriptor = v1.Descriptor{
 	Data:      []byte("{}"),
 }
 
+// recordConfig is the empty blob typed as a record: besides artifactType, the config's media
+// type says what the artifact is, because some registries (go-containerregistry's own, older
+// ones) report a referrer's type from its config alone. Promotion must recognise records
+// everywhere to leave them out.
+var recordConfig = v1.Descriptor{MediaType: RecordArtifactType, Digest: emptyDescriptor.Digest, Size: emptyDescriptor.Size}
+
 // Record is the rich account of one entry: who, what, when and why.
 type Record struct {
 	SchemaVersion int    `json:"schemaVersion"`
@@ -85,7 +91,7 @@ func recordManifest(rec Record, subject *v1.Descriptor) (*registry.Manifest, err
 	}
 	data, err := json.Marshal(manifest{
 		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: RecordArtifactType,
-		Config: emptyDescriptor, Layers: []v1.Descriptor{emptyDescriptor}, Subject: subject,
+		Config: recordConfig, Layers: []v1.Descriptor{emptyDescriptor}, Subject: subject,
 		Annotations: map[string]string{recordAnnotation: string(recJSON), "org.opencontainers.image.created": rec.Time},
 	})
 	if err != nil {
