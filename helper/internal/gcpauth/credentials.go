@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shipgate/shipgate/helper/internal/awsrole"
+	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -140,7 +140,7 @@ func WriteCredentials(path string, data []byte) error {
 	if path == "" {
 		return failure.New(failure.Usage, "--out needs a file path")
 	}
-	return awsrole.WriteFileAtomic(path, data)
+	return atomicfile.Write(path, data, 0o600)
 }
 
 // SubjectTokenArgs are the arguments `gcp credentials` puts after `gcp subject-token` in the
