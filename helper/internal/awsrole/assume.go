@@ -147,7 +147,7 @@ func Assume(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	x := &exchange{o: o, retry: o.Retry.withDefaults(), now: o.Now, say: o.Progress}
+	x := &exchange{o: o, retry: o.Retry.WithDefaults(DefaultRetry), now: o.Now, say: o.Progress}
 	if x.now == nil {
 		x.now = time.Now
 	}
@@ -260,7 +260,7 @@ func (x *exchange) do(ctx context.Context, what string, call func(context.Contex
 		if !last.transient || attempt+1 >= x.retry.Attempts {
 			return last, errFinal
 		}
-		wait := x.retry.delay(attempt, last.retryAfter)
+		wait := x.retry.Delay(attempt, last.retryAfter)
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
 			// Waiting would outlast the exchange's deadline: fail now rather than sleep for nothing.
 			return last, failure.New(failure.Unavailable, "%s: the exchange's deadline of %s leaves no time for another retry; last answer: %s",

@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shipgate/shipgate/helper/internal/backoff"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -49,47 +49,10 @@ type AccessToken struct {
 
 // Retry is the bounded, jittered, context-cancellable backoff applied to Google's token
 // endpoints when they fail transiently (5xx, 429, network).
-type Retry struct {
-	// Attempts is the total number of tries. Default 4.
-	Attempts int
-	// Base is the first backoff, doubled each retry up to Max. Defaults 1s and 8s.
-	Base, Max time.Duration
-	// Sleep waits d or until ctx is done; tests replace it.
-	Sleep func(ctx context.Context, d time.Duration) error
-}
+type Retry = backoff.Policy
 
-func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = 4
-	}
-	if r.Base <= 0 {
-		r.Base = time.Second
-	}
-	if r.Max <= 0 {
-		r.Max = 8 * time.Second
-	}
-	if r.Sleep == nil {
-		r.Sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
-		}
-	}
-	return r
-}
-
-func (r Retry) delay(n int) time.Duration {
-	step := r.Base << min(n, 20)
-	if step > r.Max || step <= 0 {
-		step = r.Max
-	}
-	return step/2 + rand.N(step/2+1)
-}
+// DefaultRetry: 4 tries, backoff from 1s up to 8s.
+var DefaultRetry = Retry{Attempts: 4, Base: time.Second, Max: 8 * time.Second}
 
 // TokenSource loads an external_account file with Google's library and returns its token
 // source, which runs the executable credential source, exchanges the subject token at STS,
@@ -132,11 +95,11 @@ func GetAccessToken(ctx context.Context, o AccessOptions) (AccessToken, error) {
 
 // FetchToken gets a token from ts, retrying transient failures.
 func FetchToken(ctx context.Context, ts oauth2.TokenSource, credentialsFile string, retry Retry) (AccessToken, error) {
-	r := retry.withDefaults()
+	r := retry.WithDefaults(DefaultRetry)
 	var last error
 	for attempt := 0; attempt < r.Attempts; attempt++ {
 		if attempt > 0 {
-			if err := r.Sleep(ctx, r.delay(attempt-1)); err != nil {
+			if err := r.Sleep(ctx, r.Delay(attempt-1, 0)); err != nil {
 				return AccessToken{}, failure.Wrap(failure.Unavailable, last, "getting a Google access token (interrupted after %d attempts)", attempt)
 			}
 		}
