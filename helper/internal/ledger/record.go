@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/release"
 )
 
 // RecordArtifactType identifies shipgate's ledger records. Promotion never copies artifacts of
@@ -62,15 +63,8 @@ type Source struct {
 	Pipeline Pipeline `json:"pipeline"`
 }
 
-// Pipeline is a CircleCI context.
-type Pipeline struct {
-	Number     string `json:"number,omitempty"`
-	ID         string `json:"id,omitempty"`
-	WorkflowID string `json:"workflowId,omitempty"`
-	Job        string `json:"job,omitempty"`
-	JobURL     string `json:"jobUrl,omitempty"`
-	User       string `json:"user,omitempty"`
-}
+// Pipeline is a CircleCI context, as release.json records it.
+type Pipeline = release.Pipeline
 
 // recordManifest builds the record artifact: an OCI image manifest with the empty config and
 // layer, the record in an annotation, and a subject only when the registry has the referrers
