@@ -1,5 +1,6 @@
 #!/bin/bash
-# Ledger: this digest passed its checks in the environment.
+# Ledger: one entry for the digest in the environment. PARAM_STATUS is deploying or deployed
+# (mark_deployed), good (mark_good) or bad (mark_bad): the three commands share this script.
 set -euo pipefail
 
 # expand_vars NAME replaces each ${VAR} in the variable NAME by that environment variable's
@@ -28,10 +29,22 @@ expand_vars() {
 expand_vars PARAM_IMAGE
 image="${PARAM_IMAGE:-${SHIPGATE_IMAGE:-}}"
 if [ -z "${image}" ]; then
-  echo "shipgate: no image to mark good: set 'image' to REPO@DIGEST or run promote (or rollback) first in this job" >&2
+  echo "shipgate: no image to mark ${PARAM_STATUS}: set 'image' to REPO@DIGEST or run promote (or rollback) first in this job" >&2
   exit 2
 fi
-args=(mark-good --image "${image}" --env "${PARAM_ENV}")
+case "${PARAM_STATUS}" in
+  deploying | deployed) verb=mark-deployed ;;
+  good) verb=mark-good ;;
+  bad) verb=mark-bad ;;
+  *)
+    echo "shipgate: unknown ledger status ${PARAM_STATUS}" >&2
+    exit 2
+    ;;
+esac
+args=("${verb}" --image "${image}" --env "${PARAM_ENV}")
+if [ "${PARAM_STATUS}" = deploying ]; then
+  args+=(--status deploying)
+fi
 if [ -n "${PARAM_REASON:-}" ]; then
   args+=(--reason "${PARAM_REASON}")
 fi
