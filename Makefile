@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb demo
+.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
 
 all: build
 
@@ -32,6 +32,20 @@ fuzz:
 	./.ci/fuzz $(LONGFUZZ)
 
 test: fmt-check vet unit fuzz-smoke
+
+# Concurrent ledger writers and readers under the race detector (only these tests: -race over the
+# whole module is too slow for the build machine).
+race:
+	$(GO) test -race -count=1 -run '^TestRace' ./helper/internal/ledger
+
+# The fault-injection soak, longer than the 120 iterations `make unit` runs.
+SOAK_ITERATIONS ?= 1000
+soak:
+	SHIPGATE_SOAK_ITERATIONS=$(SOAK_ITERATIONS) SHIPGATE_SOAK_TIME=20m $(GO) test -count=1 -timeout 30m -v -run '^TestSoakUnderFaults$$' ./helper/internal/ledger
+
+# Regenerates RELIABILITY.md (soaks, fault tables, bad inputs, races, fuzzing, secret scan).
+reliability:
+	./.ci/reliability-report
 
 bench: build
 	$(GO) run ./helper/cmd/registrybench -out bench/RESULTS.md

@@ -101,6 +101,7 @@ func prepareCommand(c *cli.Command) {
 		return nil
 	}
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
+	applyTimeout(c)
 	for _, sub := range c.Subcommands {
 		prepareCommand(sub)
 	}

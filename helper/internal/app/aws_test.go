@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/canary"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/stsemulator"
 )
@@ -80,8 +81,8 @@ func (e *awsEnv) environment(token string) map[string]string {
 		"CIRCLE_JOB":              "deploy to prod",
 		"AWS_REGION":              "eu-west-1",
 		"HOME":                    e.dir,
-		"AWS_ACCESS_KEY_ID":       "AKIACANARYSTATICKEY1",
-		"AWS_SECRET_ACCESS_KEY":   "canary/static/secret/key/0123456789abcdef",
+		"AWS_ACCESS_KEY_ID":       canary.StaticAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY":   canary.StaticSecretKey,
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/shipgate/shipgate/helper/internal/testpeer/canary"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
@@ -155,7 +156,7 @@ func readFile(t *testing.T, path string) string {
 
 func TestRegistryCommandsBadInput(t *testing.T) {
 	reg := registryserver.StartT(t, registryserver.Options{})
-	authed := registryserver.StartT(t, registryserver.Options{Users: map[string]string{"ci": "secret-password"}})
+	authed := registryserver.StartT(t, registryserver.Options{Users: map[string]string{"ci": canary.RegistryPassword}})
 	digest := testimage.Image(t, reg.Repo("app:v1"), 1)
 	missing := "sha256:" + strings.Repeat("0", 64)
 	down := "127.0.0.1:1/app"
@@ -185,7 +186,7 @@ func TestRegistryCommandsBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := runCLI(t, map[string]string{"DOCKER_CONFIG": t.TempDir()}, tc.args...)
 			mustCode(t, r, tc.code)
-			if strings.Contains(r.stderr+r.stdout, "secret-password") {
+			if strings.Contains(r.stderr+r.stdout, canary.RegistryPassword) {
 				t.Fatal("password leaked")
 			}
 		})

@@ -1,11 +1,15 @@
 package app
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 )
@@ -24,11 +28,56 @@ var registryAuthProviders []registryAuthProvider
 func registryFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to non-loopback registries (loopback registries always use HTTP)"},
+		&cli.DurationFlag{Name: timeoutFlag, Value: defaultTimeout, Usage: registryTimeoutUsage},
 	}
 	for _, p := range registryAuthProviders {
 		flags = append(flags, p.flags()...)
 	}
 	return flags
+}
+
+const (
+	timeoutFlag = "timeout"
+	// registryTimeoutUsage also marks the registry commands' --timeout flag: smoke-test and aws
+	// have a --timeout of their own, which their domain packages apply.
+	registryTimeoutUsage = "give up the whole operation (retries included) after `DURATION` (exit code 7)"
+)
+
+// defaultTimeout bounds one registry command: long enough for a multi-gigabyte cross-registry
+// copy, short enough that a stuck registry fails the job well before CircleCI's own limits.
+const defaultTimeout = 10 * time.Minute
+
+// applyTimeout makes a command that has the registry --timeout flag run under that deadline: every request,
+// retry and backoff of the operation ends when it passes. A failure caused by the deadline
+// reads as such, with exit code 7 (a dependency stayed unavailable).
+func applyTimeout(c *cli.Command) {
+	has := false
+	for _, f := range c.Flags {
+		if d, ok := f.(*cli.DurationFlag); ok && d.Name == timeoutFlag && d.Usage == registryTimeoutUsage {
+			has = true
+		}
+	}
+	if !has || c.Action == nil {
+		return
+	}
+	action := c.Action
+	c.Action = func(ctx *cli.Context) error {
+		limit := ctx.Duration(timeoutFlag)
+		if limit <= 0 {
+			return failure.New(failure.Usage, "--timeout %s: want a positive duration such as 10m", limit)
+		}
+		parent := ctx.Context
+		deadline, cancel := context.WithTimeout(parent, limit)
+		defer cancel()
+		ctx.Context = deadline
+		defer func() { ctx.Context = parent }()
+		err := action(ctx)
+		if err != nil && errors.Is(deadline.Err(), context.DeadlineExceeded) && parent.Err() == nil {
+			return failure.WithHint(failure.Wrap(failure.Unavailable, err, "gave up after --timeout %s", limit),
+				"the registry was too slow or kept failing; retry later or raise --timeout")
+		}
+		return err
+	}
 }
 
 // newRegistryClient builds the registry client from the shared flags: cloud keychains first,

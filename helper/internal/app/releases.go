@@ -77,6 +77,9 @@ func releasesCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if c.Int("limit") < 0 {
+				return failure.New(failure.Usage, "--limit %d: want 0 (all) or more", c.Int("limit"))
+			}
 			l, err := newLedger(c, s, repo)
 			if err != nil {
 				return err

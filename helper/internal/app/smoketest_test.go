@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shipgate/shipgate/helper/internal/testpeer/canary"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/httpservice"
 )
 
@@ -245,7 +246,7 @@ checks:
 // and no report holds them, on passing and failing runs, in text and JSON.
 func TestSmokeTestSecretsNeverPrinted(t *testing.T) {
 	const (
-		tokenPart = "cAnAry7Tok3nVal"       // the credential part of the Authorization value
+		tokenPart = canary.SmokeToken       // the credential part of the Authorization value
 		traceTag  = "canary-trace-tag-5531" // a value no credential pattern would recognise
 	)
 	env := map[string]string{"SMOKE_TOKEN": "Bearer " + tokenPart, "TRACE_TAG": traceTag, "SHIPGATE_VERSION": "1.0.0"}

@@ -50,15 +50,20 @@ func classify(err error) stsFailure {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		f.code, f.message = apiErr.ErrorCode(), apiErr.ErrorMessage()
-		f.transient = transientCodes[f.code] || f.status >= 500 ||
+		f.transient = transientCodes[f.code] || f.status >= 500 || f.status == http.StatusTooManyRequests ||
 			(f.code == "InvalidIdentityToken" && strings.Contains(f.message, "retrieve verification key"))
 		return f
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		// The exchange's own deadline is checked before this classification is used (do), so
+		// a deadline here is one request's (http.Client.Timeout): STS stalled. Retry it.
+		f.transient = true
 		return f
 	}
-	// No answer from STS at all (refused connection, reset, DNS): transient.
-	f.transient = f.status == 0 || f.status >= 500
+	// No answer from STS at all (refused connection, reset, DNS), a throttle or server error
+	// without a readable body, or a 2xx whose body was cut or corrupted on the way (the fault
+	// proxy found these were final): transient.
+	f.transient = f.status == 0 || f.status == http.StatusTooManyRequests || f.status >= 500 || (f.status >= 200 && f.status < 300)
 	return f
 }
 

@@ -67,6 +67,13 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if _, err := ParseStatus(string(m.Status)); err != nil {
 		return nil, err
 	}
+	for _, alias := range m.Aliases {
+		// Checked before anything is written: an alias the registry cannot hold used to fail
+		// only after the entry (and a bad marker) were in place.
+		if !registry.ValidTag(alias) {
+			return nil, failure.New(failure.Usage, "alias %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", alias)
+		}
+	}
 	image, err := l.client.GetManifest(ctx, registry.Reference{Repository: l.repo, Digest: m.Digest})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", l.repo.Digest(m.Digest), err)

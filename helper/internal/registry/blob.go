@@ -130,6 +130,11 @@ func (r *verifyingReader) Close() error { return r.body.Close() }
 // UploadBlob completes an upload session at location with the blob's content in one PUT
 // (a monolithic upload: the content streams through, never held whole in memory).
 func (c *Client) UploadBlob(ctx context.Context, repo Repository, location string, digest v1.Hash, size int64, content io.Reader) error {
+	return c.uploadBlob(ctx, repo, location, digest, size, func() (io.ReadCloser, error) { return io.NopCloser(content), nil }, true)
+}
+
+// uploadBlob PUTs the body open returns; a stream (readable once) is never replayed.
+func (c *Client) uploadBlob(ctx context.Context, repo Repository, location string, digest v1.Hash, size int64, open func() (io.ReadCloser, error), stream bool) error {
 	u, err := url.Parse(location)
 	if err != nil {
 		return failure.Wrap(failure.Safety, err, "parsing upload location")
@@ -140,7 +145,8 @@ func (c *Client) UploadBlob(ctx context.Context, repo Repository, location strin
 	resp, err := c.do(ctx, request{
 		method: http.MethodPut, registry: repo.Registry, url: u.String(),
 		header: http.Header{"Content-Type": {"application/octet-stream"}},
-		body:   func() (io.ReadCloser, error) { return io.NopCloser(content), nil },
+		body:   open,
+		stream: stream,
 		length: size,
 		scopes: scopesFor(pushScope(repo.Path)),
 	})
@@ -158,11 +164,37 @@ func (c *Client) UploadBlob(ctx context.Context, repo Repository, location strin
 }
 
 // PushSmallBlob uploads content held in memory (ledger records, the empty config) as
-// digest: one POST for the session and one PUT with the bytes.
+// digest: one POST for the session and one PUT with the bytes. A PUT that fails is not replayed
+// into the same session (the registry may have committed it and closed the session): a fresh
+// session is opened instead, after checking whether the blob arrived after all.
 func (c *Client) PushSmallBlob(ctx context.Context, repo Repository, digest v1.Hash, content []byte) error {
-	location, err := c.StartUpload(ctx, repo)
-	if err != nil {
-		return err
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			if present, perr := c.BlobPresent(ctx, repo, digest); perr == nil && present {
+				return nil
+			}
+		}
+		var location string
+		location, err = c.StartUpload(ctx, repo)
+		if err == nil {
+			err = c.uploadBlob(ctx, repo, location, digest, int64(len(content)),
+				func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(content)), nil }, true)
+		}
+		if err == nil || !transient(err) || ctx.Err() != nil {
+			return err
+		}
 	}
-	return c.UploadBlob(ctx, repo, location, digest, int64(len(content)), bytesReader(content))
+	return err
+}
+
+// transient reports whether a failed blob transfer is worth starting over from a fresh upload
+// session: the registry or the connection failed (Unavailable), a session vanished (NotFound),
+// or the bytes arrived truncated or tampered with (Safety: never accepted, fetched again).
+func transient(err error) bool {
+	switch failure.KindOf(err) {
+	case failure.Unavailable, failure.NotFound, failure.Safety:
+		return true
+	}
+	return false
 }

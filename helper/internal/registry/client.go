@@ -137,6 +137,9 @@ type request struct {
 	header   http.Header
 	body     func() (io.ReadCloser, error)
 	length   int64
+	// stream marks a body that can be read only once (a blob streamed from another registry):
+	// such a request is never replayed by the retry transport; its caller starts over.
+	stream bool
 	// scopes are the repository scopes a bearer token needs for this request.
 	scopes []string
 }
@@ -177,7 +180,9 @@ func (c *Client) send(ctx context.Context, req request, auth *registryAuth) (*ht
 		return nil, failure.Wrap(failure.Usage, err, "building request")
 	}
 	if req.body != nil {
-		httpReq.GetBody = req.body
+		if !req.stream {
+			httpReq.GetBody = req.body
+		}
 		httpReq.ContentLength = req.length
 	}
 	for k, v := range req.header {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -91,6 +92,12 @@ func classify(pe *ProtocolError) error {
 // unavailable marks a transport failure (connection refused, reset, timeout) as a dependency
 // that stayed unavailable after retries.
 func unavailable(req request, err error) error {
+	if ue, ok := err.(*url.Error); ok && strings.Contains(ue.URL, "?") {
+		// net/http names the whole URL; an upload URL's query carries session state.
+		redacted := *ue
+		redacted.URL = redactURL(ue.URL)
+		err = &redacted
+	}
 	if errors.Is(err, errRetryBudget) {
 		return failure.Wrap(failure.Unavailable, err, "%s %s", req.method, redactURL(req.url))
 	}

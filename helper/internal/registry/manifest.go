@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,8 +82,28 @@ func (m *Manifest) Subject() *v1.Descriptor {
 }
 
 // GetManifest fetches a manifest by tag or digest. A manifest fetched by digest is verified
-// against that digest.
+// against that digest, and any manifest against the Docker-Content-Digest the registry sent
+// with it. A body cut short, stalled, or not matching its digest is fetched again (bounded by
+// the retry policy's attempts), never accepted.
 func (c *Client) GetManifest(ctx context.Context, ref Reference) (*Manifest, error) {
+	attempts := max(c.opts.Retry.Attempts, 1)
+	for attempt := 1; ; attempt++ {
+		m, err := c.getManifest(ctx, ref)
+		var bad *badBody
+		if err == nil || !errors.As(err, &bad) || attempt >= attempts || ctx.Err() != nil {
+			return m, err
+		}
+		c.logf("%v; fetching it again", err)
+	}
+}
+
+// badBody marks a response whose headers arrived but whose body did not arrive intact.
+type badBody struct{ err error }
+
+func (b *badBody) Error() string { return b.err.Error() }
+func (b *badBody) Unwrap() error { return b.err }
+
+func (c *Client) getManifest(ctx context.Context, ref Reference) (*Manifest, error) {
 	resp, err := c.do(ctx, request{
 		method: http.MethodGet, registry: ref.Repository.Registry,
 		url:    c.endpoint(ref.Repository.Registry, "/v2/"+ref.Repository.Path+"/manifests/"+ref.identifier(), nil),
@@ -98,7 +119,7 @@ func (c *Client) GetManifest(ctx context.Context, ref Reference) (*Manifest, err
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
 	if err != nil {
-		return nil, failure.Wrap(failure.Unavailable, err, "reading manifest %s", ref)
+		return nil, &badBody{failure.Wrap(failure.Unavailable, err, "reading manifest %s", ref)}
 	}
 	if len(data) > maxManifestSize {
 		return nil, failure.New(failure.Safety, "manifest %s is larger than %d bytes", ref, maxManifestSize)
@@ -108,7 +129,13 @@ func (c *Client) GetManifest(ctx context.Context, ref Reference) (*Manifest, err
 		return nil, failure.Wrap(failure.Internal, err, "hashing manifest")
 	}
 	if ref.HasDigest() && digest != ref.Digest {
-		return nil, failure.New(failure.Safety, "registry returned manifest %s when asked for %s (digest mismatch)", digest, ref.Digest)
+		return nil, &badBody{failure.New(failure.Safety, "registry returned manifest %s when asked for %s (digest mismatch)", digest, ref.Digest)}
+	}
+	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != digest.String() {
+		return nil, &badBody{failure.New(failure.Safety, "manifest %s arrived as %s, not the %s the registry named (truncated or tampered)", ref, digest, d)}
+	}
+	if int64(len(data)) != resp.ContentLength && resp.ContentLength >= 0 {
+		return nil, &badBody{failure.New(failure.Unavailable, "manifest %s: %d bytes arrived of %d", ref, len(data), resp.ContentLength)}
 	}
 	m := &Manifest{Bytes: data, MediaType: types.MediaType(resp.Header.Get("Content-Type")), Digest: digest}
 	if mt := mediaTypeOf(data); mt != "" {

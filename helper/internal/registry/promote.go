@@ -294,10 +294,14 @@ func (c *Client) transferBlob(ctx context.Context, src, dst Repository, blob v1.
 		if lastErr == nil {
 			return BlobCopy, nil
 		}
-		if failure.KindOf(lastErr) != failure.Unavailable && failure.KindOf(lastErr) != failure.Safety || ctx.Err() != nil {
+		if !transient(lastErr) || ctx.Err() != nil {
 			return "", lastErr
 		}
 		location = ""
+		if present, err := c.BlobPresent(ctx, dst, blob.Digest); err == nil && present {
+			// The upload completed but its answer was lost (a reset after the registry acted).
+			return BlobCopy, nil
+		}
 	}
 	return "", lastErr
 }

@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -64,9 +67,9 @@ func ParseReference(s string) (Reference, error) {
 			// NewDigest accepts REPO[:TAG]@DIGEST only with strict digests; report plainly.
 			return Reference{}, failure.Wrap(failure.Usage, err, "parsing image reference %q", s)
 		}
-		h, err := v1.NewHash(d.DigestStr())
+		h, err := ParseDigest(d.DigestStr())
 		if err != nil {
-			return Reference{}, failure.Wrap(failure.Usage, err, "parsing digest of %q", s)
+			return Reference{}, failure.Wrap(failure.Usage, err, "parsing image reference %q", s)
 		}
 		ref.Digest = h
 		rest = s[:at]
@@ -77,8 +80,16 @@ func ParseReference(s string) (Reference, error) {
 	}
 	repo := named.Context()
 	ref.Repository = Repository{Registry: repo.RegistryStr(), Path: repo.RepositoryStr()}
+	if err := validRepository(ref.Repository); err != nil {
+		return Reference{}, failure.Wrap(failure.Usage, err, "parsing image reference %q", s)
+	}
 	if tag, ok := named.(name.Tag); ok && tagExplicit(rest) {
 		ref.Tag = tag.TagStr()
+		if !ValidTag(ref.Tag) {
+			// go-containerregistry's weak validation accepts a leading '-' or '.' (found by
+			// FuzzParseReference); the distribution spec does not.
+			return Reference{}, failure.New(failure.Usage, "image reference %q: tag %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", s, ref.Tag)
+		}
 	}
 	if ref.Tag == "" && !ref.HasDigest() {
 		return Reference{}, failure.New(failure.Usage, "image reference %q names neither a tag nor a digest", s)
@@ -102,14 +113,54 @@ func ParseRepository(s string) (Repository, error) {
 	if err != nil {
 		return Repository{}, failure.Wrap(failure.Usage, err, "parsing repository %q", s)
 	}
-	return Repository{Registry: repo.RegistryStr(), Path: repo.RepositoryStr()}, nil
+	r := Repository{Registry: repo.RegistryStr(), Path: repo.RepositoryStr()}
+	if err := validRepository(r); err != nil {
+		return Repository{}, failure.Wrap(failure.Usage, err, "parsing repository %q", s)
+	}
+	return r, nil
 }
 
-// ParseDigest parses "sha256:<64 hex>".
+// pathComponentRE is the distribution spec's grammar for one component of a repository name.
+// go-containerregistry's weak validation lets "." and ".." through (found by
+// FuzzParseReference), which would walk out of the /v2/<name>/ URL space.
+var pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+
+// registryRE is a host name or bracketed IPv6 address with an optional port. go-containerregistry
+// accepts any bytes before a '.' as a registry (FuzzParseRepository found "\x98.").
+var registryRE = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::([0-9]{1,5}))?$`)
+
+func validRepository(r Repository) error {
+	m := registryRE.FindStringSubmatch(r.Registry)
+	if m == nil {
+		return fmt.Errorf("registry %q is not a host name or address", r.Registry)
+	}
+	if m[1] != "" {
+		if port, _ := strconv.Atoi(m[1]); port == 0 || port > 65535 {
+			return fmt.Errorf("registry %q: port out of range", r.Registry)
+		}
+	}
+	return validPath(r.Path)
+}
+
+func validPath(path string) error {
+	for _, component := range strings.Split(path, "/") {
+		if !pathComponentRE.MatchString(component) {
+			return fmt.Errorf("repository path component %q: want lower-case letters and digits, separated by '.', '_', '__' or dashes", component)
+		}
+	}
+	return nil
+}
+
+// ParseDigest parses "sha256:<64 lower-case hex>". Other algorithms are refused: shipgate
+// verifies every byte it moves against a sha256 digest (FuzzParseDigest found sha512 accepted,
+// which would have failed later as a confusing "digest mismatch").
 func ParseDigest(s string) (v1.Hash, error) {
 	h, err := v1.NewHash(s)
 	if err != nil {
 		return v1.Hash{}, failure.Wrap(failure.Usage, err, "parsing digest %q", s)
+	}
+	if h.Algorithm != "sha256" || len(h.Hex) != 64 || strings.Trim(h.Hex, "0123456789abcdef") != "" {
+		return v1.Hash{}, failure.New(failure.Usage, "digest %q: want sha256: and 64 lower-case hex digits", s)
 	}
 	return h, nil
 }

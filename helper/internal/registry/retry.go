@@ -1,11 +1,14 @@
 package registry
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -21,10 +24,19 @@ type RetryPolicy struct {
 	Max time.Duration
 	// Budget caps the total backoff per request. Default 30s.
 	Budget time.Duration
+	// StallTimeout abandons (and retries) an attempt that makes no progress for this long: no
+	// request body bytes sent, no response headers, no response body bytes. It bounds each
+	// request without capping a large blob that keeps moving; the command's --timeout bounds
+	// the whole operation. Default 60s (also when zero in a non-zero policy).
+	StallTimeout time.Duration
 }
 
 // DefaultRetry is the policy used when Options.Retry is zero.
-var DefaultRetry = RetryPolicy{Attempts: 4, Initial: 250 * time.Millisecond, Max: 10 * time.Second, Budget: 30 * time.Second}
+var DefaultRetry = RetryPolicy{Attempts: 4, Initial: 250 * time.Millisecond, Max: 10 * time.Second, Budget: 30 * time.Second,
+	StallTimeout: 60 * time.Second}
+
+// errStalled marks an attempt abandoned by the stall watchdog; it is retried like a reset.
+var errStalled = errors.New("no progress (stalled)")
 
 var errRetryBudget = errors.New("still failing after bounded retries")
 
@@ -43,7 +55,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			req.Body = body
 		}
-		resp, err := t.next.RoundTrip(req)
+		resp, err := t.attempt(req)
 		retryable := err != nil || retryableStatus(resp.StatusCode)
 		// A request whose body cannot be replayed is tried once.
 		canReplay := req.Body == nil || req.GetBody != nil
@@ -103,4 +115,101 @@ func retryAfter(value string) time.Duration {
 		return time.Until(when)
 	}
 	return 0
+}
+
+// attempt sends req once under a watchdog: when neither the request body, the response headers
+// nor the response body make progress for StallTimeout, the attempt's context is cancelled and
+// the attempt fails with errStalled (net/http has no per-read timeout for a client).
+func (t *retryTransport) attempt(req *http.Request) (*http.Response, error) {
+	limit := t.policy.StallTimeout
+	if limit <= 0 {
+		limit = DefaultRetry.StallTimeout
+	}
+	ctx, cancel := context.WithCancel(req.Context())
+	w := &watchdog{limit: limit, cancel: cancel}
+	w.timer = time.AfterFunc(limit, w.fire)
+	r := req.WithContext(ctx)
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength > 0 {
+		// Only bodies of known length are wrapped: net/http would send any other wrapped body
+		// chunked.
+		r.Body = &progressBody{ReadCloser: r.Body, w: w}
+	}
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		w.stop()
+		if w.fired() {
+			return nil, fmt.Errorf("%w: nothing for %s", errStalled, limit)
+		}
+		return nil, err
+	}
+	resp.Body = &progressBody{ReadCloser: resp.Body, w: w, response: true}
+	return resp, nil
+}
+
+type watchdog struct {
+	limit  time.Duration
+	cancel context.CancelFunc
+	timer  *time.Timer
+	mu     sync.Mutex
+	done   bool
+	expiry bool
+}
+
+func (w *watchdog) fire() {
+	w.mu.Lock()
+	if !w.done {
+		w.expiry = true
+	}
+	w.mu.Unlock()
+	w.cancel()
+}
+
+func (w *watchdog) fired() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.expiry
+}
+
+// progress pushes the deadline back after bytes moved.
+func (w *watchdog) progress() {
+	w.mu.Lock()
+	if !w.done && !w.expiry {
+		w.timer.Reset(w.limit)
+	}
+	w.mu.Unlock()
+}
+
+// stop ends the watch (the attempt finished or failed) and releases its context.
+func (w *watchdog) stop() {
+	w.mu.Lock()
+	w.done = true
+	w.timer.Stop()
+	w.mu.Unlock()
+	w.cancel()
+}
+
+// progressBody feeds the watchdog from a request or response body.
+type progressBody struct {
+	io.ReadCloser
+	w        *watchdog
+	response bool
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.w.progress()
+	}
+	if err != nil && err != io.EOF && b.w.fired() {
+		return n, fmt.Errorf("%w: no bytes for %s: %v", errStalled, b.w.limit, err)
+	}
+	return n, err
+}
+
+func (b *progressBody) Close() error {
+	err := b.ReadCloser.Close()
+	if b.response {
+		b.w.stop()
+	}
+	return err
 }

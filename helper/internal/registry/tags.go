@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -29,6 +30,18 @@ type TagPage struct {
 // non-empty, asking for at most n (0: the registry's default). When next is non-empty it is a
 // Link URL from a previous page and last and n are ignored.
 func (c *Client) ListTagsPage(ctx context.Context, repo Repository, last string, n int, next string) (*TagPage, error) {
+	attempts := max(c.opts.Retry.Attempts, 1)
+	for attempt := 1; ; attempt++ {
+		page, err := c.listTagsPage(ctx, repo, last, n, next)
+		var bad *badBody
+		if err == nil || !errors.As(err, &bad) || attempt >= attempts || ctx.Err() != nil {
+			return page, err
+		}
+		c.logf("%v; reading it again", err)
+	}
+}
+
+func (c *Client) listTagsPage(ctx context.Context, repo Repository, last string, n int, next string) (*TagPage, error) {
 	target := next
 	if target == "" {
 		query := url.Values{}
@@ -60,7 +73,7 @@ func (c *Client) ListTagsPage(ctx context.Context, repo Repository, last string,
 		Tags []string `json:"tags"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&body); err != nil {
-		return nil, failure.Wrap(failure.Unavailable, err, "reading tag list of %s", repo)
+		return nil, &badBody{failure.Wrap(failure.Unavailable, err, "reading tag list of %s", repo)}
 	}
 	page := &TagPage{Tags: body.Tags}
 	if t, err := http.ParseTime(resp.Header.Get("Date")); err == nil {

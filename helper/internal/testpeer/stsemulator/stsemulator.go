@@ -27,6 +27,8 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/shipgate/shipgate/helper/internal/testpeer/canary"
 )
 
 // Namespace is the STS XML namespace.
@@ -644,8 +646,8 @@ func (e *Emulator) issue(role Role, sessionName string, d time.Duration, chained
 	roleID := "AROA" + strings.ToUpper(randomHex(8))
 	s := Session{
 		AccessKeyID:     "ASIA" + strings.ToUpper(randomHex(8)),
-		SecretAccessKey: randomHex(20),
-		SessionToken:    "FwoGZXIvYXdzE" + randomHex(48),
+		SecretAccessKey: canary.SessionSecretPrefix + randomHex(14),
+		SessionToken:    canary.SessionTokenPrefix + randomHex(48),
 		Expiration:      e.Now().Add(d).UTC().Truncate(time.Second),
 		RoleARN:         role.ARN,
 		AssumedRoleARN:  fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", partitionOf(role.ARN), account, name, sessionName),
