@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean race soak reliability
+.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
 
 all: build
 
@@ -52,3 +52,15 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# Regenerates docs/commands.md from the CLI itself (a test fails when it is stale).
+docs: build
+	./$(BIN) reference > docs/commands.md
+
+# Packs src/ into orb.yml (committed; a test fails when it is stale).
+orb:
+	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
+
+# The local end-to-end demo: the example pipeline through the local runner, narrated.
+demo:
+	$(GO) run ./helper/cmd/devstack demo

@@ -79,7 +79,10 @@ func commands(s *streams) []*cli.Command {
 		rollbackCommand(s),
 		awsCommand(s),
 		smokeTestCommand(s),
+		lintCommand(s),
+		gcpCommand(s),
 		versionCommand(s),
+		referenceCommand(s),
 	)
 	return cmds
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -44,4 +46,14 @@ func TestFlagEnvName(t *testing.T) {
 	if got := FlagEnvName("export-to"); got != "SHIPGATE_EXPORT_TO" {
 		t.Fatal(got)
 	}
+}
+
+// TestMain removes what tests built outside their own temporary folders (the shipgate binary
+// the GCP tests run as a credential source).
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shipgateBinaryPath != "" {
+		os.RemoveAll(filepath.Dir(shipgateBinaryPath))
+	}
+	os.Exit(code)
 }

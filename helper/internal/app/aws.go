@@ -67,6 +67,7 @@ func exchangeFlags() []cli.Flag {
 		&cli.StringFlag{Name: "role-arn", Usage: "IAM role to assume with the OIDC token (required)"},
 		&cli.StringFlag{Name: "region", Usage: "AWS region: the STS endpoint and the exported region (default $AWS_REGION, else $AWS_DEFAULT_REGION)"},
 		&cli.StringFlag{Name: "session-name", Usage: "role session name (default: built from the CircleCI project, build number and job, sanitised)"},
+		&cli.StringFlag{Name: "pipeline-number", Usage: "pipeline number for the default session name (the orb passes << pipeline.number >>; default $CIRCLE_BUILD_NUM)"},
 		&cli.StringFlag{Name: "duration", Value: "3600", Usage: "session duration in seconds or as 1h; 900 to 43200, at most 3600 when chaining roles"},
 		&cli.StringFlag{Name: "audience", Usage: "mint a fresh token for `AUD` with `circleci run oidc get` instead of reading one"},
 		&cli.StringSliceFlag{Name: "allowed-account-ids", Usage: "refuse credentials for accounts not in this comma-separated list"},
@@ -143,10 +144,12 @@ func parseDuration(v string) (time.Duration, error) {
 	return d, nil
 }
 
-// defaultSessionName is built from the CircleCI context: project, pipeline (or build) number
-// and job, sanitised for STS (aws-cli orb #104, #140, #166, #172, #186).
-func defaultSessionName(s *streams) string {
-	number := s.getenv("CIRCLE_PIPELINE_NUMBER")
+// defaultSessionName is built from the CircleCI context: project, pipeline number (which
+// CircleCI does not put in the environment: the orb passes << pipeline.number >> as
+// --pipeline-number / SHIPGATE_PIPELINE_NUMBER; else the job's build number) and job,
+// sanitised for STS (aws-cli orb #104, #140, #166, #172, #186).
+func defaultSessionName(s *streams, pipelineNumber string) string {
+	number := pipelineNumber
 	if number == "" {
 		number = s.getenv("CIRCLE_BUILD_NUM")
 	}
@@ -178,7 +181,7 @@ func exchangeOptions(c *cli.Context, s *streams) (awsrole.Options, error) {
 	o.Duration = d
 	o.SessionName = c.String("session-name")
 	if o.SessionName == "" {
-		o.SessionName = defaultSessionName(s)
+		o.SessionName = defaultSessionName(s, c.String("pipeline-number"))
 	}
 	endpoint, err := awsrole.ResolveEndpoint(o.Region, c.String("sts-endpoint"), c.Bool("allow-custom-endpoint"))
 	if err != nil {

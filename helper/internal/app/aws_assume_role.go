@@ -2,6 +2,7 @@ package app
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -67,7 +68,7 @@ func awsAssumeRoleCommand(s *streams) *cli.Command {
 				if err != nil {
 					return err
 				}
-				s.progress("%s", summary.text())
+				s.progress("%s", strings.TrimSpace(summary.text()))
 				_, err = s.stdout.Write(data)
 				return err
 			case "env":

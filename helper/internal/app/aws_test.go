@@ -119,6 +119,17 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 	if calls := e.sts.Calls(); calls[0].RoleSessionName != "app-42-deploy-to-prod" {
 		t.Errorf("session name %q", calls[0].RoleSessionName)
 	}
+	env["SHIPGATE_PIPELINE_NUMBER"] = "1234"
+	env["CIRCLE_JOB"] = strings.Repeat("very long job name ", 5)
+	if r := runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json"); r.code != 0 {
+		t.Fatalf("long job name: exit %d: %s", r.code, r.stderr)
+	}
+	calls := e.sts.Calls()
+	if name := calls[len(calls)-2].RoleSessionName; len(name) != 64 || !strings.HasPrefix(name, "app-1234-very-long-job-name-") {
+		t.Errorf("session name %q", name)
+	}
+	delete(env, "SHIPGATE_PIPELINE_NUMBER")
+	env["CIRCLE_JOB"] = "deploy to prod"
 
 	r = runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json", "--duration", "15m")
 	var cp awsrole.CredentialProcess
@@ -341,7 +352,11 @@ func TestAWSLeaks(t *testing.T) {
 		{name: "trust-policy check", args: []string{"aws", "trust-policy", "--check", "--account-id", "123456789012", "--org-id", testOrg, "--project-id", testProject, "--issuer", e.issuer.URL}},
 		{name: "trust-policy check mismatch", token: oidcissuer.Token{ProjectID: "x"}, args: []string{"aws", "trust-policy", "--check", "--output", "json", "--account-id", "123456789012", "--org-id", testOrg, "--project-id", testProject}},
 		{name: "usage", args: []string{"aws", "assume-role", "--help"}},
+		{name: "token file", args: append(ar, "--token-file", "TOKENFILE", "--write", "json"), sink: "stdout"},
+		{name: "token file, denied", token: oidcissuer.Token{VCSRef: "refs/heads/x"}, args: append(ar, "--token-file", "TOKENFILE", "--export-to", export)},
 	}
+	// The token file is an input, not a leak; it lives outside the scanned folder.
+	tokenFile := filepath.Join(t.TempDir(), "oidc-token")
 	for _, tt := range runs {
 		t.Run(tt.name, func(t *testing.T) {
 			e.sts.Throttle(0, "")
@@ -354,7 +369,17 @@ func TestAWSLeaks(t *testing.T) {
 			e.minted = nil
 			token := e.mint(t, tt.token)
 			env := e.environment(token)
-			r := runCLI(t, env, tt.args...)
+			if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args := make([]string, 0, len(tt.args))
+			for _, a := range tt.args {
+				args = append(args, strings.ReplaceAll(a, "TOKENFILE", tokenFile))
+			}
+			if strings.Contains(strings.Join(args, " "), tokenFile) {
+				env["CIRCLE_OIDC_TOKEN_V2"] = ""
+			}
+			r := runCLI(t, env, args...)
 			secrets := []string{env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]}
 			for _, tok := range e.minted {
 				secrets = append(secrets, tok)

@@ -59,7 +59,7 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 			}
 			claims, err := oidctoken.Decode(raw)
 			if err != nil {
-				return failure.Wrap(failure.KindOf(err), err, "OIDC token from %s", src.Describe())
+				return failure.Wrap(failure.KindOf(err), err, "%s", src.Describe())
 			}
 			mismatches, err := awsrole.CheckToken(norm, claims)
 			if err != nil {

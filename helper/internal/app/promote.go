@@ -2,10 +2,12 @@ package app
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipgate/shipgate/helper/internal/ecrauth"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
@@ -84,6 +86,11 @@ func promoteCommand(s *streams) *cli.Command {
 					}
 				}
 			}
+			for _, dst := range dsts {
+				if note := ecrauth.CrossRegistryNote(src.Repository.Registry, dst.Registry); note != "" {
+					s.progress("%s", note)
+				}
+			}
 			result, err := client.Promote(c.Context, registry.PromoteOptions{
 				Source: src, Destinations: dsts, Tags: c.StringSlice("tag"), DryRun: c.Bool("dry-run"),
 				Referrers: !c.Bool("no-referrers"), SkipArtifactTypes: []string{ledger.RecordArtifactType},
@@ -104,6 +111,10 @@ func promoteCommand(s *streams) *cli.Command {
 				}
 				if rel != nil {
 					vars["SHIPGATE_VERSION"] = rel.Version()
+					if abs, err := filepath.Abs(c.String("release")); err == nil {
+						// Later mark-* calls read --release from SHIPGATE_RELEASE.
+						vars["SHIPGATE_RELEASE"] = abs
+					}
 				}
 				if env != "" {
 					vars["SHIPGATE_ENV"] = env

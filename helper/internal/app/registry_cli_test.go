@@ -2,12 +2,14 @@ package app
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -22,7 +24,7 @@ import (
 // pipelineEnv is the CircleCI context of a build job.
 func pipelineEnv(commit string) map[string]string {
 	return map[string]string{
-		"CIRCLE_SHA1": commit, "CIRCLE_BRANCH": "main", "CIRCLE_PIPELINE_NUMBER": "42",
+		"CIRCLE_SHA1": commit, "CIRCLE_BRANCH": "main", "SHIPGATE_PIPELINE_NUMBER": "42",
 		"CIRCLE_PIPELINE_ID": "pipe-1", "CIRCLE_WORKFLOW_ID": "wf-1", "CIRCLE_JOB": "build",
 		"CIRCLE_BUILD_URL": "https://circleci.com/gh/acme/app/1",
 	}
@@ -236,5 +238,54 @@ func assertNoImage(t *testing.T, reg *registryserver.Server, digest v1.Hash) {
 	}
 	if _, ok := testimage.Digest(t, reg.Repo("prod@"+digest.String())); ok {
 		t.Fatal("the destination manifest exists after a failed promotion")
+	}
+}
+
+// TestTamperedManifestIsRefused serves the source manifest with one byte changed: the digest
+// no longer matches what was asked for, and nothing is written.
+func TestTamperedManifestIsRefused(t *testing.T) {
+	reg := registryserver.StartT(t, registryserver.Options{})
+	target, _ := url.Parse(reg.URL)
+	reverse := httputil.NewSingleHostReverseProxy(target)
+	reverse.ModifyResponse = func(resp *http.Response) error {
+		if resp.Request.Method != http.MethodGet || !strings.Contains(resp.Request.URL.Path, "/app/manifests/") {
+			return nil
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		tampered := strings.Replace(string(body), `"size":`, `"size": `, 1)
+		resp.Body = io.NopCloser(strings.NewReader(tampered))
+		resp.ContentLength = int64(len(tampered))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(tampered)))
+		return nil
+	}
+	proxy := httptest.NewServer(reverse)
+	defer proxy.Close()
+	host := strings.TrimPrefix(proxy.URL, "http://")
+	digest := testimage.Image(t, reg.Repo("app:v1"), 2)
+	r := runCLI(t, nil, "promote", "--from", host+"/app@"+digest.String(), "--to", host+"/prod", "--tag", "release")
+	mustCode(t, r, 5)
+	if !strings.Contains(r.stderr, "digest mismatch") {
+		t.Fatalf("stderr does not name the mismatch: %s", r.stderr)
+	}
+	assertNoImage(t, reg, digest)
+}
+
+// TestForbiddenIsRefused: a registry answering 403 (a quota breach on Harbor, a missing
+// permission on ECR) is an authorisation refusal, exit 3.
+func TestForbiddenIsRefused(t *testing.T) {
+	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`))
+	}))
+	defer forbidden.Close()
+	host := strings.TrimPrefix(forbidden.URL, "http://")
+	r := runCLI(t, nil, "promote", "--from", host+"/app@sha256:"+strings.Repeat("a", 64), "--to", host+"/prod")
+	mustCode(t, r, 3)
+	if !strings.Contains(r.stderr, "403") {
+		t.Fatalf("stderr: %s", r.stderr)
 	}
 }

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"path/filepath"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -75,6 +76,10 @@ func rollbackCommand(s *streams) *cli.Command {
 			if out := c.String("out"); out != "" {
 				if err := release.Write(out, rollbackRelease(repo, rb.Target.Digest, rb.Target.Record)); err != nil {
 					return err
+				}
+				if abs, err := filepath.Abs(out); err == nil {
+					// The redeploy's mark-* calls read --release from SHIPGATE_RELEASE.
+					vars["SHIPGATE_RELEASE"] = abs
 				}
 			}
 			if err := s.exportVars(c, vars); err != nil {

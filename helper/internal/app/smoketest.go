@@ -88,6 +88,15 @@ func smokeTestCommand(s *streams) *cli.Command {
 
 // smokeOptions turns the flags into smoke.Options.
 func smokeOptions(c *cli.Context, s *streams) (smoke.Options, error) {
+	// Zero in smoke.Options means "the default"; on the command line it is a mistake.
+	for _, name := range []string{"timeout", "interval", "request-timeout"} {
+		if c.Duration(name) <= 0 {
+			return smoke.Options{}, failure.New(failure.Usage, "smoke-test: --%s %s: want a positive duration such as 5s", name, c.Duration(name))
+		}
+	}
+	if c.Int("successes") < 1 {
+		return smoke.Options{}, failure.New(failure.Usage, "smoke-test: --successes %d: want 1 or more", c.Int("successes"))
+	}
 	urls := c.StringSlice("url")
 	if len(urls) == 0 {
 		for _, name := range urlExpectationFlags {

@@ -62,6 +62,8 @@ func TestSmokeTestBadUsageBeforeAnyRequest(t *testing.T) {
 		{"unknown output", nil, []string{"--url", good, "--output", "yaml"}, "--output"},
 		{"request timeout too long", nil, []string{"--url", good, "--request-timeout", "2m"}, "at most 30s"},
 		{"successes cannot fit", nil, []string{"--url", good, "--successes", "5", "--interval", "1s", "--timeout", "3s"}, "needs more than --timeout"},
+		{"zero interval", nil, []string{"--url", good, "--interval", "0s"}, "positive duration"},
+		{"zero successes", nil, []string{"--url", good, "--successes", "0"}, "want 1 or more"},
 		{"insecure and CA file", nil, []string{"--url", good, "--insecure", "--ca-file", file("x")}, "choose one"},
 		{"CA file without certificates", nil, []string{"--url", good, "--ca-file", file("not a certificate")}, "no PEM certificate"},
 		{"bad number from the environment", map[string]string{"SHIPGATE_MAX_FAILURES": "lots"}, []string{"--url", good}, "SHIPGATE_MAX_FAILURES"},

@@ -147,7 +147,7 @@ func Assume(ctx context.Context, o Options) (*Result, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
 	}
-	x := &exchange{o: o, retry: o.Retry.withDefaults(), now: o.Now, say: o.Progress}
+	x := &exchange{o: o, retry: o.Retry.WithDefaults(DefaultRetry), now: o.Now, say: o.Progress}
 	if x.now == nil {
 		x.now = time.Now
 	}
@@ -200,11 +200,11 @@ func (x *exchange) token(ctx context.Context) (string, *oidctoken.Claims, string
 	source := x.o.Token.Describe()
 	claims, err := oidctoken.Decode(token)
 	if err != nil {
-		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "OIDC token from %s", source)
+		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "%s", source)
 	}
 	if err := claims.CheckExpiry(x.now(), clockSkew); err != nil {
 		if x.o.Mint == nil {
-			return "", nil, "", failure.WithHint(failure.Wrap(failure.Auth, err, "OIDC token from %s", source),
+			return "", nil, "", failure.WithHint(failure.Wrap(failure.Auth, err, "%s", source),
 				"CircleCI tokens live one hour from shortly before the job started: pass --audience to mint a fresh one with the circleci CLI")
 		}
 		x.say("the OIDC token from %s expired at %s; minting a fresh one", source, claims.Expiry.UTC().Format(time.RFC3339))
@@ -222,10 +222,10 @@ func (x *exchange) mint(ctx context.Context) (string, *oidctoken.Claims, string,
 	source := x.o.Mint.Describe()
 	claims, err := oidctoken.Decode(token)
 	if err != nil {
-		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "OIDC token from %s", source)
+		return "", nil, "", failure.Wrap(failure.KindOf(err), err, "%s", source)
 	}
 	if err := claims.CheckExpiry(x.now(), clockSkew); err != nil {
-		return "", nil, "", failure.Wrap(failure.Auth, err, "OIDC token from %s", source)
+		return "", nil, "", failure.Wrap(failure.Auth, err, "%s", source)
 	}
 	return token, claims, source, nil
 }
@@ -260,7 +260,12 @@ func (x *exchange) do(ctx context.Context, what string, call func(context.Contex
 		if !last.transient || attempt+1 >= x.retry.Attempts {
 			return last, errFinal
 		}
-		wait := x.retry.delay(attempt, last.retryAfter)
+		wait := x.retry.Delay(attempt, last.retryAfter)
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			// Waiting would outlast the exchange's deadline: fail now rather than sleep for nothing.
+			return last, failure.New(failure.Unavailable, "%s: the exchange's deadline of %s leaves no time for another retry; last answer: %s",
+				what, x.o.Timeout, last.describe())
+		}
 		x.say("%s: %s; retry %d of %d in %s", what, last.describe(), attempt+1, x.retry.Attempts-1, wait.Round(time.Millisecond))
 		if err := x.retry.Sleep(ctx, wait); err != nil {
 			return last, x.deadline(ctx, what, last)
@@ -328,9 +333,9 @@ func (x *exchange) explain(what string, f stsFailure, c *oidctoken.Claims, sourc
 	switch f.code {
 	case "AccessDenied", "IDPRejectedClaim":
 		host := providerHost(c.Issuer)
-		return failure.WithHint(failure.New(kind, "%s: %s. The role's trust policy does not match this token (from %s): aud %q, sub %q, iss %q. It must allow Federated arn:aws:iam::%s:oidc-provider/%s with StringEquals %s:aud = %q and StringLike %s:sub matching %q%s",
+		return failure.WithHint(failure.New(kind, "%s: %s. The role does not exist or its trust policy does not match this token (from %s): aud %q, sub %q, iss %q. It must allow Federated arn:%s:iam::%s:oidc-provider/%s with StringEquals %s:aud = %q and StringLike %s:sub matching %q%s",
 			what, f.describe(), source, strings.Join(c.Audience, ","), c.Subject, c.Issuer,
-			accountOf(x.o.RoleARN), host, host, firstOr(c.Audience, ""), host, c.Subject, v1Note(c)), trustPolicyHint(x.o.RoleARN, c))
+			partitionOf(x.o.RoleARN), accountOf(x.o.RoleARN), host, host, firstOr(c.Audience, ""), host, c.Subject, v1Note(c)), trustPolicyHint(x.o.RoleARN, c))
 	case "InvalidIdentityToken":
 		return failure.WithHint(failure.New(kind, "%s: %s (token from %s: %s)", what, f.describe(), source, c.Summary()),
 			"the account needs an IAM OIDC provider for "+c.Issuer+" whose audience list holds "+firstOr(c.Audience, "the org ID")+"; the token must be signed by that issuer")
@@ -426,6 +431,15 @@ func accountOf(arn string) string {
 	return parts[4]
 }
 
+// partitionOf is the partition of an ARN (aws, aws-cn, aws-us-gov ...).
+func partitionOf(arn string) string {
+	parts := strings.SplitN(arn, ":", 3)
+	if len(parts) < 3 || parts[1] == "" {
+		return "aws"
+	}
+	return parts[1]
+}
+
 // v1Note explains the most common mismatch: a policy written for the exact v1 sub (aws-cli orb
 // PR #130 switched to v2 tokens and broke such policies).
 func v1Note(c *oidctoken.Claims) string {
@@ -444,6 +458,6 @@ func trustPolicyHint(roleARN string, c *oidctoken.Claims) string {
 	if project == "" {
 		project = "PROJECT_ID"
 	}
-	return fmt.Sprintf("print a matching policy with `shipgate aws trust-policy --account-id %s --org-id %s --project-id %s`, and test a token against a role's policy with `shipgate aws trust-policy --check`",
+	return fmt.Sprintf("print a matching policy with `shipgate aws trust-policy --account-id %s --org-id %s --project-id %s` (add --branch / --vcs-origin to pin them), and add --check to see which claims of this job's token fail it",
 		accountOf(roleARN), org, project)
 }

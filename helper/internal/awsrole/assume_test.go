@@ -228,6 +228,15 @@ func TestAssumeRetries(t *testing.T) {
 		{name: "verification key twice then succeeds", fault: func(f *fixture) { f.sts.FailVerificationKey(2) }, ok: true, calls: 4},
 		{name: "JWKS answers 503 once", fault: func(f *fixture) { f.issuer.FailJWKS(1) }, ok: true, calls: 3},
 		{name: "internal failure once", fault: func(f *fixture) { f.sts.FailInternal(1) }, ok: true, calls: 3},
+		{name: "service unavailable twice", fault: func(f *fixture) { f.sts.FailWith(2, 503, "ServiceUnavailable", "Service unavailable") }, ok: true, calls: 4},
+		{name: "claims rejected, not retried", fault: func(f *fixture) { f.sts.FailWith(1, 403, "IDPRejectedClaim", "Claim rejected") }, calls: 1,
+			kind: failure.Auth, want: "IDPRejectedClaim: Claim rejected"},
+		{name: "access denied, not retried", fault: func(f *fixture) { f.sts.FailWith(1, 403, "AccessDenied", "Not authorized") }, calls: 1,
+			kind: failure.Auth, want: "AccessDenied"},
+		{name: "validation error, not retried", fault: func(f *fixture) { f.sts.FailWith(1, 400, "ValidationError", "bad") }, calls: 1,
+			kind: failure.Usage, want: "ValidationError"},
+		{name: "invalid token, not retried", fault: func(f *fixture) { f.sts.FailWith(1, 400, "InvalidIdentityToken", "Incorrect token audience") }, calls: 1,
+			kind: failure.Auth, want: "Incorrect token audience"},
 		{name: "issuer unreachable", fault: func(f *fixture) { f.issuer.Close() }, calls: 4, kind: failure.Unavailable,
 			want: "still failing after 4 attempts: IDPCommunicationError"},
 		{name: "throttled beyond the budget", fault: func(f *fixture) { f.sts.Throttle(10, "") }, calls: 4, kind: failure.Unavailable,
@@ -350,5 +359,34 @@ func TestTokenSourceErrorsPassThrough(t *testing.T) {
 	_, err := Assume(context.Background(), o)
 	if err == nil || failure.KindOf(err) != failure.Usage || !strings.Contains(err.Error(), "no OIDC token") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestSTSUnreachable(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(f.token(t, oidcissuer.Token{}))
+	f.sts.Close()
+	_, err := Assume(context.Background(), o)
+	if err == nil || failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "no answer from STS") ||
+		!strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("err %v (kind %v)", err, failure.KindOf(err))
+	}
+	if len(f.sleeps) != o.Retry.Attempts-1 {
+		t.Fatalf("%d waits, want %d", len(f.sleeps), o.Retry.Attempts-1)
+	}
+}
+
+func TestNoWaitBeyondDeadline(t *testing.T) {
+	f := newFixture(t)
+	o := f.options(f.token(t, oidcissuer.Token{}))
+	o.Timeout = time.Minute
+	o.Retry.Base, o.Retry.Max = time.Hour, time.Hour
+	f.sts.Throttle(1, "")
+	_, err := Assume(context.Background(), o)
+	if err == nil || failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "leaves no time for another retry; last answer: Throttling") {
+		t.Fatalf("err %v", err)
+	}
+	if len(f.sleeps) != 0 || len(f.sts.Calls()) != 1 {
+		t.Fatalf("%d waits, %d calls", len(f.sleeps), len(f.sts.Calls()))
 	}
 }

@@ -160,12 +160,14 @@ func StringLike(pattern, value string) bool {
 	pi, vi, star, mark := 0, 0, -1, 0
 	for vi < len(v) {
 		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
-			pi++
-			vi++
+		// A '*' in the pattern is always a wildcard, also where the value holds a literal '*'
+		// (a fuzzing finding: "*" must match "*0").
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, vi
 			pi++
+		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
+			pi++
+			vi++
 		case star >= 0:
 			pi = star + 1
 			mark++

@@ -127,23 +127,23 @@ func TestResolveEndpoint(t *testing.T) {
 }
 
 func TestRetryDelay(t *testing.T) {
-	r := Retry{Base: 100 * time.Millisecond, Max: time.Second}.withDefaults()
+	r := Retry{Base: 100 * time.Millisecond, Max: time.Second}.WithDefaults(DefaultRetry)
 	for n, step := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
 		step *= time.Millisecond
 		if n >= 4 {
 			step = time.Second
 		}
 		for i := 0; i < 50; i++ {
-			d := r.delay(n, 0)
+			d := r.Delay(n, 0)
 			if d < step/2 || d > step {
 				t.Fatalf("delay(%d) = %s outside [%s, %s]", n, d, step/2, step)
 			}
 		}
 	}
-	if d := r.delay(0, 700*time.Millisecond); d != 700*time.Millisecond {
+	if d := r.Delay(0, 700*time.Millisecond); d != 700*time.Millisecond {
 		t.Errorf("Retry-After 700ms gave %s", d)
 	}
-	if d := r.delay(0, time.Hour); d != time.Second {
+	if d := r.Delay(0, time.Hour); d != time.Second {
 		t.Errorf("Retry-After 1h gave %s, want the 1s cap", d)
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

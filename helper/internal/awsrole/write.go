@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -171,7 +171,7 @@ func updateINI(path, section string, keys [][2]string) error {
 		}
 		writeSection()
 	}
-	return WriteFileAtomic(path, []byte(out.String()))
+	return atomicfile.Write(path, []byte(out.String()), 0o600)
 }
 
 // readNoFollow reads path ("" when it does not exist), refusing a symbolic link.
@@ -192,49 +192,4 @@ func readNoFollow(path string) (string, error) {
 		return "", failure.Wrap(failure.Usage, err, "reading %q", path)
 	}
 	return string(data), nil
-}
-
-// WriteFileAtomic writes data to path through a 0600 temporary file in the same folder and a
-// rename. A symbolic link or a non-regular file at path is refused.
-func WriteFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			return failure.New(failure.Usage, "%q is a symbolic link: refusing to follow it", path)
-		}
-		if !fi.Mode().IsRegular() {
-			return failure.New(failure.Usage, "%q is not a regular file", path)
-		}
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return failure.Wrap(failure.Usage, err, "creating folder %q", dir)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".shipgate-*")
-	if err != nil {
-		return failure.Wrap(failure.Usage, err, "creating a temporary file in %q", dir)
-	}
-	name := tmp.Name()
-	fail := func(err error, what string) error {
-		tmp.Close()
-		os.Remove(name)
-		return failure.Wrap(failure.Internal, err, "%s %q", what, name)
-	}
-	if err := tmp.Chmod(0o600); err != nil {
-		return fail(err, "setting the mode of")
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fail(err, "writing")
-	}
-	if err := tmp.Sync(); err != nil {
-		return fail(err, "syncing")
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(name)
-		return failure.Wrap(failure.Internal, err, "closing %q", name)
-	}
-	if err := os.Rename(name, path); err != nil {
-		os.Remove(name)
-		return failure.Wrap(failure.Internal, err, "renaming %q to %q", name, path)
-	}
-	return nil
 }

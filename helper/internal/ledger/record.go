@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/release"
 )
 
 // RecordArtifactType identifies shipgate's ledger records. Promotion never copies artifacts of
@@ -25,6 +26,12 @@ var emptyDescriptor = v1.Descriptor{
 	Size:      2,
 	Data:      []byte("{}"),
 }
+
+// recordConfig is the empty blob typed as a record: besides artifactType, the config's media
+// type says what the artifact is, because some registries (go-containerregistry's own, older
+// ones) report a referrer's type from its config alone. Promotion must recognise records
+// everywhere to leave them out.
+var recordConfig = v1.Descriptor{MediaType: RecordArtifactType, Digest: emptyDescriptor.Digest, Size: emptyDescriptor.Size}
 
 // Record is the rich account of one entry: who, what, when and why.
 type Record struct {
@@ -56,15 +63,8 @@ type Source struct {
 	Pipeline Pipeline `json:"pipeline"`
 }
 
-// Pipeline is a CircleCI context.
-type Pipeline struct {
-	Number     string `json:"number,omitempty"`
-	ID         string `json:"id,omitempty"`
-	WorkflowID string `json:"workflowId,omitempty"`
-	Job        string `json:"job,omitempty"`
-	JobURL     string `json:"jobUrl,omitempty"`
-	User       string `json:"user,omitempty"`
-}
+// Pipeline is a CircleCI context, as release.json records it.
+type Pipeline = release.Pipeline
 
 // recordManifest builds the record artifact: an OCI image manifest with the empty config and
 // layer, the record in an annotation, and a subject only when the registry has the referrers
@@ -85,7 +85,7 @@ func recordManifest(rec Record, subject *v1.Descriptor) (*registry.Manifest, err
 	}
 	data, err := json.Marshal(manifest{
 		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: RecordArtifactType,
-		Config: emptyDescriptor, Layers: []v1.Descriptor{emptyDescriptor}, Subject: subject,
+		Config: recordConfig, Layers: []v1.Descriptor{emptyDescriptor}, Subject: subject,
 		Annotations: map[string]string{recordAnnotation: string(recJSON), "org.opencontainers.image.created": rec.Time},
 	})
 	if err != nil {

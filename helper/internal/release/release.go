@@ -8,9 +8,9 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
+	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -113,33 +113,7 @@ func Write(path string, r *Release) error {
 	if err := enc.Encode(merged); err != nil {
 		return failure.Wrap(failure.Internal, err, "encoding release")
 	}
-	return WriteFileAtomic(path, buf.Bytes(), 0o644)
-}
-
-// WriteFileAtomic writes data to a temporary file beside path and renames it into place, so a
-// reader never sees half a file and a planted symlink at path is replaced, not followed.
-func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return failure.Wrap(failure.Usage, err, "writing %q", path)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return failure.Wrap(failure.Internal, err, "writing %q", path)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return failure.Wrap(failure.Internal, err, "writing %q", path)
-	}
-	if err := tmp.Close(); err != nil {
-		return failure.Wrap(failure.Internal, err, "writing %q", path)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return failure.Wrap(failure.Internal, err, "writing %q", path)
-	}
-	return nil
+	return atomicfile.Write(path, buf.Bytes(), 0o644)
 }
 
 // Context gathers the source and CircleCI context from CIRCLE_* variables and, where they are
@@ -162,8 +136,14 @@ func Context(getenv func(string) string, dir string) (Source, Pipeline) {
 			src.Branch = branch
 		}
 	}
+	// CircleCI has no environment variable for the pipeline number; the orb passes
+	// << pipeline.number >> as SHIPGATE_PIPELINE_NUMBER.
+	number := getenv("SHIPGATE_PIPELINE_NUMBER")
+	if number == "" {
+		number = getenv("CIRCLE_PIPELINE_NUMBER")
+	}
 	p := Pipeline{
-		Number:     getenv("CIRCLE_PIPELINE_NUMBER"),
+		Number:     number,
 		ID:         getenv("CIRCLE_PIPELINE_ID"),
 		WorkflowID: getenv("CIRCLE_WORKFLOW_ID"),
 		Job:        getenv("CIRCLE_JOB"),

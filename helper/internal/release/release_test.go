@@ -50,19 +50,16 @@ func TestReadRejects(t *testing.T) {
 	}
 }
 
-func TestAtomicWriteReplacesSymlink(t *testing.T) {
+func TestWriteRefusesSymlink(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target")
 	os.WriteFile(target, []byte("keep"), 0o600)
-	link := filepath.Join(dir, "out.json")
+	link := filepath.Join(dir, "release.json")
 	os.Symlink(target, link)
-	if err := WriteFileAtomic(link, []byte("new"), 0o600); err != nil {
-		t.Fatal(err)
+	if err := Write(link, &Release{Repository: "r", Digest: "d"}); err == nil {
+		t.Fatal("release.json was written through a symlink")
 	}
 	if b, _ := os.ReadFile(target); string(b) != "keep" {
-		t.Fatal("write followed the symlink")
-	}
-	if info, _ := os.Lstat(link); info.Mode()&os.ModeSymlink != 0 {
-		t.Fatal("symlink still in place")
+		t.Fatal("the link's target changed")
 	}
 }

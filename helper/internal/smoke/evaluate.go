@@ -176,12 +176,17 @@ func scalarString(v any) (string, bool) {
 // either side (v1.2.3 matches 1.2.3), and a commit SHA also matches its abbreviation of at
 // least 7 hex digits, as services often report the short form.
 func hasVersion(text, want string) bool {
-	if !strings.Contains(text, trimV(want)) && !(isHex(want) && len(want) >= 7 && strings.Contains(text, want[:7])) {
+	if !versionToken.MatchString(want) || versionToken.FindString(want) != want {
+		// A version with other characters (release/1.2, "1.2 beta") cannot be a single
+		// token: look for it as written.
+		return strings.Contains(text, want)
+	}
+	if !strings.Contains(text, trimV(want)) && !(isHex(want) && len(want) == 40 && strings.Contains(strings.ToLower(text), strings.ToLower(want[:7]))) {
 		return false
 	}
 	for _, token := range versionToken.FindAllString(text, -1) {
-		token = strings.TrimRight(token, ".-+")
-		if versionEqual(token, want) {
+		// "1.2.3." at the end of a sentence still names 1.2.3.
+		if versionEqual(token, want) || versionEqual(strings.TrimRight(token, ".-+"), want) {
 			return true
 		}
 	}
@@ -192,7 +197,7 @@ func versionEqual(token, want string) bool {
 	if token == want || trimV(token) == trimV(want) {
 		return true
 	}
-	if isHex(want) && len(want) == 40 && isHex(token) && len(token) >= 7 && strings.HasPrefix(want, strings.ToLower(token)) {
+	if isHex(want) && len(want) == 40 && isHex(token) && len(token) >= 7 && strings.HasPrefix(strings.ToLower(want), strings.ToLower(token)) {
 		return true
 	}
 	return false

@@ -175,3 +175,46 @@ func TestCompileHeaders(t *testing.T) {
 		t.Errorf("secret header value not redacted: %q", got)
 	}
 }
+
+func TestHasVersion(t *testing.T) {
+	sha := "3F2A9C1D4E5B6A7980F1E2D3C4B5A69788776655"
+	cases := []struct {
+		text, want string
+		found      bool
+	}{
+		{"version: 1.2.3", "1.2.3", true},
+		{"version: v1.2.3.", "1.2.3", true},
+		{"1.2.3", "v1.2.3", true},
+		{"1.2.30", "1.2.3", false},
+		{"1.2.3-rc1", "1.2.3", false},
+		{"11.2.3", "1.2.3", false},
+		{"release/1.2 deployed", "release/1.2", true},
+		{"release/1.20 deployed", "release/1.2", true}, // written with a slash: plain containment
+		{"commit 3f2a9c1", sha, true},
+		{"commit 3f2a9c", sha, false},
+		{"commit 3f2a9c1d4e5b6a7980f1e2d3c4b5a69788776655", sha, true},
+		{"commit 3f2a9c1d4e5b6a7980f1e2d3c4b5a69788776656", sha, false},
+		{"", "1", false},
+	}
+	for _, tc := range cases {
+		if got := hasVersion(tc.text, tc.want); got != tc.found {
+			t.Errorf("hasVersion(%q, %q) = %v, want %v", tc.text, tc.want, got, tc.found)
+		}
+	}
+}
+
+func FuzzHasVersion(f *testing.F) {
+	f.Add("1.2.3", "version ", " ok")
+	f.Add("3f2a9c1d4e5b6a7980f1e2d3c4b5a69788776655", `{"commit":"`, `"}`)
+	f.Add("v2", "<b>", "</b>")
+	f.Fuzz(func(t *testing.T, want, before, after string) {
+		if want == "" || versionToken.FindString(want) != want {
+			return
+		}
+		// A version set apart by characters that cannot be part of a version is always found.
+		text := before + " " + want + " " + after
+		if !hasVersion(text, want) {
+			t.Fatalf("%q not found in %q", want, text)
+		}
+	})
+}

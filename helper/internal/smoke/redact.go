@@ -1,6 +1,7 @@
 package smoke
 
 import (
+	"encoding/json"
 	"net/url"
 	"regexp"
 	"sort"
@@ -27,6 +28,13 @@ func (r *redactor) add(secret string) {
 		return
 	}
 	r.secrets = append(r.secrets, secret)
+	// A service may echo the value escaped: in a URL (a Location header) or a JSON string.
+	quoted, _ := json.Marshal(secret)
+	for _, form := range []string{url.QueryEscape(secret), url.PathEscape(secret), string(quoted[1 : len(quoted)-1])} {
+		if form != secret {
+			r.secrets = append(r.secrets, form)
+		}
+	}
 	// A value such as "Bearer abc..." may come back in parts: redact the long parts too.
 	if parts := strings.Fields(secret); len(parts) > 1 {
 		for _, part := range parts {

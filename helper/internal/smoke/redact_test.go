@@ -1,6 +1,7 @@
 package smoke
 
 import (
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -34,6 +35,18 @@ func TestRedactor(t *testing.T) {
 		}
 		if !strings.Contains(got, tc.kept) {
 			t.Errorf("%q -> %q lost %q", tc.in, got, tc.kept)
+		}
+	}
+}
+
+func TestRedactorEscapedSecrets(t *testing.T) {
+	red := &redactor{}
+	secret := "a+b/c d<e>&\"f"
+	red.add(secret)
+	quoted, _ := json.Marshal(secret)
+	for _, echoed := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), string(quoted)} {
+		if got := red.String("x " + echoed + " y"); strings.Contains(got, "c") && strings.Contains(got, "d") {
+			t.Errorf("%q -> %q", echoed, got)
 		}
 	}
 }

@@ -110,12 +110,22 @@ func (res *Result) Text() string {
 		fmt.Fprintf(&b, "unhealthy: %s (after %.1fs)\n", res.Reason, res.ElapsedSeconds)
 	}
 	for _, c := range res.Checks {
-		fmt.Fprintf(&b, "  %-9s %s  %s %s: %d attempt(s), %d failed", c.Outcome, c.Name, c.Method, c.URL, c.Attempts, c.Failures)
-		if c.LastResult != "" {
-			fmt.Fprintf(&b, "; last: %s", c.LastResult)
+		name := c.Name + "  "
+		if c.Name == c.URL {
+			name = "" // a --url check is named after its URL
+		}
+		fmt.Fprintf(&b, "  %-9s %s%s %s: %d attempt(s), %d failed", c.Outcome, name, c.Method, c.URL, c.Attempts, c.Failures)
+		if c.LastStatus != 0 {
+			fmt.Fprintf(&b, ", last status %d", c.LastStatus)
+		}
+		if c.VersionFoundIn != "" {
+			fmt.Fprintf(&b, ", version %s in %s", c.ExpectedVersion, c.VersionFoundIn)
 		}
 		b.WriteString("\n")
 		if c.Outcome != OutcomePassed {
+			if c.Reason != "" && c.Outcome == OutcomeUndecided {
+				fmt.Fprintf(&b, "            %s\n", c.Reason)
+			}
 			for _, p := range c.Problems {
 				fmt.Fprintf(&b, "            - %s\n", p)
 			}

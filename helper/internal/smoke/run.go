@@ -219,18 +219,17 @@ func orDefault(d, def time.Duration) time.Duration {
 
 // checkState is the progress of one check during a run.
 type checkState struct {
-	check       *Check
-	attempts    int
-	inARow      int // consecutive passes
-	failures    int // failed attempts in total
-	nextDue     time.Time
-	last        *outcome
-	lastLine    string
-	passed      bool
-	failed      bool
-	reason      string
-	finishedAt  time.Time
-	lastAttempt time.Time
+	check      *Check
+	attempts   int
+	inARow     int // consecutive passes
+	failures   int // failed attempts in total
+	nextDue    time.Time
+	last       *outcome
+	lastLine   string
+	passed     bool
+	failed     bool
+	reason     string
+	finishedAt time.Time
 }
 
 func (s *checkState) pending() bool { return !s.passed && !s.failed }
@@ -331,7 +330,6 @@ func (r *runner) attempt(ctx context.Context, s *checkState) {
 	end := r.clock.Now()
 	s.attempts++
 	s.last = &o
-	s.lastAttempt = start
 	s.nextDue = start.Add(r.interval)
 	if s.nextDue.Before(end) {
 		s.nextDue = end
@@ -376,8 +374,13 @@ func (r *runner) sleepUntil(ctx context.Context, t time.Time) error {
 		if !now.Before(t) {
 			return nil
 		}
+		beat := r.lastPrint.Add(HeartbeatEvery)
+		if !beat.After(now) {
+			r.heartbeat()
+			continue
+		}
 		wake := t
-		if beat := r.lastPrint.Add(HeartbeatEvery); beat.Before(wake) {
+		if beat.Before(wake) {
 			wake = beat
 		}
 		if err := r.clock.Sleep(ctx, wake.Sub(now)); err != nil {

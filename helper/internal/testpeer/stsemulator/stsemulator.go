@@ -99,6 +99,7 @@ type Emulator struct {
 type faults struct {
 	throttle, idpUnreachable, keyFailures, internal int
 	retryAfter                                      string
+	custom                                          []*apiError
 }
 
 // New starts an emulator. Close it when done.
@@ -164,6 +165,20 @@ func (e *Emulator) FailInternal(n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.faults.internal = n
+}
+
+// FailWith makes the next n requests answer code with HTTP status and message (for example
+// 403 IDPRejectedClaim, 503 ServiceUnavailable). Status 5xx errors are of type Receiver.
+func (e *Emulator) FailWith(n, status int, code, message string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	typ := "Sender"
+	if status >= 500 {
+		typ = "Receiver"
+	}
+	for i := 0; i < n; i++ {
+		e.faults.custom = append(e.faults.custom, &apiError{status: status, code: code, msg: message, typ: typ})
+	}
 }
 
 // Calls returns the requests answered so far.
@@ -252,6 +267,11 @@ func (e *Emulator) injectedFault() *apiError {
 		e.faults.throttle--
 		a := sender(400, "Throttling", "Rate exceeded")
 		a.retryAfter = e.faults.retryAfter
+		return a
+	}
+	if len(e.faults.custom) > 0 {
+		a := e.faults.custom[0]
+		e.faults.custom = e.faults.custom[1:]
 		return a
 	}
 	if e.faults.internal > 0 {

@@ -1,0 +1,312 @@
+package lint
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+var (
+	// deployWords mark a job name as a deploy when an environment is also known.
+	deployWords = wordSet("deploy", "deployment", "release", "promote", "promotion", "rollout")
+	// strongDeployWords mark a job as a deploy even when its environment is not known.
+	strongDeployWords = wordSet("deploy", "deployment")
+	// rollbackWords mark a job as part of the rollback path, never as a deploy.
+	rollbackWords   = wordSet("rollback", "revert", "undeploy")
+	productionWords = wordSet("prod", "production", "prd", "live")
+	stagingWords    = wordSet("staging", "stage", "stg")
+	// otherEnvWords are environments that are neither production nor staging.
+	otherEnvWords = wordSet("dev", "development", "qa", "uat", "sandbox", "preview", "demo", "preprod", "canary")
+	// envParamKeys are parameter and variable names that hold a target environment.
+	envParamKeys = wordSet("env", "environment", "target", "target_env", "target_environment",
+		"deploy_env", "deploy_environment", "environment_name", "env_name", "stage", "shipgate_env", "to")
+	pipelineParamRef = regexp.MustCompile(`<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`)
+	preprodSpelling  = regexp.MustCompile(`(?i)pre[-_ ]?prod(uction)?`)
+)
+
+func wordSet(ws ...string) map[string]bool {
+	m := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		m[w] = true
+	}
+	return m
+}
+
+func anyWord(ws []string, set map[string]bool) bool {
+	for _, w := range ws {
+		if set[w] {
+			return true
+		}
+	}
+	return false
+}
+
+// envWords returns the environment a piece of text names: production, staging, another known
+// environment, or "".
+func envOfText(s string) string {
+	ws := words(preprodSpelling.ReplaceAllString(s, "preprod"))
+	switch {
+	case anyWord(ws, productionWords):
+		return envProduction
+	case anyWord(ws, stagingWords):
+		return envStaging
+	}
+	for _, w := range ws {
+		if otherEnvWords[w] {
+			return w
+		}
+	}
+	return ""
+}
+
+var envName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+
+// envOfValue classifies a parameter value: a pipeline parameter reference counts as
+// production when production is one of its values (the linter assumes the worst).
+func (l *linter) envOfValue(v string) string {
+	if m := pipelineParamRef.FindStringSubmatch(v); m != nil {
+		for _, p := range l.cfg.params {
+			if p.name != m[1] {
+				continue
+			}
+			best := envOfText(scalarValue(value(p.value, "default")))
+			for _, option := range stringList(value(p.value, "enum")) {
+				if env := envOfText(option); env == envProduction || best == "" {
+					best = env
+				}
+			}
+			return best
+		}
+		return ""
+	}
+	if env := envOfText(v); env != "" {
+		return env
+	}
+	if envName.MatchString(v) {
+		return v
+	}
+	return ""
+}
+
+// inferEnv works out which environment a deploy entry targets: from its parameters, its
+// name, its contexts, then its job definition's parameters and environment.
+func (l *linter) inferEnv(e *entry) (string, string) {
+	for _, p := range pairs(e.body) {
+		if envParamKeys[strings.ToLower(p.name)] {
+			if env := l.envOfValue(scalarValue(p.value)); env != "" {
+				return env, fmt.Sprintf("parameter %s", p.name)
+			}
+		}
+	}
+	// A matrix over environments: the job deploys production when any cell does.
+	var cells []string
+	for _, p := range pairs(value(value(e.body, "matrix"), "parameters")) {
+		if envParamKeys[strings.ToLower(p.name)] {
+			cells = append(cells, stringList(p.value)...)
+		}
+	}
+	if len(cells) > 0 {
+		best := ""
+		for _, c := range cells {
+			if env := l.envOfValue(c); env == envProduction || best == "" {
+				best = env
+			}
+		}
+		if best != "" {
+			return best, "matrix parameters"
+		}
+	}
+	if env := envOfText(e.name + " " + e.ref); env != "" {
+		return env, "job name"
+	}
+	for _, c := range e.contexts {
+		if env := envOfText(c); env != "" {
+			return env, fmt.Sprintf("context %s", c)
+		}
+	}
+	if e.def != nil {
+		for _, p := range pairs(value(e.def.body, "parameters")) {
+			if envParamKeys[strings.ToLower(p.name)] {
+				if env := l.envOfValue(scalarValue(value(p.value, "default"))); env != "" {
+					return env, fmt.Sprintf("job parameter %s", p.name)
+				}
+			}
+		}
+		for _, p := range pairs(value(e.def.body, "environment")) {
+			if envParamKeys[strings.ToLower(p.name)] {
+				if env := l.envOfValue(scalarValue(p.value)); env != "" {
+					return env, fmt.Sprintf("variable %s", p.name)
+				}
+			}
+		}
+	}
+	return "", ""
+}
+
+// classify marks the deploy entries and their environments. Job group members are classified
+// first; a workflow entry that runs a group is a deploy when one of its members is.
+func (l *linter) classify() {
+	notDeploy := wordSet(l.opts.NotDeployJobs...)
+	for _, wf := range append(append([]*workflow{}, l.cfg.groups...), l.cfg.workflows...) {
+		for _, e := range wf.entries {
+			if e.approval || notDeploy[e.name] {
+				continue
+			}
+			if e.group != nil {
+				l.classifyGroupEntry(e)
+				continue
+			}
+			explicitEnv, explicit := l.opts.DeployJobs[e.name]
+			if !explicit {
+				explicitEnv, explicit = l.opts.DeployJobs[e.ref]
+			}
+			env, why := l.inferEnv(e)
+			switch {
+			case explicit:
+				e.deploy = true
+			case e.isShipgateJob("deploy", "promote"):
+				e.deploy = true
+			case e.isShipgateJob("rollback", "smoke_test"):
+				e.deploy = false
+			case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
+				e.deploy = true
+			default:
+				ws := words(e.name + " " + e.ref)
+				if !anyWord(ws, rollbackWords) {
+					e.deploy = anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
+				}
+			}
+			if !e.deploy {
+				continue
+			}
+			e.env, e.envWhy = env, why
+			if explicitEnv != "" {
+				e.env, e.envWhy = l.envOfValue(explicitEnv), "lint settings"
+			}
+			if e.env == "" {
+				l.add(RuleDeployJobEnvUndecided, nodePos(e.node), entryScopes(e),
+					fmt.Sprintf("deploy job %s: its environment is not recognised, so production and staging rules are skipped", e.name), "")
+			}
+		}
+	}
+}
+
+// classifyGroupEntry makes a workflow entry that runs a job group a deploy when a member is
+// one; its environment is production when any member deploys production, and the members'
+// contexts count as its own.
+func (l *linter) classifyGroupEntry(e *entry) {
+	for _, m := range e.members() {
+		if !m.deploy {
+			continue
+		}
+		e.deploy = true
+		if e.env == "" || m.env == envProduction {
+			e.env, e.envWhy = m.env, "job group member "+m.name
+		}
+		for _, c := range m.contexts {
+			if !contains(e.contexts, c) {
+				e.contexts = append(e.contexts, c)
+			}
+		}
+		if e.contextKey == nil {
+			e.contextKey = m.contextKey
+		}
+	}
+	if e.deploy && e.env == "" {
+		l.add(RuleDeployJobEnvUndecided, nodePos(e.node), entryScopes(e),
+			fmt.Sprintf("deploy job %s: its environment is not recognised, so production and staging rules are skipped", e.name), "")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// jobBuildsImage reports whether the entry's job (or a job of its job group) builds an image.
+func (l *linter) jobBuildsImage(e *entry) bool {
+	for _, m := range e.members() {
+		if l.jobBuildsImage(m) {
+			return true
+		}
+	}
+	if e.orb != nil {
+		if buildingOrbJobs[e.orb.name+"/"+e.orbJob] {
+			return true
+		}
+		ws := words(e.orbJob)
+		if !e.orb.known && anyWord(ws, wordSet("build")) && anyWord(ws, wordSet("image", "docker", "push", "publish")) {
+			return true
+		}
+	}
+	for _, step := range e.steps() {
+		name, body := stepName(step)
+		if alias, cmd, ok := strings.Cut(name, "/"); ok {
+			if imp := l.cfg.orbs[alias]; imp != nil && buildingOrbCommands[imp.name+"/"+cmd] {
+				return true
+			}
+		}
+		if name == "run" {
+			for _, s := range scalars(body) {
+				if buildCommand.MatchString(s) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+var (
+	buildCommand = regexp.MustCompile(`(?m)\b(docker(\s+image|\s+buildx|\s+compose)?\s+build|buildah\s+(bud|build)|podman\s+build|kaniko/executor|pack\s+build|ko\s+(build|publish|apply)|gcloud\s+builds\s+submit|nerdctl\s+build)\b`)
+	// buildingOrbJobs and buildingOrbCommands are orb jobs and commands that build an image.
+	buildingOrbJobs = wordSet("circleci/docker/publish", "circleci/aws-ecr/build_and_push_image",
+		"circleci/aws-ecr/build-and-push-image", "circleci/gcp-gcr/build-and-push-image",
+		"circleci/gcp-gcr/build_and_push_image")
+	buildingOrbCommands = wordSet("circleci/docker/build", "circleci/aws-ecr/build_image",
+		"circleci/aws-ecr/build-image", "circleci/aws-ecr/build_and_push_image",
+		"circleci/gcp-gcr/build-image", "circleci/gcp-gcr/build_image")
+)
+
+// hasSmokeTest reports whether the entry's job runs a smoke test or health check.
+func (l *linter) hasSmokeTest(e *entry) bool {
+	for _, m := range e.members() {
+		if l.hasSmokeTest(m) {
+			return true
+		}
+	}
+	// The orb's deploy job runs its smoke tests after the deploy steps.
+	if e.isShipgateJob("deploy", "smoke_test") {
+		return true
+	}
+	if anyWord(words(e.name+" "+e.ref), smokeWords) {
+		return true
+	}
+	// So does the orb's deploy command (promote, your steps, mark, smoke test, mark).
+	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy") {
+		return true
+	}
+	for _, step := range e.steps() {
+		name, body := stepName(step)
+		if name != "run" {
+			if anyWord(words(name), smokeWords) {
+				return true
+			}
+			continue
+		}
+		text := scalarValue(body)
+		if text == "" {
+			text = scalarValue(value(body, "name")) + " " + scalarValue(value(body, "command"))
+		}
+		if anyWord(words(text), smokeWords) || strings.Contains(text, "shipgate smoke-test") {
+			return true
+		}
+	}
+	return false
+}
+
+var smokeWords = wordSet("smoke", "health", "healthcheck", "healthz", "readiness", "verify")

@@ -1,0 +1,48 @@
+package localrunner
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzSubstitute checks the parameter expander on arbitrary text: it never panics, text
+// without `<<` is unchanged, a reference is replaced by exactly its value, and a value is
+// never expanded again (so a value holding `<< parameters.y >>` stays literal: no injection
+// of references through arguments).
+func FuzzSubstitute(f *testing.F) {
+	seeds := []struct{ prefix, space, value, suffix string }{
+		{"echo ", " ", "world", "!"},
+		{"", "", "v", ""},
+		{"a", "  ", "<< parameters.y >>", "b"},
+		{"cat <<EOF\n", " ", "$(touch /tmp/x)", "\nEOF"},
+		{"x", "\t", `"; touch $MARK #`, "`id`"},
+		{`\`, " ", "v", ""},
+		{"<< pipeline.number >>", " ", "\\<<", ">>"},
+		{"", " ", "", "\n"},
+	}
+	for _, s := range seeds {
+		f.Add(s.prefix, s.space, s.value, s.suffix)
+	}
+	f.Fuzz(func(t *testing.T, prefix, space, value, suffix string) {
+		sc := &scope{what: "fuzz", params: map[string]any{"x": value},
+			pipe: &pipelineValues{values: map[string]any{"number": 1}, params: map[string]any{}}}
+		// Arbitrary text: no panic, and text without "<<" passes through untouched.
+		for _, text := range []string{prefix, value, suffix, prefix + value + suffix} {
+			got, err := substituteString(text, sc)
+			if err == nil && !strings.Contains(text, "<<") && got != text {
+				t.Fatalf("text without references changed: %q -> %q", text, got)
+			}
+		}
+		if strings.Trim(space, " \t") != "" || strings.Contains(prefix+suffix, "<<") || strings.Contains(prefix+suffix, ">>") || strings.HasSuffix(prefix, `\`) {
+			return
+		}
+		template := prefix + "<<" + space + "parameters.x" + space + ">>" + suffix
+		got, err := substituteString(template, sc)
+		if err != nil {
+			t.Fatalf("%q: %v", template, err)
+		}
+		if got != prefix+value+suffix {
+			t.Fatalf("%q with x=%q: got %q, want %q", template, value, got, prefix+value+suffix)
+		}
+	})
+}

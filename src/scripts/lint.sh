@@ -1,0 +1,4 @@
+#!/bin/bash
+# Checks a CircleCI config against shipgate's deployment rules.
+set -euo pipefail
+shipgate lint "${PARAM_FILE}"
