@@ -85,8 +85,10 @@ type opStats struct {
 	injected        map[faultproxy.Fault]int64 // faults met by operations of this kind
 	inOK, inFailed  map[faultproxy.Fault]int64 // ... by those that succeeded / failed cleanly
 	worst, total    time.Duration
-	// noTarget counts answers "no rollback target" that the fault-free ledger agrees with.
+	// noTarget counts answers "no rollback target" that the fault-free ledger agrees with;
+	// refusedBad counts writes refused because the digest is marked bad (the right answer).
 	noTarget   int
+	refusedBad int
 	violations int
 }
 
@@ -109,6 +111,7 @@ type soak struct {
 	violations   []string
 	current      string             // the operation being run or checked, for attributing violations
 	appended     map[string]v1.Hash // entry tag -> digest, for every Append that succeeded
+	bad          map[v1.Hash]bool   // digests whose bad entry was written
 	committedErr int                // Appends that failed although their entry was written
 }
 
@@ -246,6 +249,7 @@ func TestSoakUnderFaults(t *testing.T) {
 		direct:   ledger.New(registry.New(registry.Options{}), registry.Repository{Registry: dst.Host, Path: "prod/app"}),
 		stats:    map[string]*opStats{},
 		appended: map[string]v1.Hash{},
+		bad:      map[v1.Hash]bool{},
 	}
 	const env = "production"
 	statuses := []ledger.Status{ledger.Deploying, ledger.Deployed, ledger.Good, ledger.Good}
@@ -292,9 +296,20 @@ func TestSoakUnderFaults(t *testing.T) {
 			err := s.run("ledger append", func(ctx context.Context) error {
 				w, err := s.faulty.Append(ctx, mark)
 				written = w
+				if failure.KindOf(err) == failure.Safety && s.bad[mark.Digest] && mark.Status != ledger.Bad {
+					// The last promotion failed, so this write is for the digest just marked bad:
+					// refusing it is the right answer.
+					s.stats["ledger append"].refusedBad++
+					return nil
+				}
 				return err
 			})
-			if err == nil {
+			if err == nil && written == nil {
+				// Refused: marked bad.
+			} else if err == nil {
+				if status == ledger.Bad {
+					s.bad[lastPromoted] = true
+				}
 				s.appended[written.Tag] = lastPromoted
 				if got, ok := head(direct + ":" + written.Tag); !ok || got != lastPromoted {
 					s.violate("append %s succeeded but the entry is %s (present %v)", written.Tag, got, ok)
@@ -444,6 +459,9 @@ func (s *soak) report(cfg soakConfig, iterations int, elapsed time.Duration, los
 		okText := strconv.Itoa(st.ok)
 		if st.noTarget > 0 {
 			okText += fmt.Sprintf(" (%d of them: no target yet, as without faults)", st.noTarget)
+		}
+		if st.refusedBad > 0 {
+			okText += fmt.Sprintf(" (%d of them: refused, the digest is marked bad)", st.refusedBad)
 		}
 		fmt.Fprintf(&b, "| %s | %d | %s | %d | %d | %s | %s | %s |\n", op, st.ops, okText, st.failed, st.violations,
 			orDash(strings.Join(kinds, ", ")), st.worst.Round(time.Millisecond), (st.total / time.Duration(max(st.ops, 1))).Round(time.Millisecond))
