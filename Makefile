@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
+.PHONY: all build test unit secret-scan fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
 
 all: build
 
@@ -21,8 +21,21 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l helper); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The suite runs verbosely into $(TESTLOG) (so the secret scan reads every line the tests printed,
+# the demo's narration included); the console gets the per-package verdicts, and on a failure the
+# failing tests' output.
+TESTLOG   ?= bin/test.log
 unit:
-	$(GO) test -count=1 $(PKGS)
+	@mkdir -p $(dir $(TESTLOG))
+	@status=0; $(GO) test -count=1 -v $(PKGS) >$(TESTLOG) 2>&1 || status=$$?; \
+	grep -E '^(ok|FAIL|\?|panic:)' $(TESTLOG); \
+	if [ $$status -ne 0 ]; then echo "--- failing tests (full log: $(TESTLOG)):"; \
+	  grep -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS|    --- PASS|PASS$$)' $(TESTLOG) | tail -300; fi; \
+	exit $$status
+
+# No planted credential in anything the suite printed (plain, base64, URL-encoded).
+secret-scan:
+	./.ci/secret-scan $(TESTLOG)
 
 # Every Fuzz target runs briefly so a regression in a seed corpus or a quick finding fails CI.
 fuzz-smoke:
@@ -31,7 +44,7 @@ fuzz-smoke:
 fuzz:
 	./.ci/fuzz $(LONGFUZZ)
 
-test: fmt-check vet unit fuzz-smoke
+test: fmt-check vet unit secret-scan race fuzz-smoke
 
 # Concurrent ledger writers and readers under the race detector (only these tests: -race over the
 # whole module is too slow for the build machine).
