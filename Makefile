@@ -70,9 +70,11 @@ clean:
 docs: build
 	./$(BIN) reference > docs/commands.md
 
-# Packs src/ into orb.yml (committed; a test fails when it is stale).
+# Packs src/ into orb.yml and renders docs/orb-reference.md from it (both committed; tests fail
+# when either is stale).
 orb:
 	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
+	$(GO) run ./helper/cmd/orbtool reference -orb orb.yml -out docs/orb-reference.md
 
 # The local end-to-end demo: the example pipeline through the local runner, narrated.
 demo:

@@ -6,6 +6,7 @@
 //	orbtool validate [-src src] [-orb orb.yml] [-schema schemas/...json] [-config .circleci]
 //	orbtool review   [-src src] [-major 1]
 //	orbtool hashes   -version v1.2.3 -checksums dist/checksums.txt [-script src/scripts/install.sh]
+//	orbtool reference [-orb orb.yml] [-out docs/orb-reference.md]
 //	orbtool seed-image -ref localhost:5000/app/staging:TAG [-content TEXT]  (integration pipelines)
 package main
 
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/helper/internal/orbcheck"
+	"github.com/shipgate/shipgate/helper/internal/orbdoc"
 	"github.com/shipgate/shipgate/helper/internal/orbpack"
 	"github.com/shipgate/shipgate/helper/internal/orbrelease"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/imageseed"
@@ -32,7 +34,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: orbtool pack|validate|review|hashes|seed-image [flags]")
+		fmt.Fprintln(stderr, "usage: orbtool pack|validate|review|hashes|reference|seed-image [flags]")
 		return 2
 	}
 	var err error
@@ -47,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = hashes(args[1:], stdout)
 	case "seed-image":
 		err = seedImage(args[1:], stdout)
+	case "reference":
+		err = reference(args[1:], stdout)
 	default:
 		fmt.Fprintf(stderr, "orbtool: unknown command %q\n", args[0])
 		return 2
@@ -216,4 +220,27 @@ func writeFile(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// reference writes the orb's parameter reference, rendered from the packed orb.
+func reference(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("reference", flag.ContinueOnError)
+	orbFile := fs.String("orb", "orb.yml", "packed orb to document")
+	out := fs.String("out", "docs/orb-reference.md", "Markdown file to write")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	packed, err := os.ReadFile(*orbFile)
+	if err != nil {
+		return err
+	}
+	doc, err := orbdoc.Reference(packed)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, []byte(doc), 0o644); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return err
 }
