@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/shipgate/shipgate/helper/internal/exportenv"
 )
 
 // Version is the helper's version, set at link time by the release build
@@ -94,6 +96,13 @@ func prepareCommand(c *cli.Command) {
 	c.Before = func(ctx *cli.Context) error {
 		if err := applyFlagEnvironment(ctx, c.Flags); err != nil {
 			return err
+		}
+		// A bad --export-to is bad usage: refuse it before anything is attempted, not after a
+		// promotion has already copied the image.
+		if hasFlag(c.Flags, "export-to") && ctx.String("export-to") != "" {
+			if err := exportenv.Check(ctx.String("export-to")); err != nil {
+				return err
+			}
 		}
 		if before != nil {
 			return before(ctx)
@@ -184,4 +193,15 @@ func versionCommand(s *streams) *cli.Command {
 			return err
 		},
 	}
+}
+
+func hasFlag(flags []cli.Flag, name string) bool {
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }

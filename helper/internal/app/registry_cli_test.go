@@ -289,3 +289,22 @@ func TestForbiddenIsRefused(t *testing.T) {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
 }
+
+// A bad --export-to is bad usage, refused before the promotion copies anything (exit 2 means
+// nothing was attempted).
+func TestBadExportToRefusedBeforeCopying(t *testing.T) {
+	reg := registryserver.StartT(t, registryserver.Options{})
+	digest := testimage.Image(t, reg.Repo("app:v1"), 1)
+	dir := t.TempDir()
+	link := filepath.Join(dir, "bash_env")
+	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
+		t.Fatal(err)
+	}
+	for _, exportTo := range []string{link, filepath.Join(dir, "missing", "bash_env")} {
+		r := runCLI(t, nil, "promote", "--from", reg.Repo("app")+"@"+digest.String(), "--to", reg.Repo("prod"), "--export-to", exportTo)
+		mustCode(t, r, 2)
+		if _, ok := testimage.Digest(t, reg.Repo("prod@"+digest.String())); ok {
+			t.Fatalf("--export-to %s: the image was copied before the bad flag was refused", exportTo)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package exportenv
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -89,4 +90,26 @@ func Describe(path string, vars map[string]string) string {
 	}
 	sort.Strings(names)
 	return fmt.Sprintf("exported %s to %s", strings.Join(names, ", "), path)
+}
+
+// Check reports, before any work is attempted, whether path can take export lines: not a
+// symbolic link, a regular file if it exists, in an existing folder. AppendLines checks again
+// when it writes.
+func Check(path string) error {
+	if path == "" {
+		return failure.New(failure.Usage, "--export-to needs a file path")
+	}
+	if info, err := os.Lstat(path); err == nil {
+		if info.Mode()&os.ModeSymlink != 0 {
+			return failure.New(failure.Usage, "export file %q is a symbolic link: refusing to follow it", path)
+		}
+		if !info.Mode().IsRegular() {
+			return failure.New(failure.Usage, "export file %q is not a regular file", path)
+		}
+		return nil
+	}
+	if info, err := os.Stat(filepath.Dir(path)); err != nil || !info.IsDir() {
+		return failure.New(failure.Usage, "export file %q: its folder does not exist", path)
+	}
+	return nil
 }
