@@ -43,6 +43,8 @@ func TestProjectNumber(t *testing.T) {
 		{in: "", err: "empty"},
 		{in: "1.2345678901234567e+16", err: "too large"},
 		{in: "12345678901234567890", err: "digits"},
+		{in: "1e999999999", err: "not a number"}, // big.Rat would build 10^999999999 (a fuzzing hang)
+		{in: "1e-999999999", err: "not a number"},
 	}
 	for _, tt := range tests {
 		got, err := ProjectNumber(tt.in)

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
@@ -111,9 +112,15 @@ func ProjectNumber(text string) (string, error) {
 		}
 		return s, nil
 	}
-	mantissa, _, hasExp := strings.Cut(strings.ToLower(s), "e")
+	mantissa, exponent, hasExp := strings.Cut(strings.ToLower(s), "e")
 	var r *big.Rat
 	ok := decimalRE.MatchString(s) && len(s) <= 40
+	if ok && hasExp {
+		// big.Rat would build 10^exponent in full: "1e999999999" hangs. A project number has at
+		// most 19 digits, so any exponent beyond a few dozen is not one (a fuzzing finding).
+		e, err := strconv.Atoi(strings.TrimPrefix(exponent, "+"))
+		ok = err == nil && e >= -40 && e <= 40
+	}
 	if ok {
 		r, ok = new(big.Rat).SetString(s)
 	}
