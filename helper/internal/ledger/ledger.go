@@ -166,7 +166,9 @@ func (l *Ledger) IsBad(ctx context.Context, env string, digest v1.Hash) (bool, e
 	if err != nil {
 		return false, fmt.Errorf("checking whether %s is marked bad in %s: %w", digest, env, err)
 	}
-	return desc != nil && desc.Digest == digest, nil
+	// The marker's name already encodes the digest: its existence is the verdict, also when a
+	// registry omits Docker-Content-Digest on HEAD (fail closed).
+	return desc != nil, nil
 }
 
 // latestStamp returns the newest entry's stamp (nil when the ledger is empty) and the
@@ -208,6 +210,11 @@ func (l *Ledger) scan(ctx context.Context, env string, pageSize int, visit func(
 		}
 		buffered = buffered[:0]
 		past := false
+		if !sort.StringsAreSorted(page.Tags) {
+			// A registry that pages in its own order (ECR pages with its own token) cannot be
+			// read newest-first page by page: read every page, then sort.
+			return serverTime, l.scanAll(ctx, env, page, visit)
+		}
 		for _, tag := range page.Tags {
 			if tag <= prefix {
 				// The registry ignored `last`: fall back to reading every page.

@@ -222,3 +222,39 @@ func TestClockBehindStillOrders(t *testing.T) {
 		t.Fatalf("current %+v %v, want %s", cur, err, b)
 	}
 }
+
+// A registry that pages in its own order (not lexically) is read whole, then sorted.
+func TestRegistryWithUnsortedPages(t *testing.T) {
+	f := newFixture(t, registryserver.Options{MaxTags: 4})
+	a, b := f.image("a"), f.image("b")
+	f.mark("production", a, ledger.Good, commitA)
+	f.mark("production", b, ledger.Deploying, commitB)
+	f.mark("production", b, ledger.Bad, commitB)
+	f.deploy("staging", a, commitA)
+	// production: 3 entries, 3 records and a bad marker (7 tags), then staging's: the second page
+	// of 4 holds a's good entry (the oldest) with the marker and a staging tag, reversed, so a
+	// staging tag comes first.
+	f.proxy.ReverseTags.Store(true)
+	f.ledger.PageSize = 4
+	rb, err := f.ledger.RollbackTarget(context.Background(), ledger.RollbackQuery{Env: "production"})
+	if err != nil || rb.Target.Digest != a || rb.Current.Digest != b {
+		t.Fatalf("unsorted pages: %+v %v", rb, err)
+	}
+}
+
+// find never returns a digest marked bad since it passed, and a forced rollback to the current
+// digest is refused: there is nothing to roll back to.
+func TestFindSkipsBadAndRollbackRefusesCurrent(t *testing.T) {
+	f := newFixture(t, registryserver.Options{})
+	ctx := context.Background()
+	a, b := f.image("a"), f.image("b")
+	f.deploy("staging", a, commitA)
+	f.deploy("staging", b, commitB)
+	f.mark("staging", a, ledger.Bad, commitA)
+	if _, err := f.ledger.Find(ctx, ledger.FindQuery{Env: "staging", Status: ledger.Good, Commit: commitA}); failure.KindOf(err) != failure.NotFound {
+		t.Fatalf("find returned a digest marked bad: %v", err)
+	}
+	if _, err := f.ledger.RollbackTarget(ctx, ledger.RollbackQuery{Env: "staging", Digest: b, Force: true}); failure.KindOf(err) != failure.Safety {
+		t.Fatalf("forced rollback to the current digest: %v", err)
+	}
+}

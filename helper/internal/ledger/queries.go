@@ -154,6 +154,9 @@ func (l *Ledger) RollbackTarget(ctx context.Context, q RollbackQuery) (*Rollback
 			}
 		}
 	}
+	if q.Digest.Hex != "" && current != nil && q.Digest == current.Digest {
+		return nil, failure.New(failure.Safety, "%s is already current in %s: nothing to roll back to", q.Digest, q.Env)
+	}
 	if found == nil && q.Digest.Hex != "" && q.Force {
 		// Forced: a digest never good here, chosen by the operator; it must still resolve.
 		complete, err := l.ResolvesCompletely(ctx, q.Digest)
@@ -221,6 +224,10 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 		if err != nil {
 			return false, err
 		}
+		// A digest marked bad here since it passed is never the answer.
+		if bad, err := l.IsBad(ctx, q.Env, d); err != nil || bad {
+			return err == nil, err
+		}
 		found = &Release{Entry: e, Digest: d, Record: rec}
 		return false, nil
 	})
@@ -238,34 +245,42 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 }
 
 // History returns up to limit entries of env, newest first, resolved with their records, and
-// the current release.
+// the current release. Past the limit it only looks for current, without reading records.
 func (l *Ledger) History(ctx context.Context, env string, limit int) ([]Release, *Release, error) {
 	var out []Release
 	var current *Release
 	err := l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
-		rec, err := l.RecordOf(ctx, e)
-		if err != nil {
-			return false, err
+		listed := limit <= 0 || len(out) < limit
+		deploy := e.Status == Deploying || e.Status == Deployed
+		if !listed && (!deploy || current != nil) {
+			return current == nil, nil
 		}
-		var d v1.Hash
-		if rec != nil {
-			d, _ = v1.NewHash(rec.Digest)
-		}
-		if d.Hex == "" {
-			if d, err = digest(); err != nil {
+		r := Release{Entry: e}
+		if listed {
+			rec, err := l.RecordOf(ctx, e)
+			if err != nil {
 				return false, err
 			}
+			r.Record = rec
+			if rec != nil {
+				r.Digest, _ = v1.NewHash(rec.Digest)
+			}
 		}
-		r := Release{Entry: e, Digest: d, Record: rec}
-		if current == nil && (e.Status == Deploying || e.Status == Deployed) {
+		if r.Digest.Hex == "" {
+			d, err := digest()
+			if err != nil {
+				return false, err
+			}
+			r.Digest = d
+		}
+		if current == nil && deploy {
 			c := r
 			current = &c
 		}
-		out = append(out, r)
+		if listed {
+			out = append(out, r)
+		}
 		return limit <= 0 || len(out) < limit || current == nil, nil
 	})
-	if limit > 0 && len(out) > limit {
-		out = out[:limit]
-	}
 	return out, current, err
 }

@@ -4,6 +4,8 @@
 package countingproxy
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +14,7 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -23,6 +26,9 @@ type Proxy struct {
 	Host string
 	// IgnoreLast makes tags/list ignore the `last` parameter (some registries do).
 	IgnoreLast atomic.Bool
+	// ReverseTags makes each tags/list page come in reverse order (registries that page in
+	// their own order rather than lexically).
+	ReverseTags atomic.Bool
 
 	server   *http.Server
 	mu       sync.Mutex
@@ -58,6 +64,23 @@ func Start(targetURL string) (*Proxy, error) {
 			if v := resp.Header.Get(h); v != "" {
 				resp.Header.Set(h, strings.ReplaceAll(v, target.Host, p.Host))
 			}
+		}
+		if p.ReverseTags.Load() && strings.HasSuffix(resp.Request.URL.Path, "/tags/list") && resp.StatusCode == http.StatusOK {
+			var body struct {
+				Name string   `json:"name"`
+				Tags []string `json:"tags"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				return err
+			}
+			resp.Body.Close()
+			for i, j := 0, len(body.Tags)-1; i < j; i, j = i+1, j-1 {
+				body.Tags[i], body.Tags[j] = body.Tags[j], body.Tags[i]
+			}
+			data, _ := json.Marshal(body)
+			resp.Body = io.NopCloser(bytes.NewReader(data))
+			resp.ContentLength = int64(len(data))
+			resp.Header.Set("Content-Length", strconv.Itoa(len(data)))
 		}
 		if link := resp.Header.Get("Link"); link != "" && p.IgnoreLast.Load() {
 			resp.Header.Set("Link", strings.Replace(link, ">;", "&linkpage=1>;", 1))
