@@ -6,7 +6,11 @@ if [ "${SHIPGATE_ROLLING_BACK:-0}" = 1 ]; then
   echo "shipgate: redeploying ${SHIPGATE_IMAGE:-?} to ${PARAM_ENV} (replacing ${SHIPGATE_ROLLBACK_FROM:-?})" >&2
   exit 0
 fi
-shipgate mark-good --image "${SHIPGATE_IMAGE:-}" --env "${PARAM_ENV}"
+args=(mark-good --image "${SHIPGATE_IMAGE:-}" --env "${PARAM_ENV}")
+if [ "${PARAM_FORCE:-0}" = 1 ]; then
+  args+=(--force)
+fi
+shipgate "${args[@]}"
 if [ "${PARAM_MARKER:-0}" = 1 ]; then
   circleci run release update --status=SUCCESS
 fi

@@ -51,4 +51,7 @@ fi
 if [ -n "${PARAM_RELEASE:-}" ]; then
   args+=(--release "${PARAM_RELEASE}")
 fi
+if [ "${PARAM_FORCE:-0}" = 1 ]; then
+  args+=(--force)
+fi
 shipgate "${args[@]}"

@@ -133,6 +133,9 @@ func applyFlagEnvironment(ctx *cli.Context, flags []cli.Flag) error {
 		if flagEnvExceptions[ctx.Command.Name+" --"+names[0]] {
 			continue
 		}
+		if givenAnyOf(ctx, flagEnvYieldsTo[ctx.Command.Name+" --"+names[0]]) {
+			continue
+		}
 		variable := FlagEnvName(names[0])
 		value := getenv(variable)
 		if value == "" && flagEnvAliases[names[0]] != "" {
@@ -166,6 +169,26 @@ var flagEnvAliases = map[string]string{"repo": "SHIPGATE_REPOSITORY"}
 var flagEnvExceptions = map[string]bool{
 	"rollback --digest":       true,
 	"record-artifact --image": true,
+}
+
+// flagEnvYieldsTo lists, per flag, the flags whose presence on the command line keeps it from
+// being read from the environment: an exported SHIPGATE_RELEASE must not turn an explicit
+// `promote --from` into "both --from and --release", nor attach one release's file to an
+// explicitly named other image in mark-*.
+var flagEnvYieldsTo = map[string][]string{
+	"promote --release":       {"from"},
+	"mark-deployed --release": {"image"},
+	"mark-good --release":     {"image"},
+	"mark-bad --release":      {"image"},
+}
+
+func givenAnyOf(ctx *cli.Context, names []string) bool {
+	for _, n := range names {
+		if ctx.IsSet(n) {
+			return true
+		}
+	}
+	return false
 }
 
 // FlagEnvName is the environment variable that sets flag name: SHIPGATE_ plus the name in

@@ -308,3 +308,16 @@ func TestBadExportToRefusedBeforeCopying(t *testing.T) {
 		}
 	}
 }
+
+// An exported SHIPGATE_RELEASE yields to an explicit --from or --image given on the command line.
+func TestExportedReleaseYieldsToExplicitFlags(t *testing.T) {
+	reg := registryserver.StartT(t, registryserver.Options{})
+	dir := t.TempDir()
+	releaseFile := filepath.Join(dir, "release.json")
+	testimage.Image(t, reg.Repo("app:a"), 1)
+	mustCode(t, runCLI(t, pipelineEnv(strings.Repeat("a", 40)), "record-artifact", "--image", reg.Repo("app:a"), "--out", releaseFile), 0)
+	other := testimage.Image(t, reg.Repo("app:b"), 1)
+	env := map[string]string{"SHIPGATE_RELEASE": releaseFile}
+	mustCode(t, runCLI(t, env, "promote", "--from", reg.Repo("app")+"@"+other.String(), "--to", reg.Repo("dr")), 0)
+	mustCode(t, runCLI(t, env, "mark-good", "--image", reg.Repo("app")+"@"+other.String(), "--env", "staging"), 0)
+}

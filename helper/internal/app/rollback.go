@@ -68,11 +68,11 @@ func rollbackCommand(s *streams) *cli.Command {
 			from := ""
 			if rb.Current != nil {
 				from = rb.Current.Digest.String()
-				vars["SHIPGATE_ROLLBACK_FROM"] = from
 			}
-			if target.Version != "" {
-				vars["SHIPGATE_VERSION"] = target.Version
-			}
+			// Always exported, empty when unknown: a value left over from the failed release
+			// (its version, say) must not describe the target.
+			vars["SHIPGATE_ROLLBACK_FROM"] = from
+			vars["SHIPGATE_VERSION"] = target.Version
 			if out := c.String("out"); out != "" {
 				if err := release.Write(out, rollbackRelease(repo, rb.Target.Digest, rb.Target.Record)); err != nil {
 					return err

@@ -102,6 +102,10 @@ func summarise(argv []string) string {
 		out = append(out, argv[1])
 	}
 	for i := 2; i < len(argv); i++ {
+		if argv[i] == "--force" {
+			out = append(out, "--force")
+			continue
+		}
 		if keep[argv[i]] && i+1 < len(argv) {
 			out = append(out, argv[i]+"="+argv[i+1])
 			i++
@@ -134,6 +138,34 @@ func TestDeployJobRecordsAHealthyRelease(t *testing.T) {
 		"shipgate mark-deployed --image=registry.invalid/app/production@sha256:new",
 		"shipgate smoke-test --expect-version=v-new",
 		"shipgate mark-good --image=registry.invalid/app/production@sha256:new",
+		"circleci-agent step halt",
+	}
+	if !ok || strings.Join(calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("succeeded %v, calls:\n%s\nwant:\n%s", ok, strings.Join(calls, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// force reaches every helper call that would refuse a digest marked bad: promote and each
+// ledger entry (a review finding: the entries used to refuse what promote had forced).
+func TestDeployJobForcePassesToEveryLedgerEntry(t *testing.T) {
+	x := loadPackedOrb(t)
+	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+		"helper_binary": "STUB",
+		"env":           "production",
+		"repository":    "registry.invalid/app/production",
+		"url":           "https://app.invalid/version",
+		"force":         true,
+		"steps": []any{map[string]any{"run": map[string]any{
+			"name": "Roll out", "command": `kubectl set image deployment/app "app=${SHIPGATE_IMAGE}"`}}},
+	})
+	calls, ok := runJob(t, steps)
+	want := []string{
+		"shipgate promote --to=registry.invalid/app/production --force",
+		"shipgate mark-deployed --image=registry.invalid/app/production@sha256:new --status=deploying --force",
+		"kubectl set image deployment/app app=registry.invalid/app/production@sha256:new",
+		"shipgate mark-deployed --image=registry.invalid/app/production@sha256:new --force",
+		"shipgate smoke-test --expect-version=v-new",
+		"shipgate mark-good --image=registry.invalid/app/production@sha256:new --force",
 		"circleci-agent step halt",
 	}
 	if !ok || strings.Join(calls, "\n") != strings.Join(want, "\n") {
