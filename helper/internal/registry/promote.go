@@ -160,6 +160,15 @@ func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Reposit
 	dr.AlreadyPresent = present != nil
 	if present != nil {
 		dr.mediaType = string(present.MediaType)
+		if present.MediaType.IsIndex() {
+			// An index can outlive its untagged children (lifecycle rules expire them): tag it
+			// only when every child is still there, and copy the missing ones otherwise.
+			complete, err := c.indexComplete(ctx, dstRef)
+			if err != nil {
+				return nil, err
+			}
+			dr.AlreadyPresent = complete
+		}
 	}
 	var rootManifest *Manifest
 	if !dr.AlreadyPresent || opts.DryRun {
@@ -382,4 +391,26 @@ func hasSubjectReferrers(refs []Referrer) bool {
 		}
 	}
 	return false
+}
+
+// indexComplete reports whether every child manifest of the index at ref is present.
+func (c *Client) indexComplete(ctx context.Context, ref Reference) (bool, error) {
+	index, err := c.GetManifest(ctx, ref)
+	if err != nil {
+		return false, err
+	}
+	children, err := index.Children()
+	if err != nil {
+		return false, err
+	}
+	for _, child := range children {
+		desc, err := c.HeadManifest(ctx, Reference{Repository: ref.Repository, Digest: child.Digest})
+		if err != nil {
+			return false, err
+		}
+		if desc == nil {
+			return false, nil
+		}
+	}
+	return true, nil
 }

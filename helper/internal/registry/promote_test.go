@@ -2,6 +2,7 @@ package registry_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -195,5 +196,36 @@ func TestPromoteCopiesCosignStyleReferrers(t *testing.T) {
 	}
 	if got, ok := testimage.Digest(t, f.server.Repo("prod/app:"+registry.FallbackTag(digest)+".sig")); !ok || got != sig {
 		t.Fatalf("signature tag at destination: %v %v", got, ok)
+	}
+}
+
+// An index already at the destination whose children were expired (an "untagged" lifecycle
+// rule) is completed before it is tagged: a tag never points at an incomplete image.
+func TestPromoteCompletesAnIndexWhoseChildrenWereExpired(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Index(t, f.server.Repo("staging/multi:build"), 2, 1)
+	dst := f.repo("production/multi")
+	if _, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{dst}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Expire one child at the destination.
+	m, err := f.client.GetManifest(context.Background(), registry.Reference{Repository: dst, Digest: digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	children, _ := m.Children()
+	req, _ := http.NewRequest(http.MethodDelete, f.server.URL+"/v2/production/multi/manifests/"+children[0].Digest.String(), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting a child: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	if _, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{dst}, func(o *registry.PromoteOptions) {
+		o.Tags = []string{"v1"}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := testimage.Digest(t, f.server.Repo("production/multi@"+children[0].Digest.String())); !ok {
+		t.Fatal("the expired child was not copied back before tagging")
 	}
 }
