@@ -173,13 +173,10 @@ var flagEnvExceptions = map[string]bool{
 
 // flagEnvYieldsTo lists, per flag, the flags whose presence on the command line keeps it from
 // being read from the environment: an exported SHIPGATE_RELEASE must not turn an explicit
-// `promote --from` into "both --from and --release", nor attach one release's file to an
-// explicitly named other image in mark-*.
+// `promote --from` into "both --from and --release". (mark-* ignores an inherited release file
+// that is for another digest: see mark.go.)
 var flagEnvYieldsTo = map[string][]string{
-	"promote --release":       {"from"},
-	"mark-deployed --release": {"image"},
-	"mark-good --release":     {"image"},
-	"mark-bad --release":      {"image"},
+	"promote --release": {"from"},
 }
 
 func givenAnyOf(ctx *cli.Context, names []string) bool {

@@ -60,11 +60,18 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 				if err != nil {
 					return err
 				}
-				if rel.Digest != ref.Digest.String() {
+				inherited := file == s.getenv("SHIPGATE_RELEASE")
+				switch {
+				case rel.Digest == ref.Digest.String():
+					rec.Source = ledger.Source{Commit: rel.Source.Commit, Tree: rel.Source.Tree, Branch: rel.Source.Branch, Tag: rel.Source.Tag,
+						Pipeline: ledger.Pipeline(rel.Pipeline)}
+				case inherited:
+					// SHIPGATE_RELEASE describes the job's release; an explicitly named other
+					// image is recorded without it.
+					s.progress("%s is not the release in $SHIPGATE_RELEASE (%s): recording it without that release's details", ref.Digest, rel.Digest)
+				default:
 					return failure.New(failure.Safety, "release file %s is for %s, not %s", file, rel.Digest, ref.Digest)
 				}
-				rec.Source = ledger.Source{Commit: rel.Source.Commit, Tree: rel.Source.Tree, Branch: rel.Source.Branch, Tag: rel.Source.Tag,
-					Pipeline: ledger.Pipeline(rel.Pipeline)}
 			}
 			if rec.Version == "" {
 				rec.Version = rec.Source.Commit
