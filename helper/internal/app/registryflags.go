@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -120,12 +119,4 @@ func withFlags(lists ...[]cli.Flag) []cli.Flag {
 		out = append(out, l...)
 	}
 	return out
-}
-
-func short(digest fmt.Stringer) string {
-	s := digest.String()
-	if len(s) > 19 {
-		return s[:19]
-	}
-	return s
 }

@@ -112,7 +112,7 @@ func releasesCommand(s *streams) *cli.Command {
 					if v.Current {
 						marker = " (current)"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, short(stringer(v.Digest)), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
+					fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, abbreviate(v.Digest, 19), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
 				}
 				w.Flush()
 				return b.String()
@@ -120,10 +120,6 @@ func releasesCommand(s *streams) *cli.Command {
 		},
 	}
 }
-
-type stringer string
-
-func (s stringer) String() string { return string(s) }
 
 func abbreviate(s string, n int) string {
 	if len(s) > n {

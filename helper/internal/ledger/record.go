@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"bytes"
 	"encoding/json"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -91,7 +92,7 @@ func recordManifest(rec Record, subject *v1.Descriptor) (*registry.Manifest, err
 	if err != nil {
 		return nil, failure.Wrap(failure.Internal, err, "encoding ledger record manifest")
 	}
-	digest, _, err := v1.SHA256(bytesReader(data))
+	digest, _, err := v1.SHA256(bytes.NewReader(data))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -179,7 +180,7 @@ func (c *Client) PushSmallBlob(ctx context.Context, repo Repository, digest v1.H
 		location, err = c.StartUpload(ctx, repo)
 		if err == nil {
 			err = c.uploadBlob(ctx, repo, location, digest, int64(len(content)),
-				func() (io.ReadCloser, error) { return io.NopCloser(bytesReader(content)), nil }, true)
+				func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }, true)
 		}
 		if err == nil || !transient(err) || ctx.Err() != nil {
 			return err

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
-
-func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // TagPage is one page of a repository's tags.
 type TagPage struct {
