@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -281,10 +282,15 @@ func (l *Ledger) DigestOf(ctx context.Context, e Entry) (v1.Hash, error) {
 		return v1.Hash{}, err
 	}
 	if desc == nil || desc.Digest.Hex == "" {
-		return v1.Hash{}, failure.New(failure.NotFound, "ledger entry %s vanished from %s", e.Tag, l.repo)
+		return v1.Hash{}, failure.New(failure.NotFound, "ledger entry %s vanished from %s: %w", e.Tag, l.repo, errEntryNotVisible)
 	}
 	return desc.Digest, nil
 }
+
+// errEntryNotVisible marks an entry tag that a listing showed but a HEAD did not find. A registry
+// can list a tag a moment before the tag resolves (distribution creates the tag's folder before
+// its link), so a concurrent reader skips such an entry: it is being written, not lost.
+var errEntryNotVisible = errors.New("listed but not yet resolvable")
 
 // RecordOf reads an entry's record; it returns nil without error when the record is missing.
 func (l *Ledger) RecordOf(ctx context.Context, e Entry) (*Record, error) {

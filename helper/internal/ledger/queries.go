@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -40,6 +41,9 @@ func (l *Ledger) scanResolved(ctx context.Context, env string, visit func(Entry,
 	var visitErr error
 	err := l.Scan(ctx, env, func(e Entry) bool {
 		more, err := visit(e, func() (v1.Hash, error) { return l.DigestOf(ctx, e) })
+		if errors.Is(err, errEntryNotVisible) {
+			return true // a write in progress: read it next time
+		}
 		if err != nil {
 			visitErr = err
 			return false
