@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/countingproxy"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
@@ -156,15 +157,15 @@ func runCopyScenarios(report *strings.Builder, mode authMode) {
 		dst := registry.Repository{Registry: host, Path: "production/app"}
 		if tool == "shipgate" {
 			measure(e, "9-blob image → new repository, same registry (copy)", tool, func() {
-				_, err := e.client.Promote(ctx, registry.PromoteOptions{Source: src, Destinations: []registry.Repository{dst}})
+				_, err := promotion.Promote(ctx, e.client, promotion.Options{Source: src, Destinations: []registry.Repository{dst}})
 				must(err)
 			})
 			measure(e, "referrer discovery for that image (on by default in promote)", tool, func() {
-				_, _, err := e.client.DiscoverReferrers(ctx, src.Repository, digest, []string{ledger.RecordArtifactType})
+				_, _, err := promotion.DiscoverReferrers(ctx, e.client, src.Repository, digest, []string{ledger.RecordArtifactType})
 				must(err)
 			})
 			measure(e, "same digest again: destination already holds it (copy)", tool, func() {
-				_, err := e.client.Promote(ctx, registry.PromoteOptions{Source: src, Destinations: []registry.Repository{dst}})
+				_, err := promotion.Promote(ctx, e.client, promotion.Options{Source: src, Destinations: []registry.Repository{dst}})
 				must(err)
 			})
 			l := ledger.New(e.client, dst)
@@ -198,7 +199,7 @@ func runCopyScenarios(report *strings.Builder, mode authMode) {
 		dst := registry.Repository{Registry: host, Path: "production/multi"}
 		measure(e, "3-platform index (27 blobs) → new repository (copy)", tool, func() {
 			if tool == "shipgate" {
-				_, err := e.client.Promote(ctx, registry.PromoteOptions{Source: src, Destinations: []registry.Repository{dst}})
+				_, err := promotion.Promote(ctx, e.client, promotion.Options{Source: src, Destinations: []registry.Repository{dst}})
 				must(err)
 			} else {
 				must(crane.Copy(src.String(), dst.Digest(digest), e.craneOpts()...))
@@ -215,7 +216,7 @@ func runCopyScenarios(report *strings.Builder, mode authMode) {
 		dst := registry.Repository{Registry: e.proxies[1].Host, Path: "prod/app"}
 		measure(e, "9-blob image → another registry (copy)", tool, func() {
 			if tool == "shipgate" {
-				_, err := e.client.Promote(ctx, registry.PromoteOptions{Source: src, Destinations: []registry.Repository{dst}})
+				_, err := promotion.Promote(ctx, e.client, promotion.Options{Source: src, Destinations: []registry.Repository{dst}})
 				must(err)
 			} else {
 				must(crane.Copy(src.String(), dst.Digest(digest), e.craneOpts()...))

@@ -182,17 +182,17 @@ func (c *Client) PushSmallBlob(ctx context.Context, repo Repository, digest v1.H
 			err = c.uploadBlob(ctx, repo, location, digest, int64(len(content)),
 				func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }, true)
 		}
-		if err == nil || !transient(err) || ctx.Err() != nil {
+		if err == nil || !Transient(err) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
 }
 
-// transient reports whether a failed blob transfer is worth starting over from a fresh upload
+// Transient reports whether a failed blob transfer is worth starting over from a fresh upload
 // session: the registry or the connection failed (Unavailable), a session vanished (NotFound),
 // or the bytes arrived truncated or tampered with (Safety: never accepted, fetched again).
-func transient(err error) bool {
+func Transient(err error) bool {
 	switch failure.KindOf(err) {
 	case failure.Unavailable, failure.NotFound, failure.Safety:
 		return true

@@ -1,6 +1,8 @@
-// Package registry speaks the OCI distribution protocol for shipgate: resolving references,
-// reading and writing manifests, mounting and streaming blobs, paging tags and discovering
-// referrers. It uses go-containerregistry for references, manifest types, credentials
+// Package registry is shipgate's OCI distribution client: one protocol request per call
+// (manifests, blobs, mounts, uploads, a page of tags, the referrers API) with authentication,
+// retries and error classes in one place. Operations composed of many requests (promotion,
+// referrer discovery, describing an image) live in package promotion, as go-containerregistry
+// keeps transport apart from remote. It uses go-containerregistry for references, manifest types, credentials
 // (docker config and credential helpers) and bearer-token authentication, and issues the
 // protocol requests itself so that a promotion costs the protocol minimum (docs/promotion.md
 // names every request above it).

@@ -70,17 +70,6 @@ func (m *Manifest) Blobs() ([]v1.Descriptor, error) {
 	return blobs, nil
 }
 
-// Subject returns the manifest's OCI 1.1 subject, if any.
-func (m *Manifest) Subject() *v1.Descriptor {
-	var probe struct {
-		Subject *v1.Descriptor `json:"subject"`
-	}
-	if json.Unmarshal(m.Bytes, &probe) != nil {
-		return nil
-	}
-	return probe.Subject
-}
-
 // GetManifest fetches a manifest by tag or digest. A manifest fetched by digest is verified
 // against that digest, and any manifest against the Docker-Content-Digest the registry sent
 // with it. A body cut short, stalled, or not matching its digest is fetched again (bounded by

@@ -1,4 +1,8 @@
-package registry
+// Package promotion holds the registry operations shipgate composes from the client's single
+// requests (package registry): promoting a digest to other repositories with what refers to it,
+// discovering referrers, and describing an image. Every request it sends is counted in
+// docs/promotion.md.
+package promotion
 
 import (
 	"context"
@@ -7,16 +11,18 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/shipgate/shipgate/helper/internal/registry"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
-// PromoteOptions describe one promotion: a source pinned by digest copied, byte for byte, to
+// Options describe one promotion: a source pinned by digest copied, byte for byte, to
 // one or more destination repositories.
-type PromoteOptions struct {
-	Source       Reference
-	Destinations []Repository
+type Options struct {
+	Source       registry.Reference
+	Destinations []registry.Repository
 	// Tags are written in every destination, after everything they point to is present.
 	Tags []string
 	// DryRun plans the copy (per blob: present, mount or copy) and writes nothing.
@@ -59,8 +65,8 @@ type DestinationResult struct {
 	mediaType string
 }
 
-// PromoteResult is the outcome of a promotion.
-type PromoteResult struct {
+// Result is the outcome of a promotion.
+type Result struct {
 	Digest       v1.Hash             `json:"digest"`
 	MediaType    string              `json:"mediaType"`
 	DryRun       bool                `json:"dryRun"`
@@ -69,12 +75,12 @@ type PromoteResult struct {
 
 // sourceGraph is the source manifest and, for an index, its children, each fetched once.
 type sourceGraph struct {
-	repo     Repository
-	root     *Manifest
-	children []*Manifest
+	repo     registry.Repository
+	root     *registry.Manifest
+	children []*registry.Manifest
 }
 
-func (c *Client) loadGraph(ctx context.Context, ref Reference) (*sourceGraph, error) {
+func loadSource(ctx context.Context, c *registry.Client, ref registry.Reference) (*sourceGraph, error) {
 	root, err := c.GetManifest(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -85,7 +91,7 @@ func (c *Client) loadGraph(ctx context.Context, ref Reference) (*sourceGraph, er
 		return nil, err
 	}
 	for _, d := range descs {
-		child, err := c.GetManifest(ctx, Reference{Repository: ref.Repository, Digest: d.Digest})
+		child, err := c.GetManifest(ctx, registry.Reference{Repository: ref.Repository, Digest: d.Digest})
 		if err != nil {
 			return nil, fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
 		}
@@ -98,11 +104,11 @@ func (c *Client) loadGraph(ctx context.Context, ref Reference) (*sourceGraph, er
 }
 
 // images returns the image manifests of the graph: the children of an index, or the root.
-func (g *sourceGraph) images() []*Manifest {
+func (g *sourceGraph) images() []*registry.Manifest {
 	if g.root.IsIndex() {
 		return g.children
 	}
-	return []*Manifest{g.root}
+	return []*registry.Manifest{g.root}
 }
 
 // Promote copies the source digest to every destination. A destination that already holds the
@@ -110,23 +116,23 @@ func (g *sourceGraph) images() []*Manifest {
 // streamed once (another registry), child manifests are written before their index, and tags
 // last, so a tag never points at an incomplete image. Re-running after a failure completes
 // the copy.
-func (c *Client) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResult, error) {
+func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, error) {
 	if !opts.Source.HasDigest() {
 		return nil, failure.New(failure.Safety, "source %s is not pinned by digest", opts.Source)
 	}
 	for _, tag := range opts.Tags {
-		if !ValidTag(tag) {
+		if !registry.ValidTag(tag) {
 			return nil, failure.New(failure.Usage, "tag %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", tag)
 		}
 	}
 	if opts.Parallel <= 0 {
 		opts.Parallel = 4
 	}
-	result := &PromoteResult{Digest: opts.Source.Digest, DryRun: opts.DryRun}
+	result := &Result{Digest: opts.Source.Digest, DryRun: opts.DryRun}
 	var graph *sourceGraph
 	loadGraph := func() (*sourceGraph, error) {
 		if graph == nil {
-			g, err := c.loadGraph(ctx, opts.Source)
+			g, err := loadSource(ctx, c, opts.Source)
 			if err != nil {
 				return nil, err
 			}
@@ -136,7 +142,7 @@ func (c *Client) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResu
 		return graph, nil
 	}
 	for _, dst := range opts.Destinations {
-		dr, err := c.promoteTo(ctx, opts, dst, loadGraph)
+		dr, err := promoteTo(ctx, c, opts, dst, loadGraph)
 		if err != nil {
 			return result, fmt.Errorf("promoting %s to %s: %w", opts.Source.Digest, dst, err)
 		}
@@ -149,10 +155,10 @@ func (c *Client) Promote(ctx context.Context, opts PromoteOptions) (*PromoteResu
 	return result, nil
 }
 
-func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Repository, loadGraph func() (*sourceGraph, error)) (*DestinationResult, error) {
+func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error)) (*DestinationResult, error) {
 	digest := opts.Source.Digest
 	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
-	dstRef := Reference{Repository: dst, Digest: digest}
+	dstRef := registry.Reference{Repository: dst, Digest: digest}
 	present, err := c.HeadManifest(ctx, dstRef)
 	if err != nil {
 		return nil, err
@@ -163,14 +169,14 @@ func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Reposit
 		if present.MediaType.IsIndex() {
 			// An index can outlive its untagged children (lifecycle rules expire them): tag it
 			// only when every child is still there, and copy the missing ones otherwise.
-			complete, err := c.indexComplete(ctx, dstRef)
+			complete, err := indexComplete(ctx, c, dstRef)
 			if err != nil {
 				return nil, err
 			}
 			dr.AlreadyPresent = complete
 		}
 	}
-	var rootManifest *Manifest
+	var rootManifest *registry.Manifest
 	if !dr.AlreadyPresent || opts.DryRun {
 		g, err := loadGraph()
 		if err != nil {
@@ -178,7 +184,7 @@ func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Reposit
 		}
 		rootManifest = g.root
 		if !dr.AlreadyPresent {
-			if err := c.copyGraph(ctx, opts, g, dst, dr); err != nil {
+			if err := copyGraph(ctx, c, opts, g, dst, dr); err != nil {
 				return nil, err
 			}
 		}
@@ -200,7 +206,7 @@ func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Reposit
 	}
 	dr.Tags = append(dr.Tags, opts.Tags...)
 	if opts.Referrers {
-		if err := c.copyReferrers(ctx, opts, dst, dr); err != nil {
+		if err := copyReferrers(ctx, c, opts, dst, dr); err != nil {
 			return nil, err
 		}
 	}
@@ -208,9 +214,9 @@ func (c *Client) promoteTo(ctx context.Context, opts PromoteOptions, dst Reposit
 }
 
 // copyGraph writes every image's blobs and manifest, then the index, into dst.
-func (c *Client) copyGraph(ctx context.Context, opts PromoteOptions, g *sourceGraph, dst Repository, dr *DestinationResult) error {
+func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
 	for _, img := range g.images() {
-		if err := c.copyImage(ctx, opts, g.repo, img, dst, dr); err != nil {
+		if err := copyImage(ctx, c, opts, g.repo, img, dst, dr); err != nil {
 			return err
 		}
 	}
@@ -223,7 +229,7 @@ func (c *Client) copyGraph(ctx context.Context, opts PromoteOptions, g *sourceGr
 }
 
 // copyImage moves one image manifest's blobs (in parallel) and then writes the manifest.
-func (c *Client) copyImage(ctx context.Context, opts PromoteOptions, src Repository, img *Manifest, dst Repository, dr *DestinationResult) error {
+func copyImage(ctx context.Context, c *registry.Client, opts Options, src registry.Repository, img *registry.Manifest, dst registry.Repository, dr *DestinationResult) error {
 	blobs, err := img.Blobs()
 	if err != nil {
 		return err
@@ -233,7 +239,7 @@ func (c *Client) copyImage(ctx context.Context, opts PromoteOptions, src Reposit
 	group.SetLimit(opts.Parallel)
 	for i, blob := range blobs {
 		group.Go(func() error {
-			action, err := c.transferBlob(gctx, src, dst, blob, opts.DryRun)
+			action, err := transferBlob(gctx, c, src, dst, blob, opts.DryRun)
 			steps[i] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
 			return err
 		})
@@ -256,7 +262,7 @@ func (c *Client) copyImage(ctx context.Context, opts PromoteOptions, src Reposit
 // transferBlob makes blob present in dst: a mount within one registry, otherwise a stream
 // from the source (each blob moved at most once). A copy interrupted mid-stream is retried
 // from a fresh upload session.
-func (c *Client) transferBlob(ctx context.Context, src, dst Repository, blob v1.Descriptor, dryRun bool) (string, error) {
+func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool) (string, error) {
 	sameRegistry := src.Registry == dst.Registry
 	if dryRun {
 		present, err := c.BlobPresent(ctx, dst, blob.Digest)
@@ -299,11 +305,11 @@ func (c *Client) transferBlob(ctx context.Context, src, dst Repository, blob v1.
 			}
 			location = loc
 		}
-		lastErr = c.streamBlob(ctx, src, dst, blob, location)
+		lastErr = streamBlob(ctx, c, src, dst, blob, location)
 		if lastErr == nil {
 			return BlobCopy, nil
 		}
-		if !transient(lastErr) || ctx.Err() != nil {
+		if !registry.Transient(lastErr) || ctx.Err() != nil {
 			return "", lastErr
 		}
 		location = ""
@@ -315,7 +321,7 @@ func (c *Client) transferBlob(ctx context.Context, src, dst Repository, blob v1.
 	return "", lastErr
 }
 
-func (c *Client) streamBlob(ctx context.Context, src, dst Repository, blob v1.Descriptor, location string) error {
+func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string) error {
 	body, _, err := c.OpenBlob(ctx, src, blob.Digest)
 	if err != nil {
 		return err
@@ -326,8 +332,8 @@ func (c *Client) streamBlob(ctx context.Context, src, dst Repository, blob v1.De
 
 // copyReferrers copies what refers to the digest into dst. Tag-based referrers (cosign) keep
 // their tag unless dst already has that tag for something else, which is never overwritten.
-func (c *Client) copyReferrers(ctx context.Context, opts PromoteOptions, dst Repository, dr *DestinationResult) error {
-	refs, _, err := c.DiscoverReferrers(ctx, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult) error {
+	refs, _, err := DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
 	if err != nil {
 		return fmt.Errorf("discovering referrers: %w", err)
 	}
@@ -344,11 +350,11 @@ func (c *Client) copyReferrers(ctx context.Context, opts PromoteOptions, dst Rep
 	var mu sync.Mutex
 	for _, r := range refs {
 		sub := opts
-		sub.Source = Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
+		sub.Source = registry.Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
 		sub.Tags = nil
 		sub.Referrers = false
 		if r.Tag != "" {
-			existing, err := c.HeadManifest(ctx, Reference{Repository: dst, Tag: r.Tag})
+			existing, err := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: r.Tag})
 			if err != nil {
 				return err
 			}
@@ -362,7 +368,7 @@ func (c *Client) copyReferrers(ctx context.Context, opts PromoteOptions, dst Rep
 				sub.Tags = []string{r.Tag}
 			}
 		}
-		inner, err := c.promoteTo(ctx, sub, dst, func() (*sourceGraph, error) { return c.loadGraph(ctx, sub.Source) })
+		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return loadSource(ctx, c, sub.Source) })
 		if err != nil {
 			var fe *failure.Error
 			if errors.As(err, &fe) && fe.Kind == failure.Safety {
@@ -379,7 +385,7 @@ func (c *Client) copyReferrers(ctx context.Context, opts PromoteOptions, dst Rep
 		dr.BytesCopied += inner.BytesCopied
 	}
 	if !opts.DryRun && !dstSupports && hasSubjectReferrers(refs) {
-		dr.Warnings = append(dr.Warnings, fmt.Sprintf("%s has no referrers API: referrers were copied by digest but shipgate does not write the shared %s fallback tag", dst, FallbackTag(opts.Source.Digest)))
+		dr.Warnings = append(dr.Warnings, fmt.Sprintf("%s has no referrers API: referrers were copied by digest but shipgate does not write the shared %s fallback tag", dst, registry.FallbackTag(opts.Source.Digest)))
 	}
 	return nil
 }
@@ -394,7 +400,7 @@ func hasSubjectReferrers(refs []Referrer) bool {
 }
 
 // indexComplete reports whether every child manifest of the index at ref is present.
-func (c *Client) indexComplete(ctx context.Context, ref Reference) (bool, error) {
+func indexComplete(ctx context.Context, c *registry.Client, ref registry.Reference) (bool, error) {
 	index, err := c.GetManifest(ctx, ref)
 	if err != nil {
 		return false, err
@@ -404,7 +410,7 @@ func (c *Client) indexComplete(ctx context.Context, ref Reference) (bool, error)
 		return false, err
 	}
 	for _, child := range children {
-		desc, err := c.HeadManifest(ctx, Reference{Repository: ref.Repository, Digest: child.Digest})
+		desc, err := c.HeadManifest(ctx, registry.Reference{Repository: ref.Repository, Digest: child.Digest})
 		if err != nil {
 			return false, err
 		}
