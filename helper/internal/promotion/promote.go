@@ -6,9 +6,7 @@ package promotion
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -60,7 +58,13 @@ type DestinationResult struct {
 	BytesCopied    int64      `json:"bytesCopied"`
 	Tags           []string   `json:"tags,omitempty"`
 	Referrers      []string   `json:"referrers,omitempty"`
-	Warnings       []string   `json:"warnings,omitempty"`
+	// MergedTags are cosign tags that dst already held for other signatures, merged so that
+	// both the source's and dst's signatures verify.
+	MergedTags []string `json:"mergedTags,omitempty"`
+	// ReferrersIndex is the referrers tag schema index (sha256-<hex>) that lists the copied
+	// referrers, written because dst has no referrers API.
+	ReferrersIndex string   `json:"referrersIndex,omitempty"`
+	Warnings       []string `json:"warnings,omitempty"`
 
 	mediaType string
 }
@@ -330,73 +334,90 @@ func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repos
 	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, body)
 }
 
-// copyReferrers copies what refers to the digest into dst. Tag-based referrers (cosign) keep
-// their tag unless dst already has that tag for something else, which is never overwritten.
+// copyReferrers copies what refers to the digest into dst. A referrer with a subject is
+// copied by digest and, where dst has no referrers API, added to dst's referrers tag schema
+// index so that oras and cosign find it there. A cosign tag keeps its name; where dst already
+// has that tag for another image, a .sig or .att is merged (both sets of signatures verify)
+// and anything else is left alone with a warning.
 func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult) error {
 	refs, _, err := DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
 	if err != nil {
-		return fmt.Errorf("discovering referrers: %w", err)
+		return err
 	}
 	if len(refs) == 0 {
 		return nil
 	}
-	dstSupports := false
-	if !opts.DryRun {
-		_, dstSupports, err = c.ReferrersAPI(ctx, dst, opts.Source.Digest)
-		if err != nil {
-			return err
-		}
+	_, dstSupports, err := c.ReferrersAPI(ctx, dst, opts.Source.Digest)
+	if err != nil {
+		return err
 	}
-	var mu sync.Mutex
+	var indexed []v1.Descriptor
 	for _, r := range refs {
 		sub := opts
 		sub.Source = registry.Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
 		sub.Tags = nil
 		sub.Referrers = false
+		label := r.Descriptor.Digest.String()
 		if r.Tag != "" {
+			label = r.Tag
 			existing, err := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: r.Tag})
 			if err != nil {
 				return err
 			}
 			if existing != nil && existing.Digest != r.Descriptor.Digest {
-				mu.Lock()
-				dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, r.Tag, existing.Digest))
-				mu.Unlock()
+				if !Mergeable(r.Tag) {
+					dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, r.Tag, existing.Digest))
+					continue
+				}
+				if !opts.DryRun {
+					if _, err := MergeCosignTag(ctx, c, sub.Source, dst, r.Tag); err != nil {
+						return fmt.Errorf("merging %s into %s:%s: %w", r.Descriptor.Digest, dst, r.Tag, err)
+					}
+				}
+				dr.Referrers = append(dr.Referrers, label)
+				dr.MergedTags = append(dr.MergedTags, r.Tag)
 				continue
 			}
 			if existing == nil {
 				sub.Tags = []string{r.Tag}
 			}
 		}
-		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return loadSource(ctx, c, sub.Source) })
+		graph, err := loadSource(ctx, c, sub.Source)
+		if err == nil && r.Tag == "" {
+			var desc v1.Descriptor
+			desc, err = ReferrerDescriptor(graph.root)
+			if err == nil && skipped(desc.ArtifactType, opts.SkipArtifactTypes) {
+				continue // listed under another artifactType than its manifest declares
+			}
+			if err == nil && !dstSupports {
+				indexed = append(indexed, desc)
+			}
+		}
 		if err != nil {
-			var fe *failure.Error
-			if errors.As(err, &fe) && fe.Kind == failure.Safety {
+			if failure.KindOf(err) == failure.Safety {
 				dr.Warnings = append(dr.Warnings, fmt.Sprintf("referrer %s not copied: %v", r.Descriptor.Digest, err))
 				continue
 			}
-			return fmt.Errorf("copying referrer %s: %w", r.Descriptor.Digest, err)
+			return fmt.Errorf("reading referrer %s: %w", r.Descriptor.Digest, err)
 		}
-		label := r.Descriptor.Digest.String()
-		if r.Tag != "" {
-			label = r.Tag
+		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return graph, nil })
+		if err != nil {
+			return fmt.Errorf("copying referrer %s: %w", r.Descriptor.Digest, err)
 		}
 		dr.Referrers = append(dr.Referrers, label)
 		dr.BytesCopied += inner.BytesCopied
 	}
-	if !opts.DryRun && !dstSupports && hasSubjectReferrers(refs) {
-		dr.Warnings = append(dr.Warnings, fmt.Sprintf("%s has no referrers API: referrers were copied by digest but shipgate does not write the shared %s fallback tag", dst, registry.FallbackTag(opts.Source.Digest)))
-	}
-	return nil
-}
-
-func hasSubjectReferrers(refs []Referrer) bool {
-	for _, r := range refs {
-		if r.Tag == "" {
-			return true
+	if len(indexed) > 0 {
+		// Every referrer is in dst before the index names it: the index never points at a
+		// manifest that is not there.
+		dr.ReferrersIndex = registry.FallbackTag(opts.Source.Digest)
+		if !opts.DryRun {
+			if _, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed); err != nil {
+				return err
+			}
 		}
 	}
-	return false
+	return nil
 }
 
 // indexComplete reports whether every child manifest of the index at ref is present.

@@ -1,12 +1,14 @@
 package promotion
 
 import (
-	"bytes"
 	"context"
-	"strings"
+	"encoding/json"
+	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
@@ -20,58 +22,68 @@ type Referrer struct {
 	Tag string
 }
 
+// CosignSuffixes are the tags cosign v2 writes beside an image, appended to FallbackTag:
+// signatures, attestations and attached SBOMs (cosign pkg/oci/remote: SignatureTagSuffix,
+// AttestationTagSuffix, SBOMTagSuffix).
+var CosignSuffixes = []string{".sig", ".att", ".sbom"}
+
 // DiscoverReferrers finds what refers to digest in repo: the referrers API where the registry
-// has it; otherwise the fallback tag's index; and in both cases cosign-style tags
-// (sha256-<hex>.sig, .att, .sbom, ...). Descriptors whose artifactType is in skip are left out.
-// It costs one request for the API, one page of tags, and one manifest read when the fallback
-// tag exists.
+// has it, otherwise the referrers tag schema index; and in both cases cosign's
+// sha256-<hex>.sig/.att/.sbom tags. The tags are probed by name (one HEAD each, in parallel),
+// never found by listing tags, because registries disagree on `last` (zot answers 404 to a
+// `last` that is not a tag, ECR's `last` is an opaque token). Descriptors whose artifactType
+// is in skip are left out. It costs the API request, three HEADs, and one GET of the index
+// where there is no API.
 func DiscoverReferrers(ctx context.Context, c *registry.Client, repo registry.Repository, digest v1.Hash, skip []string) ([]Referrer, bool, error) {
 	index, supported, err := c.ReferrersAPI(ctx, repo, digest)
 	if err != nil {
 		return nil, false, err
 	}
+	tagged := make([]*v1.Descriptor, len(CosignSuffixes))
+	group, gctx := errgroup.WithContext(ctx)
+	for i, suffix := range CosignSuffixes {
+		group.Go(func() error {
+			desc, err := c.HeadManifest(gctx, registry.Reference{Repository: repo, Tag: registry.FallbackTag(digest) + suffix})
+			tagged[i] = desc
+			return err
+		})
+	}
+	if !supported {
+		group.Go(func() error {
+			idx, err := readReferrersIndex(gctx, c, repo, digest)
+			if failure.KindOf(err) == failure.Safety {
+				return nil // not an index: some other tool's tag, listing no referrers
+			}
+			if err != nil {
+				return err
+			}
+			index = &v1.IndexManifest{}
+			for _, raw := range idx.entries {
+				var d v1.Descriptor
+				if json.Unmarshal(raw, &d) == nil {
+					index.Manifests = append(index.Manifests, d)
+				}
+			}
+			return nil
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return nil, supported, fmt.Errorf("discovering referrers of %s in %s: %w", digest, repo, err)
+	}
 	var found []Referrer
 	seen := map[v1.Hash]bool{}
-	add := func(d v1.Descriptor, tag string) {
-		if skipped(d.ArtifactType, skip) || (tag == "" && seen[d.Digest]) {
-			return
-		}
-		seen[d.Digest] = true
-		found = append(found, Referrer{Descriptor: d, Tag: tag})
-	}
 	if index != nil {
 		for _, d := range index.Manifests {
-			add(d, "")
-		}
-	}
-	tags, err := tagsWithPrefix(ctx, c, repo, registry.FallbackTag(digest))
-	if err != nil {
-		return nil, supported, err
-	}
-	for _, tag := range tags {
-		if tag == registry.FallbackTag(digest) {
-			if supported {
+			if skipped(d.ArtifactType, skip) || seen[d.Digest] {
 				continue
 			}
-			m, err := c.GetManifest(ctx, registry.Reference{Repository: repo, Tag: tag})
-			if err != nil {
-				return nil, supported, err
-			}
-			fallback, err := v1.ParseIndexManifest(bytes.NewReader(m.Bytes))
-			if err != nil {
-				continue // not an index: some other tool's tag; leave it alone
-			}
-			for _, d := range fallback.Manifests {
-				add(d, "")
-			}
-			continue
+			seen[d.Digest] = true
+			found = append(found, Referrer{Descriptor: d})
 		}
-		desc, err := c.HeadManifest(ctx, registry.Reference{Repository: repo, Tag: tag})
-		if err != nil {
-			return nil, supported, err
-		}
+	}
+	for i, desc := range tagged {
 		if desc != nil {
-			add(*desc, tag)
+			found = append(found, Referrer{Descriptor: *desc, Tag: registry.FallbackTag(digest) + CosignSuffixes[i]})
 		}
 	}
 	return found, supported, nil
@@ -84,37 +96,4 @@ func skipped(artifactType string, skip []string) bool {
 		}
 	}
 	return false
-}
-
-// tagsWithPrefix returns the tags equal to prefix or starting with prefix+".", using one
-// page starting just before prefix when the registry honours `last`, and a full scan when it
-// does not.
-func tagsWithPrefix(ctx context.Context, c *registry.Client, repo registry.Repository, prefix string) ([]string, error) {
-	// The largest string below prefix in byte order that is still a valid `last`: prefix
-	// without its final character. Tags between it and prefix cannot start with prefix.
-	last := prefix[:len(prefix)-1]
-	var out []string
-	next := ""
-	for pages := 0; ; pages++ {
-		page, err := c.ListTagsPage(ctx, repo, last, 20, next)
-		if err != nil {
-			return nil, err
-		}
-		honoured := true
-		for _, tag := range page.Tags {
-			if tag <= last {
-				honoured = false
-			}
-			if tag == prefix || strings.HasPrefix(tag, prefix+".") {
-				out = append(out, tag)
-			}
-		}
-		if honoured && len(page.Tags) > 0 && page.Tags[len(page.Tags)-1] > prefix+".\xff" {
-			return out, nil // past every tag that could match
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		next = page.Next
-	}
 }

@@ -1,0 +1,174 @@
+package promotion
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/shipgate/shipgate/helper/internal/backoff"
+	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/registry"
+)
+
+// ReferrersIndexPolicy bounds the read-merge-write cycles on a referrers tag schema index when
+// concurrent writers keep replacing it. The spec offers no compare-and-swap on a tag, so a lost
+// race is detected by reading the tag back and repaired by merging again.
+var ReferrersIndexPolicy = backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second}
+
+// ReferrerDescriptor is the descriptor the OCI distribution spec 1.1 lists for manifest m in
+// a referrers response or a referrers tag schema index: media type, digest and size, the
+// manifest's artifactType (or, when it has none, its config's media type), and its
+// annotations. (Spec "Listing Referrers"; go-containerregistry's own registry reports the config
+// media type only, which is why the manifest's bytes are the source here, not a listing.)
+func ReferrerDescriptor(m *registry.Manifest) (v1.Descriptor, error) {
+	var probe struct {
+		ArtifactType string            `json:"artifactType"`
+		Config       *v1.Descriptor    `json:"config"`
+		Annotations  map[string]string `json:"annotations"`
+	}
+	if err := json.Unmarshal(m.Bytes, &probe); err != nil {
+		return v1.Descriptor{}, failure.Wrap(failure.Safety, err, "parsing referrer %s", m.Digest)
+	}
+	d := m.Descriptor()
+	d.ArtifactType = probe.ArtifactType
+	if d.ArtifactType == "" && probe.Config != nil {
+		d.ArtifactType = string(probe.Config.MediaType)
+	}
+	d.Annotations = probe.Annotations
+	return d, nil
+}
+
+// referrersIndex is the current content of a referrers tag schema index: its other fields kept
+// byte for byte, and its descriptors kept as written (another tool's fields survive a merge).
+type referrersIndex struct {
+	fields  map[string]json.RawMessage
+	entries []json.RawMessage
+	digests map[v1.Hash]bool
+}
+
+// readReferrersIndex reads the index tagged sha256-<hex of subject> in repo; a missing tag is
+// an empty index. Anything else under that tag is refused rather than overwritten.
+func readReferrersIndex(ctx context.Context, c *registry.Client, repo registry.Repository, subject v1.Hash) (*referrersIndex, error) {
+	idx := &referrersIndex{fields: map[string]json.RawMessage{}, digests: map[v1.Hash]bool{}}
+	ref := registry.Reference{Repository: repo, Tag: registry.FallbackTag(subject)}
+	m, err := c.GetManifest(ctx, ref)
+	if failure.KindOf(err) == failure.NotFound {
+		return idx, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the referrers index %s: %w", ref, err)
+	}
+	if m.MediaType != types.OCIImageIndex {
+		return nil, failure.New(failure.Safety, "%s holds a %s, not the OCI image index of the referrers tag schema: shipgate does not overwrite it", ref, m.MediaType)
+	}
+	if err := json.Unmarshal(m.Bytes, &idx.fields); err != nil {
+		return nil, failure.Wrap(failure.Safety, err, "parsing the referrers index %s", ref)
+	}
+	if raw, ok := idx.fields["manifests"]; ok && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &idx.entries); err != nil {
+			return nil, failure.Wrap(failure.Safety, err, "parsing the referrers index %s", ref)
+		}
+	}
+	for _, raw := range idx.entries {
+		var d struct {
+			Digest v1.Hash `json:"digest"`
+		}
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, failure.Wrap(failure.Safety, err, "parsing an entry of the referrers index %s", ref)
+		}
+		idx.digests[d.Digest] = true
+	}
+	return idx, nil
+}
+
+// missing returns the descriptors of want that the index does not list (by digest).
+func (idx *referrersIndex) missing(want []v1.Descriptor) []v1.Descriptor {
+	var out []v1.Descriptor
+	for _, d := range want {
+		if !idx.digests[d.Digest] {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// with returns the index's bytes with add appended to its descriptors; every other field and
+// every existing descriptor is kept as it was.
+func (idx *referrersIndex) with(add []v1.Descriptor) (*registry.Manifest, error) {
+	entries := append([]json.RawMessage{}, idx.entries...)
+	for _, d := range add {
+		raw, err := json.Marshal(d)
+		if err != nil {
+			return nil, failure.Wrap(failure.Internal, err, "encoding descriptor %s", d.Digest)
+		}
+		entries = append(entries, raw)
+	}
+	fields := map[string]json.RawMessage{}
+	for k, v := range idx.fields {
+		fields[k] = v
+	}
+	fields["schemaVersion"] = json.RawMessage(`2`)
+	fields["mediaType"] = json.RawMessage(`"` + string(types.OCIImageIndex) + `"`)
+	manifests, err := json.Marshal(entries)
+	if err != nil {
+		return nil, failure.Wrap(failure.Internal, err, "encoding the referrers index")
+	}
+	fields["manifests"] = manifests
+	data, err := json.Marshal(fields)
+	if err != nil {
+		return nil, failure.Wrap(failure.Internal, err, "encoding the referrers index")
+	}
+	digest, _, err := v1.SHA256(bytes.NewReader(data))
+	if err != nil {
+		return nil, failure.Wrap(failure.Internal, err, "hashing the referrers index")
+	}
+	return &registry.Manifest{Bytes: data, MediaType: types.OCIImageIndex, Digest: digest}, nil
+}
+
+// AddToReferrersIndex maintains the referrers tag schema of OCI distribution spec 1.1 ("Pushing
+// Manifests with Subject") for a registry without the referrers API: it reads the index tagged
+// sha256-<hex of subject> in repo, adds the descriptors it lacks (never removing or changing
+// another tool's), writes it, and reads it back. A read-back that lacks one of add means a
+// concurrent writer replaced the index in between: the merge is repeated, at most
+// ReferrersIndexPolicy.Attempts writes, and then it fails rather than report referrers that
+// cannot be found. It returns how many descriptors it added.
+func AddToReferrersIndex(ctx context.Context, c *registry.Client, repo registry.Repository, subject v1.Hash, add []v1.Descriptor) (int, error) {
+	policy := ReferrersIndexPolicy.WithDefaults(backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second})
+	tag := registry.FallbackTag(subject)
+	added := 0
+	for writes := 0; ; writes++ {
+		idx, err := readReferrersIndex(ctx, c, repo, subject)
+		if err != nil {
+			return added, err
+		}
+		missing := idx.missing(add)
+		if len(missing) == 0 {
+			return added, nil
+		}
+		if writes > 0 {
+			// The read-back lacks entries shipgate wrote: a concurrent writer replaced the index.
+			if writes >= policy.Attempts {
+				return added, failure.New(failure.Unavailable, "the referrers index %s:%s was replaced by concurrent writers %d times; %d referrers of %s are still missing from it",
+					repo, tag, writes, len(missing), subject)
+			}
+			if err := policy.Sleep(ctx, policy.Delay(writes-1, 0)); err != nil {
+				return added, err
+			}
+		}
+		index, err := idx.with(missing)
+		if err != nil {
+			return added, err
+		}
+		if err := c.PutManifest(ctx, repo, tag, index); err != nil {
+			return added, fmt.Errorf("writing the referrers index %s:%s: %w", repo, tag, err)
+		}
+		if writes == 0 {
+			added = len(missing)
+		}
+	}
+}

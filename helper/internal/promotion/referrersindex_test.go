@@ -1,0 +1,444 @@
+package promotion_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
+	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
+)
+
+const (
+	sbomType   = "application/spdx+json"
+	recordType = "application/vnd.shipgate.ledger.record.v1+json"
+)
+
+// artifact is an OCI 1.1 artifact manifest as oras and cosign (oci-1-1 mode) push them: the
+// type in the manifest's artifactType, the empty config, one layer, a subject.
+type artifact struct {
+	raw []byte
+}
+
+func (a artifact) RawManifest() ([]byte, error)       { return a.raw, nil }
+func (a artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// pushArtifact pushes an artifact of artifactType referring to subject into repo with
+// go-containerregistry's writer, which itself maintains the referrers tag schema where the
+// registry has no referrers API (remote/write.go commitSubjectReferrers): an independent
+// writer of the same index shipgate merges into.
+func pushArtifact(t *testing.T, repo string, subject v1.Descriptor, artifactType, content string) v1.Hash {
+	t.Helper()
+	r, err := name.NewRepository(repo, name.WeakValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer := static.NewLayer([]byte(content), types.MediaType(artifactType))
+	emptyConfig := static.NewLayer([]byte("{}"), "application/vnd.oci.empty.v1+json")
+	for _, l := range []v1.Layer{layer, emptyConfig} {
+		if err := remote.WriteLayer(r, l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ld, _ := layer.Digest()
+	cd, _ := emptyConfig.Digest()
+	manifest := map[string]any{
+		"schemaVersion": 2, "mediaType": types.OCIManifestSchema1, "artifactType": artifactType,
+		"config":      v1.Descriptor{MediaType: "application/vnd.oci.empty.v1+json", Digest: cd, Size: 2},
+		"layers":      []v1.Descriptor{{MediaType: types.MediaType(artifactType), Digest: ld, Size: int64(len(content))}},
+		"subject":     subject,
+		"annotations": map[string]string{"org.opencontainers.image.created": "2026-12-04T00:00:00Z"},
+	}
+	raw, _ := json.Marshal(manifest)
+	digest, _, _ := v1.SHA256(bytes.NewReader(raw))
+	if err := remote.Put(r.Digest(digest.String()), artifact{raw}); err != nil {
+		t.Fatalf("pushing an artifact to %s: %v", repo, err)
+	}
+	return digest
+}
+
+func subjectOf(t *testing.T, ref string) v1.Descriptor {
+	t.Helper()
+	r, _ := name.ParseReference(ref, name.WeakValidation)
+	desc, err := remote.Head(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v1.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+}
+
+// fallbackIndex reads the referrers tag schema index of digest in repo (nil when absent).
+func fallbackIndex(t *testing.T, repo string, digest v1.Hash) *v1.IndexManifest {
+	t.Helper()
+	r, _ := name.ParseReference(repo+":"+registry.FallbackTag(digest), name.WeakValidation)
+	desc, err := remote.Get(r)
+	if err != nil {
+		return nil
+	}
+	idx, err := v1.ParseIndexManifest(bytes.NewReader(desc.Manifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+func listed(idx *v1.IndexManifest) map[v1.Hash]string {
+	out := map[v1.Hash]string{}
+	if idx != nil {
+		for _, d := range idx.Manifests {
+			out[d.Digest] = d.ArtifactType
+		}
+	}
+	return out
+}
+
+// At a destination without the referrers API (distribution v3, Debian's 2.8) a promoted
+// referrer is added to the destination's sha256-<hex> index, next to what another tool put
+// there, so that go-containerregistry's reader (as oras and cosign) finds it; shipgate's own
+// records stay out; tags are never listed to find cosign's tags; a second run writes nothing.
+func TestPromoteMaintainsTheReferrersTagSchema(t *testing.T) {
+	registryserver.ForEach(t, registryserver.Options{}, func(t *testing.T, s *registryserver.Server) {
+		f := newFixtureOn(t, s)
+		digest := testimage.Image(t, s.Repo("app:build"), 2)
+		subject := subjectOf(t, s.Repo("app@"+digest.String()))
+		sbom := pushArtifact(t, s.Repo("app"), subject, sbomType, `{"spdxVersion":"SPDX-2.3"}`)
+		record := pushArtifact(t, s.Repo("app"), subject, recordType, `{}`)
+		other := pushArtifact(t, s.Repo("prod/app"), subject, "application/vnd.example.scan+json", `{"ok":true}`)
+
+		res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+			o.Referrers, o.SkipArtifactTypes = true, []string{recordType}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.proxy.Requests() {
+			if r.Kind == "tags" {
+				t.Errorf("referrers were found by listing tags (%s %s): registries disagree on `last`", r.Method, r.Path)
+			}
+		}
+		if got := res.Destinations[0].ReferrersIndex; got != registry.FallbackTag(digest) {
+			t.Errorf("result names index %q, want %q", got, registry.FallbackTag(digest))
+		}
+		got := listed(fallbackIndex(t, s.Repo("prod/app"), digest))
+		if got[sbom] != sbomType {
+			t.Errorf("the SBOM is not in the destination's index with its artifactType: %v", got)
+		}
+		if _, ok := got[other]; !ok {
+			t.Errorf("another tool's referrer was dropped from the index: %v", got)
+		}
+		if _, ok := got[record]; ok {
+			t.Errorf("a ledger record was added to the index: %v", got)
+		}
+		// An independent reader of the tag schema: go-containerregistry's remote.Referrers.
+		idx, err := remote.Referrers(mustDigest(t, s.Repo("prod/app@"+digest.String())), remote.WithFilter("artifactType", sbomType))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m, _ := idx.IndexManifest(); len(m.Manifests) != 1 || m.Manifests[0].Digest != sbom {
+			t.Errorf("go-containerregistry finds %+v at the destination, want the SBOM", m)
+		}
+
+		// Again: everything is there; nothing is written.
+		if _, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+			o.Referrers, o.SkipArtifactTypes = true, []string{recordType}
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range f.proxy.Requests() {
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				t.Errorf("second promotion wrote: %s %s", r.Method, r.Path)
+			}
+		}
+	})
+}
+
+func mustDigest(t *testing.T, ref string) name.Digest {
+	t.Helper()
+	d, err := name.NewDigest(ref, name.WeakValidation)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// racingProxy forwards to a registry and, after each of the first `races` PUTs of a referrers
+// index tag, replaces that index with a competitor's (as a concurrent writer that read the index
+// before shipgate wrote it), so that shipgate's read-back finds its entry gone.
+type racingProxy struct {
+	Host       string
+	races      atomic.Int32
+	indexPuts  atomic.Int32
+	competitor func() []byte
+}
+
+var indexTag = regexp.MustCompile(`/manifests/sha256-[0-9a-f]{64}$`)
+
+func startRacingProxy(t *testing.T, target string, races int32, competitor func() []byte) *racingProxy {
+	t.Helper()
+	u, _ := url.Parse(target)
+	rp := &racingProxy{competitor: competitor}
+	rp.races.Store(races)
+	forward := httputil.NewSingleHostReverseProxy(u)
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp.Host = listener.Addr().String()
+	server := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		forward.ServeHTTP(w, r)
+		if r.Method == http.MethodPut && indexTag.MatchString(r.URL.Path) {
+			rp.indexPuts.Add(1)
+			if rp.races.Add(-1) >= 0 {
+				req, _ := http.NewRequest(http.MethodPut, target+r.URL.Path, bytes.NewReader(rp.competitor()))
+				req.Header.Set("Content-Type", string(types.OCIImageIndex))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil || resp.StatusCode != http.StatusCreated {
+					t.Errorf("competing write: %v %v", err, resp)
+				}
+				if resp != nil {
+					resp.Body.Close()
+				}
+			}
+		}
+	}), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = server.Serve(listener) }()
+	t.Cleanup(func() { server.Close() })
+	return rp
+}
+
+func fastIndexRetries(t *testing.T) {
+	saved := promotion.ReferrersIndexPolicy
+	promotion.ReferrersIndexPolicy.Base, promotion.ReferrersIndexPolicy.Max = time.Millisecond, 5*time.Millisecond
+	t.Cleanup(func() { promotion.ReferrersIndexPolicy = saved })
+}
+
+// The spec gives a tag no compare-and-swap: a writer that lost its entry to a concurrent one
+// finds out by reading the index back, and merges again; the competitor's entry survives.
+func TestReferrersIndexMergesAgainAfterALostRace(t *testing.T) {
+	fastIndexRetries(t)
+	s := registryserver.StartT(t, registryserver.Options{})
+	digest := testimage.Image(t, s.Repo("app:build"), 1)
+	subject := subjectOf(t, s.Repo("app@"+digest.String()))
+	sbom := pushArtifact(t, s.Repo("app"), subject, sbomType, `{"a":1}`)
+	other := pushArtifact(t, s.Repo("prod/app"), subject, "application/vnd.example.scan+json", `{"b":2}`)
+	competitor := fallbackIndexBytes(t, s.Repo("prod/app"), digest)
+
+	for _, tc := range []struct {
+		races     int32
+		wantErr   bool
+		wantPuts  int32
+		wantKinds failure.Kind
+	}{
+		{races: 1, wantPuts: 2},
+		{races: 100, wantErr: true, wantPuts: 5, wantKinds: failure.Unavailable},
+	} {
+		t.Run(fmt.Sprintf("races=%d", tc.races), func(t *testing.T) {
+			putIndex(t, s.URL, "prod/app", digest, competitor) // start each case from the competitor's index
+			proxy := startRacingProxy(t, s.URL, tc.races, func() []byte { return competitor })
+			client := registry.New(registry.Options{})
+			_, err := promotion.Promote(context.Background(), client, promotion.Options{
+				Source:       registry.Reference{Repository: registry.Repository{Registry: proxy.Host, Path: "app"}, Digest: digest},
+				Destinations: []registry.Repository{{Registry: proxy.Host, Path: "prod/app"}},
+				Referrers:    true,
+			})
+			if got := proxy.indexPuts.Load(); got != tc.wantPuts {
+				t.Errorf("index written %d times, want %d", got, tc.wantPuts)
+			}
+			if tc.wantErr {
+				if failure.KindOf(err) != tc.wantKinds || !strings.Contains(fmt.Sprint(err), "concurrent writers") {
+					t.Fatalf("an index that never keeps shipgate's entry: %v (kind %v), want a %v failure", err, failure.KindOf(err), tc.wantKinds)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := listed(fallbackIndex(t, s.Repo("prod/app"), digest))
+			if _, ok := got[sbom]; !ok {
+				t.Errorf("after the lost race the index lacks shipgate's referrer: %v", got)
+			}
+			if _, ok := got[other]; !ok {
+				t.Errorf("after the lost race the index lacks the competitor's referrer: %v", got)
+			}
+		})
+	}
+}
+
+func fallbackIndexBytes(t *testing.T, repo string, digest v1.Hash) []byte {
+	t.Helper()
+	r, _ := name.ParseReference(repo+":"+registry.FallbackTag(digest), name.WeakValidation)
+	desc, err := remote.Get(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return desc.Manifest
+}
+
+func putIndex(t *testing.T, base, repo string, digest v1.Hash, data []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, base+"/v2/"+repo+"/manifests/"+registry.FallbackTag(digest), bytes.NewReader(data))
+	req.Header.Set("Content-Type", string(types.OCIImageIndex))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("writing an index: %v %v", err, resp)
+	}
+	resp.Body.Close()
+}
+
+// A tag that is not an index under sha256-<hex> belongs to some other tool: it is refused,
+// not overwritten, and the promotion does not claim success.
+func TestReferrersIndexRefusesToOverwriteSomethingElse(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 1)
+	pushArtifact(t, f.server.Repo("app"), subjectOf(t, f.server.Repo("app@"+digest.String())), sbomType, `{}`)
+	squatter := testimage.Image(t, f.server.Repo("prod/app:"+registry.FallbackTag(digest)), 1)
+	_, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) { o.Referrers = true })
+	if failure.KindOf(err) != failure.Safety {
+		t.Fatalf("promotion over a non-index fallback tag: %v (kind %v), want a safety refusal", err, failure.KindOf(err))
+	}
+	if got, _ := testimage.Digest(t, f.server.Repo("prod/app:"+registry.FallbackTag(digest))); got != squatter {
+		t.Fatalf("the other tool's tag was overwritten: now %s", got)
+	}
+}
+
+// cosignSignatures builds a cosign .sig image as cosign v2 does (pkg/oci/static,
+// pkg/oci/mutate): one uncompressed layer per signature whose content is the simple-signing
+// payload, the signature in the layer's annotations.
+func cosignSignatures(t *testing.T, payload string, signatures ...string) v1.Image {
+	t.Helper()
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	for _, sig := range signatures {
+		layer := static.NewLayer([]byte(payload), "application/vnd.dev.cosign.simplesigning.v1+json")
+		var err error
+		img, err = mutate.Append(img, mutate.Addendum{Layer: layer, Annotations: map[string]string{
+			"dev.cosignproject.cosign/signature": base64.StdEncoding.EncodeToString([]byte(sig)),
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return img
+}
+
+func signaturesAt(t *testing.T, ref string) []string {
+	t.Helper()
+	r, _ := name.ParseReference(ref, name.WeakValidation)
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigFile() // fetched by digest: go-containerregistry verifies it
+	if err != nil {
+		t.Fatal(err)
+	}
+	// cosign's signature layers are uncompressed: each diff ID is the layer's digest.
+	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
+		t.Fatalf("%s: %d diff IDs for %d layers", ref, len(cfg.RootFS.DiffIDs), len(m.Layers))
+	}
+	for i, l := range m.Layers {
+		if cfg.RootFS.DiffIDs[i] != l.Digest {
+			t.Fatalf("%s: layer %d is %s, its diff ID %s", ref, i, l.Digest, cfg.RootFS.DiffIDs[i])
+		}
+	}
+	var out []string
+	for _, l := range m.Layers {
+		sig, _ := base64.StdEncoding.DecodeString(l.Annotations["dev.cosignproject.cosign/signature"])
+		out = append(out, string(sig))
+	}
+	return out
+}
+
+// A destination that already has a different .sig (signed there) gets the source's signatures
+// merged in: both remain, each once, in an image go-containerregistry validates; a dry run
+// says so and writes nothing; a second promotion adds nothing.
+func TestPromoteMergesADifferentCosignSignature(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 1)
+	payload := `{"critical":{"identity":{"docker-reference":"app"},"image":{"docker-manifest-digest":"` + digest.String() + `"},"type":"cosign container image signature"},"optional":null}`
+	sigTag := registry.FallbackTag(digest) + ".sig"
+	testimage.Write(t, f.server.Repo("app:"+sigTag), cosignSignatures(t, payload, "source-key"))
+	if _, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	testimage.Write(t, f.server.Repo("prod/app:"+sigTag), cosignSignatures(t, payload, "destination-key"))
+
+	plan, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+		o.Referrers, o.DryRun = true, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Destinations[0].MergedTags; len(got) != 1 || got[0] != sigTag {
+		t.Errorf("dry run plans merges %v, want %s", got, sigTag)
+	}
+	for _, r := range f.proxy.Requests() {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			t.Errorf("dry run wrote: %s %s", r.Method, r.Path)
+		}
+	}
+
+	for run := 0; run < 2; run++ {
+		res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) { o.Referrers = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Destinations[0].Warnings) > 0 {
+			t.Errorf("warnings: %v", res.Destinations[0].Warnings)
+		}
+		got := signaturesAt(t, f.server.Repo("prod/app:"+sigTag))
+		if strings.Join(got, ",") != "destination-key,source-key" {
+			t.Fatalf("run %d: signatures at the destination %q, want the destination's then the source's", run, got)
+		}
+	}
+}
+
+// The referrers a promotion would copy are listed by a dry run, with the index it would write.
+func TestDryRunListsReferrers(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 1)
+	sbom := pushArtifact(t, f.server.Repo("app"), subjectOf(t, f.server.Repo("app@"+digest.String())), sbomType, `{}`)
+	testimage.Image(t, f.server.Repo("app:"+registry.FallbackTag(digest)+".sig"), 1)
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+		o.Referrers, o.DryRun = true, true
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Destinations[0]
+	if strings.Join(d.Referrers, " ") != sbom.String()+" "+registry.FallbackTag(digest)+".sig" {
+		t.Errorf("dry run lists referrers %v", d.Referrers)
+	}
+	if d.ReferrersIndex != registry.FallbackTag(digest) {
+		t.Errorf("dry run names index %q", d.ReferrersIndex)
+	}
+	if idx := fallbackIndex(t, f.server.Repo("prod/app"), digest); idx != nil {
+		t.Fatalf("dry run wrote the index: %+v", idx)
+	}
+}
