@@ -37,7 +37,8 @@ func (c *Client) ReferrersAPI(ctx context.Context, repo Repository, digest v1.Ha
 	return nil, false, responseError("listing referrers of "+digest.String(), resp)
 }
 
-// FallbackTag is the OCI referrers fallback tag of digest: sha256-<hex>. shipgate reads it to
-// discover referrers on registries without the API but never writes it: it is shared with
-// other tools (signers keep their index there) and has no compare-and-swap.
+// FallbackTag is the tag of the OCI 1.1 referrers tag schema for digest: sha256-<hex>. On a
+// registry without the referrers API it holds an index of digest's referrers, shared by every
+// tool that pushes one (oras, cosign in oci-1-1 mode, shipgate's promotion, which merges into it:
+// promotion/referrersindex.go). shipgate's own ledger records are never listed there.
 func FallbackTag(digest v1.Hash) string { return digest.Algorithm + "-" + digest.Hex }
