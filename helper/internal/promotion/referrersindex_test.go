@@ -442,3 +442,22 @@ func TestDryRunListsReferrers(t *testing.T) {
 		t.Fatalf("dry run wrote the index: %+v", idx)
 	}
 }
+
+// What discovery costs when there is nothing to copy (docs/promotion.md, README benchmarks):
+// the referrers API, three HEADs of cosign's tags, and the index where there is no API.
+func TestReferrerDiscoveryCost(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 1)
+	count := func(referrers bool) int {
+		if _, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+			o.Referrers = referrers
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return f.proxy.Count()
+	}
+	count(false) // the destination now holds the digest
+	if without, with := count(false), count(true); with-without != 5 {
+		t.Errorf("discovery on a registry without the referrers API costs %d requests, want 5 (API, 3 HEADs, index): %s", with-without, f.proxy.Summary())
+	}
+}
