@@ -171,6 +171,15 @@ func renderPromotion(r *promotion.Result) string {
 			for _, t := range d.Tags {
 				fmt.Fprintf(&b, "  tag     %s\n", t)
 			}
+			for _, r := range d.Referrers {
+				fmt.Fprintf(&b, "  referrer %s\n", r)
+			}
+			for _, t := range d.MergedTags {
+				fmt.Fprintf(&b, "  merge   %s (with the destination's own signatures)\n", t)
+			}
+			if d.ReferrersIndex != "" {
+				fmt.Fprintf(&b, "  index   %s (the destination has no referrers API)\n", d.ReferrersIndex)
+			}
 			continue
 		}
 		fmt.Fprintln(&b, d.Image)
