@@ -42,7 +42,7 @@ type artifact struct {
 	raw []byte
 }
 
-func (a artifact) RawManifest() ([]byte, error)       { return a.raw, nil }
+func (a artifact) RawManifest() ([]byte, error)        { return a.raw, nil }
 func (a artifact) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // pushArtifact pushes an artifact of artifactType referring to subject into repo with
