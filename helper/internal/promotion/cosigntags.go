@@ -184,8 +184,9 @@ func (dst *signatureImage) merged(src *signatureImage, idx []int) (manifest *reg
 // layers that dst lacks are copied and appended, the tag is rewritten, and read back. As with
 // the referrers index there is no compare-and-swap on a tag: a read-back that lacks a merged
 // layer (a concurrent `cosign sign` replaced the tag) repeats the merge, at most
-// ReferrersIndexPolicy.Attempts writes. It returns how many layers it added.
-func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Reference, dst registry.Repository, tag string) (int, error) {
+// ReferrersIndexPolicy.Attempts writes. It returns how many layers it added (with dryRun: would
+// add, writing nothing).
+func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Reference, dst registry.Repository, tag string, dryRun bool) (int, error) {
 	policy := ReferrersIndexPolicy.WithDefaults(backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second})
 	source, err := readSignatureImage(ctx, c, src)
 	if err != nil {
@@ -201,6 +202,9 @@ func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Refere
 		missing := missingFrom(current, source)
 		if len(missing) == 0 {
 			return added, nil
+		}
+		if dryRun {
+			return len(missing), nil
 		}
 		if writes > 0 {
 			// The read-back lacks merged layers: a concurrent `cosign sign` replaced the tag.

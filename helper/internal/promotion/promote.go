@@ -369,13 +369,14 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 					dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, r.Tag, existing.Digest))
 					continue
 				}
-				if !opts.DryRun {
-					if _, err := MergeCosignTag(ctx, c, sub.Source, dst, r.Tag); err != nil {
-						return fmt.Errorf("merging %s into %s:%s: %w", r.Descriptor.Digest, dst, r.Tag, err)
-					}
+				added, err := MergeCosignTag(ctx, c, sub.Source, dst, r.Tag, opts.DryRun)
+				if err != nil {
+					return fmt.Errorf("merging %s into %s:%s: %w", r.Descriptor.Digest, dst, r.Tag, err)
 				}
 				dr.Referrers = append(dr.Referrers, label)
-				dr.MergedTags = append(dr.MergedTags, r.Tag)
+				if added > 0 {
+					dr.MergedTags = append(dr.MergedTags, r.Tag)
+				}
 				continue
 			}
 			if existing == nil {

@@ -412,6 +412,9 @@ func TestPromoteMergesADifferentCosignSignature(t *testing.T) {
 		if len(res.Destinations[0].Warnings) > 0 {
 			t.Errorf("warnings: %v", res.Destinations[0].Warnings)
 		}
+		if merged := len(res.Destinations[0].MergedTags); merged != 1-run {
+			t.Errorf("run %d: %d tags merged, want %d", run, merged, 1-run)
+		}
 		got := signaturesAt(t, f.server.Repo("prod/app:"+sigTag))
 		if strings.Join(got, ",") != "destination-key,source-key" {
 			t.Fatalf("run %d: signatures at the destination %q, want the destination's then the source's", run, got)
