@@ -26,6 +26,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/auth/token"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
@@ -40,6 +41,16 @@ type Options struct {
 	MaxTags int
 	// Addr is the address to listen on; empty picks a free 127.0.0.1 port.
 	Addr string
+	// Token, when set, makes the registry require bearer tokens from a token server
+	// (distribution's `auth.token`; see testpeer/tokenserver). Users is then ignored.
+	Token *TokenAuth
+}
+
+// TokenAuth is a registry's `auth.token` configuration.
+type TokenAuth struct {
+	Realm, Service, Issuer string
+	// RootCertBundle is a PEM file with the certificate that signs tokens.
+	RootCertBundle string
 }
 
 // Server is a running registry.
@@ -81,7 +92,11 @@ func Start(opts Options) (*Server, error) {
 	}
 	config.Storage["delete"] = configuration.Parameters{"enabled": true}
 	config.Storage["maintenance"] = configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}
-	if len(opts.Users) > 0 {
+	switch {
+	case opts.Token != nil:
+		config.Auth = configuration.Auth{"token": configuration.Parameters{"realm": opts.Token.Realm, "service": opts.Token.Service,
+			"issuer": opts.Token.Issuer, "rootcertbundle": opts.Token.RootCertBundle}}
+	case len(opts.Users) > 0:
 		path := filepath.Join(tempDir, "htpasswd")
 		if err := writeHtpasswd(path, opts.Users); err != nil {
 			os.RemoveAll(tempDir)
@@ -139,7 +154,10 @@ func StartExternal(binary string, opts Options) (*Server, error) {
 	}
 	host := fmt.Sprintf("127.0.0.1:%d", port)
 	var auth string
-	if len(opts.Users) > 0 {
+	if opts.Token != nil {
+		auth = fmt.Sprintf("auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
+			opts.Token.Realm, opts.Token.Service, opts.Token.Issuer, opts.Token.RootCertBundle)
+	} else if len(opts.Users) > 0 {
 		path := filepath.Join(tempDir, "htpasswd")
 		if err := writeHtpasswd(path, opts.Users); err != nil {
 			return nil, err
