@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -182,6 +183,15 @@ func (c *Client) mintToken(ctx context.Context, req request, auth *registryAuth)
 	realm, err := url.Parse(auth.challenge.realm)
 	if err != nil || (realm.Scheme != "https" && realm.Scheme != "http") {
 		return failure.New(failure.Auth, "registry %s named an unusable token realm %q", req.registry, c.redact.String(auth.challenge.realm))
+	}
+	// The login goes to the realm: never in clear text for a registry reached over HTTPS, and
+	// never to a link-local address (a cloud metadata service), as go-containerregistry's
+	// validateRealmURL also refuses.
+	if realm.Scheme == "http" && c.scheme(req.registry) == "https" {
+		return failure.New(failure.Auth, "registry %s (HTTPS) named a plain-HTTP token realm %s; refusing to send credentials there", req.registry, realm.Host)
+	}
+	if ip := net.ParseIP(realm.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
+		return failure.New(failure.Auth, "registry %s named a token realm at a link-local address (%s); refusing to send credentials there", req.registry, realm.Host)
 	}
 	query := realm.Query()
 	if auth.challenge.service != "" {
