@@ -8,7 +8,7 @@ PKGS      := ./...
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit secret-scan fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
+.PHONY: all build test unit secret-scan fuzz-smoke fuzz bench bench-tools vet fmt-check clean docs orb demo race soak reliability
 
 all: build
 
@@ -60,7 +60,12 @@ soak:
 reliability:
 	./.ci/reliability-report
 
-bench: build
+# regctl and crane are dev tools pinned in their own modules (helper/dev/tools/<tool>/go.mod).
+bench-tools:
+	$(GO) build -C helper/dev/tools/regctl -o $(CURDIR)/bin/tools/regctl github.com/regclient/regclient/cmd/regctl
+	$(GO) build -C helper/dev/tools/crane -o $(CURDIR)/bin/tools/crane github.com/google/go-containerregistry/cmd/crane
+
+bench: build bench-tools
 	$(GO) run ./helper/cmd/registrybench -out bench/RESULTS.md
 
 clean:
