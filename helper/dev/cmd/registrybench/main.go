@@ -18,23 +18,39 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
+	"github.com/shipgate/shipgate/helper/dev/internal/reporoot"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/countingproxy"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/devtool"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
 
 func main() {
+	// Paths (flags and their defaults) are relative to the repository root, wherever this runs.
+	if err := reporoot.Chdir(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	out := flag.String("out", "", "write the Markdown report to this file (default: stdout)")
 	ledgerSize := flag.Int("ledger-entries", 10000, "entries in the rollback scenario's ledger")
 	var t tools
 	flag.StringVar(&t.shipgate, "shipgate", "bin/shipgate", "the shipgate binary to measure (make build)")
-	flag.StringVar(&t.regctl, "regctl", "bin/tools/regctl", "regctl v0.11.7 (go build -C helper/dev/tools/regctl -o bin/tools/regctl github.com/regclient/regclient/cmd/regctl)")
-	flag.StringVar(&t.crane, "crane", "bin/tools/crane", "crane v0.22.1 (go build -C helper/dev/tools/crane -o bin/tools/crane github.com/google/go-containerregistry/cmd/crane)")
+	flag.StringVar(&t.regctl, "regctl", "", "regctl to measure (default: the v0.11.7 pinned in helper/dev/tools/regctl, built by devtool)")
+	flag.StringVar(&t.crane, "crane", "", "crane to measure (default: the v0.22.1 pinned in helper/dev/tools/crane, built by devtool)")
 	sizes := flag.String("layer-mib", "1,10,100", "layer sizes (MiB) of the wall-time scenario")
 	runs := flag.Int("runs", 3, "runs per tool in the wall-time scenario (the median is reported)")
 	flag.Parse()
+	for name, path := range map[string]*string{"regctl": &t.regctl, "crane": &t.crane} {
+		if *path == "" {
+			built, err := devtool.Path(name)
+			if err != nil {
+				log.Fatal(err)
+			}
+			*path = built
+		}
+	}
 	for _, path := range []string{t.shipgate, t.regctl, t.crane} {
 		if _, err := os.Stat(path); err != nil {
 			log.Fatalf("%s: %v (see -help for how to build it)", path, err)
