@@ -18,7 +18,7 @@ build:
 	$(GO) build -trimpath -o $(BIN) ./helper/cmd/shipgate
 
 # Builds the pinned third-party programs the tests run (the distribution registry, and the
-# clients that judge results) into bin/tools; tests build a missing one on first use.
+# clients that judge results) into the user cache (shipgate-tools); tests build a missing one on first use.
 tools:
 	$(GO) run ./helper/internal/testpeer/devtool/buildtools
 

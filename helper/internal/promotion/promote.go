@@ -30,7 +30,8 @@ type Options struct {
 	// SkipArtifactTypes are referrer artifact types never copied (shipgate's own ledger
 	// records belong to one repository's environments).
 	SkipArtifactTypes []string
-	// Parallel is how many blobs move at once per destination. The default is 4.
+	// Parallel is how many blobs move at once per destination (across every image of an
+	// index). The default is defaultParallel.
 	Parallel int
 }
 
@@ -55,7 +56,10 @@ type DestinationResult struct {
 	Image          string     `json:"image"`
 	AlreadyPresent bool       `json:"alreadyPresent"`
 	Blobs          []BlobStep `json:"blobs,omitempty"`
-	BytesCopied    int64      `json:"bytesCopied"`
+	// BytesCopied counts blob bytes that moved; 0 in a dry run, which reports BytesToCopy.
+	BytesCopied int64 `json:"bytesCopied"`
+	// BytesToCopy is, in a dry run, what the copy would stream.
+	BytesToCopy    int64      `json:"bytesToCopy,omitempty"`
 	Tags           []string   `json:"tags,omitempty"`
 	Referrers      []string   `json:"referrers,omitempty"`
 	// MergedTags are cosign tags that dst already held for other signatures, merged so that
@@ -116,10 +120,10 @@ func (g *sourceGraph) images() []*registry.Manifest {
 }
 
 // Promote copies the source digest to every destination. A destination that already holds the
-// digest costs one request; otherwise blobs are mounted (same registry: no bytes move) or
-// streamed once (another registry), child manifests are written before their index, and tags
-// last, so a tag never points at an incomplete image. Re-running after a failure completes
-// the copy.
+// digest costs one request (two for an index, whose children the registry re-checks);
+// otherwise blobs are mounted (same registry: no bytes move) or streamed once (another
+// registry), child manifests are written before their index, and tags last, so a tag never
+// points at an incomplete image. Re-running after a failure completes the copy.
 func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, error) {
 	if !opts.Source.HasDigest() {
 		return nil, failure.New(failure.Safety, "source %s is not pinned by digest", opts.Source)
@@ -130,7 +134,16 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		}
 	}
 	if opts.Parallel <= 0 {
-		opts.Parallel = 4
+		opts.Parallel = defaultParallel
+	}
+	// Every scope the command needs is known now: one token per registry instead of one per
+	// new scope (distribution and Harbor refuse a mount unless the token has pull on `from`).
+	c.DeclareScopes(opts.Source.Repository.Registry, registry.PullScope(opts.Source.Repository.Path))
+	for _, dst := range opts.Destinations {
+		c.DeclareScopes(dst.Registry, registry.PushScope(dst.Path))
+		if dst.Registry == opts.Source.Repository.Registry {
+			c.DeclareScopes(dst.Registry, registry.PullScope(opts.Source.Repository.Path))
+		}
 	}
 	result := &Result{Digest: opts.Source.Digest, DryRun: opts.DryRun}
 	var graph *sourceGraph
@@ -152,64 +165,77 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		}
 		result.Destinations = append(result.Destinations, *dr)
 		if result.MediaType == "" {
-			// Every destination so far already held the digest: its HEAD named the media type.
+			// Every destination so far already held the digest: its manifest named the type.
 			result.MediaType = dr.mediaType
 		}
 	}
 	return result, nil
 }
 
+// defaultParallel is how many blob transfers and child manifests move at once: crane's and
+// regclient's default is also a handful; more gains nothing on one registry's connection pool.
+const defaultParallel = 6
+
+// promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
+// which also yields the bytes to tag), so a destination that holds the digest costs 1 request
+// plus 1 per tag. Where source and destination are the same repository, that read is the
+// source itself: nothing is copied and only the tags are written.
 func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error)) (*DestinationResult, error) {
 	digest := opts.Source.Digest
 	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
 	dstRef := registry.Reference{Repository: dst, Digest: digest}
-	present, err := c.HeadManifest(ctx, dstRef)
-	if err != nil {
+	sameRepo := opts.Source.Repository == dst
+	present, err := c.GetManifest(ctx, dstRef)
+	switch {
+	case err == nil:
+		dr.mediaType = string(present.MediaType)
+		dr.AlreadyPresent = true
+	case failure.KindOf(err) == failure.NotFound && !sameRepo:
+		present = nil
+	default:
 		return nil, err
 	}
-	dr.AlreadyPresent = present != nil
-	if present != nil {
-		dr.mediaType = string(present.MediaType)
-		if present.MediaType.IsIndex() {
-			// An index can outlive its untagged children (lifecycle rules expire them): tag it
-			// only when every child is still there, and copy the missing ones otherwise.
-			complete, err := indexComplete(ctx, c, dstRef)
-			if err != nil {
-				return nil, err
-			}
-			dr.AlreadyPresent = complete
-		}
-	}
-	var rootManifest *registry.Manifest
-	if !dr.AlreadyPresent || opts.DryRun {
+	if present == nil {
 		g, err := loadGraph()
 		if err != nil {
 			return nil, err
 		}
-		rootManifest = g.root
-		if !dr.AlreadyPresent {
-			if err := copyGraph(ctx, c, opts, g, dst, dr); err != nil {
-				return nil, err
-			}
+		if err := copyGraph(ctx, c, opts, g, dst, dr); err != nil {
+			return nil, err
 		}
-	}
-	if len(opts.Tags) > 0 && !opts.DryRun {
-		if rootManifest == nil {
-			// The destination holds the digest; read the bytes to tag from there.
-			m, err := c.GetManifest(ctx, dstRef)
-			if err != nil {
-				return nil, err
-			}
-			rootManifest = m
-		}
-		for _, tag := range opts.Tags {
-			if err := c.PutManifest(ctx, dst, tag, rootManifest); err != nil {
-				return nil, fmt.Errorf("tagging %s as %s: %w", digest, tag, err)
-			}
+	} else if !opts.DryRun && !sameRepo && present.IsIndex() && len(opts.Tags) == 0 {
+		// An index can outlive its untagged children (lifecycle rules expire them). Writing it
+		// again makes the registry check every child (distribution, zot, Quay and ECR refuse an
+		// index or image whose references are missing: FACTS "Manifest PUT validation"); one
+		// request instead of a HEAD per child. With tags, the first tag's PUT is that check.
+		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr); err != nil {
+			return nil, err
 		}
 	}
 	dr.Tags = append(dr.Tags, opts.Tags...)
-	if opts.Referrers {
+	if !opts.DryRun {
+		root := present
+		if root == nil {
+			g, _ := loadGraph()
+			root = g.root
+		}
+		for i, tag := range opts.Tags {
+			if i == 0 && present == nil {
+				continue // copyGraph wrote the root under the first tag
+			}
+			if i == 0 && !sameRepo && root.IsIndex() {
+				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr); err != nil {
+					return nil, err
+				}
+				continue
+			}
+			if err := putTag(ctx, c, dst, tag, root); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if opts.Referrers && !sameRepo {
+		// In the source's own repository its referrers are already where they belong.
 		if err := copyReferrers(ctx, c, opts, dst, dr); err != nil {
 			return nil, err
 		}
@@ -217,55 +243,167 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	return dr, nil
 }
 
-// copyGraph writes every image's blobs and manifest, then the index, into dst.
-func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
-	for _, img := range g.images() {
-		if err := copyImage(ctx, c, opts, g.repo, img, dst, dr); err != nil {
-			return err
-		}
-	}
-	if g.root.IsIndex() && !opts.DryRun {
-		if err := c.PutManifest(ctx, dst, g.root.Digest.String(), g.root); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// copyImage moves one image manifest's blobs (in parallel) and then writes the manifest.
-func copyImage(ctx context.Context, c *registry.Client, opts Options, src registry.Repository, img *registry.Manifest, dst registry.Repository, dr *DestinationResult) error {
-	blobs, err := img.Blobs()
-	if err != nil {
+// completeIndex writes an index already present at dst under identifier; when the registry
+// refuses it for a missing child, the children are copied from the source and the write is
+// repeated.
+func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, identifier string, index *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult) error {
+	err := putTag(ctx, c, dst, identifier, index)
+	if err == nil || !missingReference(err) {
 		return err
 	}
-	steps := make([]BlobStep, len(blobs))
+	dr.AlreadyPresent = false
+	g, gerr := loadGraph()
+	if gerr != nil {
+		return gerr
+	}
+	if err := copyImages(ctx, c, opts, g, dst, dr); err != nil {
+		return err
+	}
+	return putTag(ctx, c, dst, identifier, index)
+}
+
+// missingReference reports whether a manifest write was refused because something it refers to
+// is absent (distribution MANIFEST_BLOB_UNKNOWN, zot BLOB_UNKNOWN, ...).
+func missingReference(err error) bool {
+	var pe *registry.ProtocolError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.HasCode("MANIFEST_BLOB_UNKNOWN") || pe.HasCode("BLOB_UNKNOWN") || pe.HasCode("MANIFEST_UNKNOWN") || pe.HasCode("BLOB_UPLOAD_UNKNOWN")
+}
+
+// putTag writes m under tag (or a digest). A registry with immutable tags refuses a second PUT
+// of the same tag even with identical content (Harbor 412, Quay 409, ECR
+// ImageTagAlreadyExistsException: FACTS "Immutable tags"), which a retried PUT whose first
+// answer was lost, or a re-run, meets: a refusal is accepted when the tag already names m.
+func putTag(ctx context.Context, c *registry.Client, dst registry.Repository, tag string, m *registry.Manifest) error {
+	err := c.PutManifest(ctx, dst, tag, m)
+	if err == nil || failure.KindOf(err) != failure.Safety || missingReference(err) || !registry.ValidTag(tag) {
+		if err != nil {
+			return fmt.Errorf("tagging %s as %s: %w", m.Digest, tag, err)
+		}
+		return nil
+	}
+	existing, herr := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: tag})
+	if herr == nil && existing != nil && existing.Digest == m.Digest {
+		return nil
+	}
+	return fmt.Errorf("tagging %s as %s: %w", m.Digest, tag, err)
+}
+
+// copyGraph writes every image's blobs and manifest, then the index, into dst. The root is
+// written once: under the first tag when there is one (a tag PUT creates the manifest, so a
+// second PUT by digest would only repeat it), by digest otherwise.
+func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
+	if err := copyImages(ctx, c, opts, g, dst, dr); err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return nil
+	}
+	identifier := g.root.Digest.String()
+	if len(opts.Tags) > 0 {
+		identifier = opts.Tags[0]
+	}
+	return putTag(ctx, c, dst, identifier, g.root)
+}
+
+// copyImages moves every blob of the graph (in parallel, each distinct blob once) and writes
+// each child manifest of an index as soon as its own blobs are there. The root is left to the
+// caller.
+func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
+	images := g.images()
+	type blobJob struct {
+		once   sync.Once
+		done   chan struct{}
+		action string
+		err    error
+	}
+	var mu sync.Mutex
+	jobs := map[v1.Hash]*blobJob{}
+	sem := make(chan struct{}, opts.Parallel)
+	transfer := func(ctx context.Context, blob v1.Descriptor) (string, error) {
+		mu.Lock()
+		j := jobs[blob.Digest]
+		first := j == nil
+		if first {
+			j = &blobJob{done: make(chan struct{})}
+			jobs[blob.Digest] = j
+		}
+		mu.Unlock()
+		if !first {
+			// Another image of the index shares this blob: wait for its one transfer.
+			select {
+			case <-j.done:
+				if j.err == nil && j.action != BlobPresent {
+					return BlobPresent, nil
+				}
+				return j.action, j.err
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		defer close(j.done)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			j.err = ctx.Err()
+			return "", j.err
+		}
+		defer func() { <-sem }()
+		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun)
+		return j.action, j.err
+	}
+	steps := make([][]BlobStep, len(images))
 	group, gctx := errgroup.WithContext(ctx)
-	group.SetLimit(opts.Parallel)
-	for i, blob := range blobs {
+	for i, img := range images {
 		group.Go(func() error {
-			action, err := transferBlob(gctx, c, src, dst, blob, opts.DryRun)
-			steps[i] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
-			return err
+			blobs, err := img.Blobs()
+			if err != nil {
+				return err
+			}
+			steps[i] = make([]BlobStep, len(blobs))
+			inner, ictx := errgroup.WithContext(gctx)
+			for k, blob := range blobs {
+				inner.Go(func() error {
+					action, err := transfer(ictx, blob)
+					steps[i][k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
+					return err
+				})
+			}
+			if err := inner.Wait(); err != nil {
+				return err
+			}
+			if opts.DryRun || img == g.root {
+				return nil
+			}
+			return putTag(gctx, c, dst, img.Digest.String(), img)
 		})
 	}
 	if err := group.Wait(); err != nil {
 		return err
 	}
-	for _, s := range steps {
-		dr.Blobs = append(dr.Blobs, s)
-		if s.Action == BlobCopy {
-			dr.BytesCopied += s.Size
+	for _, imageSteps := range steps {
+		for _, s := range imageSteps {
+			dr.Blobs = append(dr.Blobs, s)
+			if s.Action == BlobCopy {
+				if opts.DryRun {
+					dr.BytesToCopy += s.Size
+				} else {
+					dr.BytesCopied += s.Size
+				}
+			}
 		}
 	}
-	if opts.DryRun {
-		return nil
-	}
-	return c.PutManifest(ctx, dst, img.Digest.String(), img)
+	return nil
 }
 
 // transferBlob makes blob present in dst: a mount within one registry, otherwise a stream
-// from the source (each blob moved at most once). A copy interrupted mid-stream is retried
-// from a fresh upload session.
+// from the source (each blob moved at most once). Across registries the upload starts with a
+// mount from dst itself, which answers 201 when dst already holds the blob and 202 with an
+// upload session otherwise: the presence check and the session in one request (a HEAD and a
+// POST in crane and regclient). A copy interrupted mid-stream is retried from a fresh upload
+// session.
 func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool) (string, error) {
 	sameRegistry := src.Registry == dst.Registry
 	if dryRun {
@@ -281,25 +419,20 @@ func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Rep
 			return BlobCopy, nil
 		}
 	}
-	location := ""
-	if sameRegistry {
-		mounted, loc, err := c.MountBlob(ctx, dst, src, blob.Digest)
-		if err != nil {
-			return "", err
-		}
-		if mounted {
-			return BlobMount, nil
-		}
-		location = loc
-	} else {
-		present, err := c.BlobPresent(ctx, dst, blob.Digest)
-		if err != nil {
-			return "", err
-		}
-		if present {
-			return BlobPresent, nil
-		}
+	from, mountedAs := src, BlobMount
+	if !sameRegistry {
+		from, mountedAs = dst, BlobPresent
 	}
+	mounted, location, err := c.MountBlob(ctx, dst, from, blob.Digest)
+	if err != nil {
+		return "", err
+	}
+	if mounted {
+		return mountedAs, nil
+	}
+	// 202: the registry opened an upload instead of mounting (across registries always; within
+	// one on ECR without BLOB_MOUNTING or Quay without read access to the source: FACTS
+	// "Cross-repository mount"). The bytes go through shipgate.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if location == "" {
@@ -407,6 +540,7 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		}
 		dr.Referrers = append(dr.Referrers, label)
 		dr.BytesCopied += inner.BytesCopied
+		dr.BytesToCopy += inner.BytesToCopy
 	}
 	if len(indexed) > 0 {
 		// Every referrer is in dst before the index names it: the index never points at a
@@ -419,26 +553,4 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		}
 	}
 	return nil
-}
-
-// indexComplete reports whether every child manifest of the index at ref is present.
-func indexComplete(ctx context.Context, c *registry.Client, ref registry.Reference) (bool, error) {
-	index, err := c.GetManifest(ctx, ref)
-	if err != nil {
-		return false, err
-	}
-	children, err := index.Children()
-	if err != nil {
-		return false, err
-	}
-	for _, child := range children {
-		desc, err := c.HeadManifest(ctx, registry.Reference{Repository: ref.Repository, Digest: child.Digest})
-		if err != nil {
-			return false, err
-		}
-		if desc == nil {
-			return false, nil
-		}
-	}
-	return true, nil
 }

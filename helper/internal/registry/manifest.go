@@ -103,7 +103,7 @@ func (c *Client) getManifest(ctx context.Context, ref Reference) (*Manifest, err
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, responseError("fetching manifest "+ref.String(), resp)
+		return nil, c.responseError("fetching manifest "+ref.String(), resp)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
@@ -162,7 +162,7 @@ func (c *Client) HeadManifest(ctx context.Context, ref Reference) (*v1.Descripto
 		return nil, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, responseError("checking manifest "+ref.String(), resp)
+		return nil, c.responseError("checking manifest "+ref.String(), resp)
 	}
 	desc := &v1.Descriptor{MediaType: types.MediaType(resp.Header.Get("Content-Type"))}
 	desc.Size, _ = strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
@@ -197,7 +197,7 @@ func (c *Client) PutManifest(ctx context.Context, repo Repository, identifier st
 		return err
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return responseError(fmt.Sprintf("writing manifest %s:%s", repo, identifier), resp)
+		return c.responseError(fmt.Sprintf("writing manifest %s:%s", repo, identifier), resp)
 	}
 	defer drain(resp)
 	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != m.Digest.String() {

@@ -34,7 +34,7 @@ func (c *Client) ReferrersAPI(ctx context.Context, repo Repository, digest v1.Ha
 		drain(resp)
 		return nil, false, nil
 	}
-	return nil, false, responseError("listing referrers of "+digest.String(), resp)
+	return nil, false, c.responseError("listing referrers of "+digest.String(), resp)
 }
 
 // FallbackTag is the tag of the OCI 1.1 referrers tag schema for digest: sha256-<hex>. On a

@@ -5,8 +5,9 @@
 // Each one is pinned in a Go module of its own, helper/dev/tools/<name>/go.mod, holding a single
 // `tool` directive, so none of their dependencies enters the shipped module's graph (ggcr keeps
 // cmd/krane in its own go.mod for the same reason). A binary is built once per pinned version, into
-// bin/tools/<name>-<hash of that go.mod and go.sum>, and reused by every later test process; a
-// lock file keeps parallel test binaries from building the same tool twice. CI builds them all up
+// <user cache dir>/shipgate-tools/<name>-<hash of that go.mod and go.sum> (shared by every checkout
+// on the machine: the hash names the pin), and reused by every later test process; a lock file
+// keeps parallel test binaries from building the same tool twice. CI builds them all up
 // front (`make tools`); a test that needs one that is missing builds it on first use.
 package devtool
 
@@ -25,7 +26,7 @@ import (
 	"testing"
 )
 
-// DirEnv overrides where built tools are kept (default: bin/tools at the repository root).
+// DirEnv overrides where built tools are kept (default: shipgate-tools in the user cache dir).
 const DirEnv = "SHIPGATE_TOOLS_DIR"
 
 // Path returns the path of the named tool's binary, building it first when this pinned version
@@ -42,7 +43,11 @@ func Path(name string) (string, error) {
 	}
 	dir := os.Getenv(DirEnv)
 	if dir == "" {
-		dir = filepath.Join(root, "bin", "tools")
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("devtool: no folder for built tools (set %s): %w", DirEnv, err)
+		}
+		dir = filepath.Join(cache, "shipgate-tools")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err

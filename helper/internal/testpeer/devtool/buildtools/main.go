@@ -1,4 +1,4 @@
-// Command buildtools builds every pinned dev tool (or the ones named) into bin/tools, so a test
+// Command buildtools builds every pinned dev tool (or the ones named) into the user cache, so a test
 // run starts with them ready: `make tools`, which CI runs before the tests.
 package main
 
