@@ -6,7 +6,9 @@ package promotion
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -59,9 +61,9 @@ type DestinationResult struct {
 	// BytesCopied counts blob bytes that moved; 0 in a dry run, which reports BytesToCopy.
 	BytesCopied int64 `json:"bytesCopied"`
 	// BytesToCopy is, in a dry run, what the copy would stream.
-	BytesToCopy    int64      `json:"bytesToCopy,omitempty"`
-	Tags           []string   `json:"tags,omitempty"`
-	Referrers      []string   `json:"referrers,omitempty"`
+	BytesToCopy int64    `json:"bytesToCopy,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Referrers   []string `json:"referrers,omitempty"`
 	// MergedTags are cosign tags that dst already held for other signatures, merged so that
 	// both the source's and dst's signatures verify.
 	MergedTags []string `json:"mergedTags,omitempty"`
