@@ -21,6 +21,7 @@ import (
 type judge struct {
 	path string
 	env  []string
+	dir  string // working directory (oras refuses absolute file paths)
 }
 
 func newJudge(t *testing.T, name string, env ...string) *judge {
@@ -38,7 +39,7 @@ func (j *judge) run(t *testing.T, wantOK bool, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, j.path, args...)
-	cmd.Env = j.env
+	cmd.Env, cmd.Dir = j.env, j.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -75,6 +76,7 @@ func TestJudgesFindAtTheDestinationWhatTheSourceHad(t *testing.T) {
 	cosign := newJudge(t, "cosign", "COSIGN_PASSWORD=", "COSIGN_YES=true", "COSIGN_EXPERIMENTAL=1")
 	oras := newJudge(t, "oras")
 	keys := t.TempDir()
+	oras.dir = keys
 	for _, k := range []string{"source", "oci11", "destination"} {
 		cosign.run(t, true, "generate-key-pair", "--output-key-prefix", filepath.Join(keys, k))
 	}
@@ -93,9 +95,13 @@ func TestJudgesFindAtTheDestinationWhatTheSourceHad(t *testing.T) {
 		cosign.run(t, true, append([]string{"sign", "--key", key("source", "key"), src}, noTlog...)...)
 		cosign.run(t, true, append([]string{"attest", "--key", key("source", "key"), "--type", "spdxjson", "--predicate", sbom, src}, noTlog...)...)
 		cosign.run(t, true, append([]string{"sign", "--key", key("oci11", "key"), "--registry-referrers-mode=oci-1-1", src}, noTlog...)...)
-		oras.run(t, true, "attach", "--plain-http", "--artifact-type", "application/spdx+json", src, sbom+":application/spdx+json")
+		oras.run(t, true, "attach", "--plain-http", "--artifact-type", "application/spdx+json", src, filepath.Base(sbom)+":application/spdx+json")
 		attached := discovered(t, oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", src))
-		if len(attached["application/spdx+json"]) != 1 || len(attached[cosignSigArtifactType]) != 1 {
+		// Two referrers: cosign's OCI 1.1 signature and oras's SBOM. go-containerregistry's
+		// registry lists the SBOM under its config's media type (the empty type), not its
+		// artifactType (FACTS: learned from third-party software), so only the count and
+		// cosign's type (its config type too) are fixed here; the destination must match.
+		if total(attached) != 2 || len(attached[cosignSigArtifactType]) != 1 {
 			t.Fatalf("the source's referrers as oras sees them: %v", attached)
 		}
 
@@ -111,6 +117,9 @@ func TestJudgesFindAtTheDestinationWhatTheSourceHad(t *testing.T) {
 		cosign.run(t, true, "verify", "--key", key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
 		cosign.run(t, true, "verify-attestation", "--key", key("source", "pub"), ignoreTlog, "--type", "spdxjson", dst)
 		found := discovered(t, oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", dst))
+		if total(found) != total(attached) {
+			t.Errorf("oras discovers %v at the destination, the source had %v", found, attached)
+		}
 		for artifactType, digests := range attached {
 			if strings.Join(found[artifactType], " ") != strings.Join(digests, " ") {
 				t.Errorf("oras discovers %s referrers %v at the destination, the source had %v", artifactType, found[artifactType], digests)
@@ -136,4 +145,12 @@ func discovered(t *testing.T, out string) map[string][]string {
 		found[r.ArtifactType] = append(found[r.ArtifactType], r.Digest)
 	}
 	return found
+}
+
+func total(byType map[string][]string) int {
+	n := 0
+	for _, digests := range byType {
+		n += len(digests)
+	}
+	return n
 }
