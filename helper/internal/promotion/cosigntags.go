@@ -184,7 +184,8 @@ func (dst *signatureImage) merged(src *signatureImage, idx []int) (manifest *reg
 // layers that dst lacks are copied and appended, the tag is rewritten, and read back. As with
 // the referrers index there is no compare-and-swap on a tag: a read-back that lacks a merged
 // layer (a concurrent `cosign sign` replaced the tag) repeats the merge, at most
-// ReferrersIndexPolicy.Attempts writes. It returns how many layers it added (with dryRun: would
+// ReferrersIndexPolicy.Attempts writes; a confirmed write is looked at once more after
+// ReferrersIndexSettle, as the index is. It returns how many layers it added (with dryRun: would
 // add, writing nothing).
 func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Reference, dst registry.Repository, tag string, dryRun bool) (int, error) {
 	policy := ReferrersIndexPolicy.WithDefaults(backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second})
@@ -194,26 +195,25 @@ func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Refere
 	}
 	dstRef := registry.Reference{Repository: dst, Tag: tag}
 	added := 0
-	for writes := 0; ; writes++ {
+	var loop confirmed
+	for {
 		current, err := readSignatureImage(ctx, c, dstRef)
 		if err != nil {
 			return added, fmt.Errorf("reading %s: %w", dstRef, err)
 		}
 		missing := missingFrom(current, source)
-		if len(missing) == 0 {
-			return added, nil
-		}
 		if dryRun {
 			return len(missing), nil
 		}
-		if writes > 0 {
-			// The read-back lacks merged layers: a concurrent `cosign sign` replaced the tag.
-			if writes >= policy.Attempts {
-				return added, failure.New(failure.Unavailable, "%s was replaced by concurrent writers %d times; %d of the source's layers are still missing from it", dstRef, writes, len(missing))
-			}
-			if err := policy.Sleep(ctx, policy.Delay(writes-1, 0)); err != nil {
-				return added, err
-			}
+		done, err := loop.next(ctx, len(missing), policy, func() error {
+			// The read-back lacks merged layers: concurrent `cosign sign`s keep replacing the tag.
+			return failure.New(failure.Unavailable, "%s was replaced by concurrent writers %d times; %d of the source's layers are still missing from it", dstRef, loop.writes, len(missing))
+		})
+		if done || err != nil {
+			return added, err
+		}
+		if len(missing) == 0 {
+			continue // settled: look once more
 		}
 		manifest, config, err := current.merged(source, missing)
 		if err != nil {
@@ -231,8 +231,9 @@ func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Refere
 		if err := c.PutManifest(ctx, dst, tag, manifest); err != nil {
 			return added, fmt.Errorf("writing the merged %s: %w", dstRef, err)
 		}
-		if writes == 0 {
+		if loop.writes == 0 {
 			added = len(missing)
 		}
+		loop.writes++
 	}
 }

@@ -20,6 +20,43 @@ import (
 // race is detected by reading the tag back and repaired by merging again.
 var ReferrersIndexPolicy = backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second}
 
+// ReferrersIndexSettle is how long a writer waits, after its read-back found its entries, before
+// it reads the tag once more. A concurrent writer that read the index before this one's PUT
+// writes its stale copy one round trip later; the second look catches that and merges again.
+// Without compare-and-swap on a tag this narrows the window to competitors slower than the
+// settle time; it cannot close it (oras, cosign and go-containerregistry do one unchecked
+// read-modify-write). Only a promotion that changed the index pays it.
+var ReferrersIndexSettle = 500 * time.Millisecond
+
+// confirmed is the loop shared by the index and cosign-tag merges: read the tag, and decide from
+// how many entries are missing whether it is done, must wait and look again, or must write.
+type confirmed struct {
+	writes  int
+	settled bool
+}
+
+// next returns true when the caller is done (nothing missing, after a settled second look when
+// it wrote); false with a nil error when it must write (again). It sleeps where it must.
+func (c *confirmed) next(ctx context.Context, missing int, policy backoff.Policy, refused func() error) (bool, error) {
+	if missing == 0 {
+		if c.writes == 0 || c.settled {
+			return true, nil
+		}
+		c.settled = true
+		return false, policy.Sleep(ctx, ReferrersIndexSettle)
+	}
+	c.settled = false
+	if c.writes > 0 {
+		if c.writes >= policy.Attempts {
+			return false, refused()
+		}
+		if err := policy.Sleep(ctx, policy.Delay(c.writes-1, 0)); err != nil {
+			return false, err
+		}
+	}
+	return false, nil
+}
+
 // ReferrerDescriptor is the descriptor the OCI distribution spec 1.1 lists for manifest m in
 // a referrers response or a referrers tag schema index: media type, digest and size, the
 // manifest's artifactType (or, when it has none, its config's media type), and its
@@ -133,32 +170,31 @@ func (idx *referrersIndex) with(add []v1.Descriptor) (*registry.Manifest, error)
 // AddToReferrersIndex maintains the referrers tag schema of OCI distribution spec 1.1 ("Pushing
 // Manifests with Subject") for a registry without the referrers API: it reads the index tagged
 // sha256-<hex of subject> in repo, adds the descriptors it lacks (never removing or changing
-// another tool's), writes it, and reads it back. A read-back that lacks one of add means a
-// concurrent writer replaced the index in between: the merge is repeated, at most
-// ReferrersIndexPolicy.Attempts writes, and then it fails rather than report referrers that
-// cannot be found. It returns how many descriptors it added.
+// another tool's), writes it, and reads it back, and once more after ReferrersIndexSettle. A
+// read-back that lacks one of add means a concurrent writer replaced the index in between: the
+// merge is repeated, at most ReferrersIndexPolicy.Attempts writes, and then it fails rather than
+// report referrers that cannot be found. It returns how many descriptors it added.
 func AddToReferrersIndex(ctx context.Context, c *registry.Client, repo registry.Repository, subject v1.Hash, add []v1.Descriptor) (int, error) {
 	policy := ReferrersIndexPolicy.WithDefaults(backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second})
 	tag := registry.FallbackTag(subject)
 	added := 0
-	for writes := 0; ; writes++ {
+	var loop confirmed
+	for {
 		idx, err := readReferrersIndex(ctx, c, repo, subject)
 		if err != nil {
 			return added, err
 		}
 		missing := idx.missing(add)
-		if len(missing) == 0 {
-			return added, nil
+		done, err := loop.next(ctx, len(missing), policy, func() error {
+			// The read-back lacks entries shipgate wrote: concurrent writers keep replacing it.
+			return failure.New(failure.Unavailable, "the referrers index %s:%s was replaced by concurrent writers %d times; %d referrers of %s are still missing from it",
+				repo, tag, loop.writes, len(missing), subject)
+		})
+		if done || err != nil {
+			return added, err
 		}
-		if writes > 0 {
-			// The read-back lacks entries shipgate wrote: a concurrent writer replaced the index.
-			if writes >= policy.Attempts {
-				return added, failure.New(failure.Unavailable, "the referrers index %s:%s was replaced by concurrent writers %d times; %d referrers of %s are still missing from it",
-					repo, tag, writes, len(missing), subject)
-			}
-			if err := policy.Sleep(ctx, policy.Delay(writes-1, 0)); err != nil {
-				return added, err
-			}
+		if len(missing) == 0 {
+			continue // settled: look once more
 		}
 		index, err := idx.with(missing)
 		if err != nil {
@@ -167,8 +203,9 @@ func AddToReferrersIndex(ctx context.Context, c *registry.Client, repo registry.
 		if err := c.PutManifest(ctx, repo, tag, index); err != nil {
 			return added, fmt.Errorf("writing the referrers index %s:%s: %w", repo, tag, err)
 		}
-		if writes == 0 {
+		if loop.writes == 0 {
 			added = len(missing)
 		}
+		loop.writes++
 	}
 }

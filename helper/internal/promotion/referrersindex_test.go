@@ -228,16 +228,17 @@ func startRacingProxy(t *testing.T, target string, races int32, competitor func(
 	return rp
 }
 
-func fastIndexRetries(t *testing.T) {
-	saved := promotion.ReferrersIndexPolicy
+func fastIndexRetries(t *testing.T, settle time.Duration) {
+	saved, savedSettle := promotion.ReferrersIndexPolicy, promotion.ReferrersIndexSettle
 	promotion.ReferrersIndexPolicy.Base, promotion.ReferrersIndexPolicy.Max = time.Millisecond, 5*time.Millisecond
-	t.Cleanup(func() { promotion.ReferrersIndexPolicy = saved })
+	promotion.ReferrersIndexSettle = settle
+	t.Cleanup(func() { promotion.ReferrersIndexPolicy, promotion.ReferrersIndexSettle = saved, savedSettle })
 }
 
 // The spec gives a tag no compare-and-swap: a writer that lost its entry to a concurrent one
 // finds out by reading the index back, and merges again; the competitor's entry survives.
 func TestReferrersIndexMergesAgainAfterALostRace(t *testing.T) {
-	fastIndexRetries(t)
+	fastIndexRetries(t, 10*time.Millisecond)
 	s := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, s.Repo("app:build"), 1)
 	subject := subjectOf(t, s.Repo("app@"+digest.String()))
@@ -463,4 +464,57 @@ func TestReferrerDiscoveryCost(t *testing.T) {
 	if without, with := count(false), count(true); with-without != 5 {
 		t.Errorf("discovery on a registry without the referrers API costs %d requests, want 5 (API, 3 HEADs, index): %s", with-without, f.proxy.Summary())
 	}
+}
+
+// Writers that really run at once: promotions from several source repositories, each with its
+// own referrer of one digest, into one destination at the same time. Every referrer ends up in
+// the destination's index whatever the interleaving (each writer reads back and merges again).
+func TestConcurrentPromotionsKeepEveryReferrer(t *testing.T) {
+	// 200 ms: far above a competitor's GET→PUT window here, even on a loaded machine.
+	fastIndexRetries(t, 200*time.Millisecond)
+	s := registryserver.StartT(t, registryserver.Options{})
+	digest := testimage.Image(t, s.Repo("src0:build"), 1)
+	subject := subjectOf(t, s.Repo("src0@"+digest.String()))
+	const writers = 4
+	want := map[v1.Hash]bool{}
+	for i := 0; i < writers; i++ {
+		repo := fmt.Sprintf("src%d", i)
+		if i > 0 {
+			testimage.Write(t, s.Repo(repo+":build"), mustImage(t, s.Repo("src0@"+digest.String())))
+		}
+		want[pushArtifact(t, s.Repo(repo), subject, sbomType, fmt.Sprintf(`{"writer":%d}`, i))] = true
+	}
+	client := registry.New(registry.Options{})
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		go func() {
+			_, err := promotion.Promote(context.Background(), client, promotion.Options{
+				Source:       registry.Reference{Repository: registry.Repository{Registry: s.Host, Path: fmt.Sprintf("src%d", i)}, Digest: digest},
+				Destinations: []registry.Repository{{Registry: s.Host, Path: "prod/app"}},
+				Referrers:    true,
+			})
+			errs <- err
+		}()
+	}
+	for i := 0; i < writers; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := listed(fallbackIndex(t, s.Repo("prod/app"), digest))
+	for d := range want {
+		if _, ok := got[d]; !ok {
+			t.Errorf("referrer %s lost from the destination's index: %v", d, got)
+		}
+	}
+}
+
+func mustImage(t *testing.T, ref string) v1.Image {
+	t.Helper()
+	r, _ := name.ParseReference(ref, name.WeakValidation)
+	img, err := remote.Image(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
