@@ -63,73 +63,109 @@ func shipgate(t *testing.T, args ...string) {
 // what `cosign verify --experimental-oci11` filters the referrers by.
 const cosignSigArtifactType = "application/vnd.dev.cosign.artifact.sig.v1+json"
 
-// On every registry kind, what the source had is found at the destination by the clients users
-// run, after `shipgate promote`: cosign verifies classic-tag signatures made with the source's
-// key and, merged beside them, the destination's own; an OCI 1.1 signature (made only in
-// oci-1-1 mode, with a key nothing else uses, so the tag fallback of `--experimental-oci11`
-// cannot answer for it); an attestation; and oras discovers an SBOM it attached. Before the
-// promotion the OCI 1.1 judge fails at the destination, so each check can fail.
+// judges are the clients and keys one judged promotion uses.
+type judges struct {
+	cosign, oras *judge
+	keys, sbom   string
+}
+
+func newJudges(t *testing.T) *judges {
+	t.Helper()
+	j := &judges{
+		cosign: newJudge(t, "cosign", "COSIGN_PASSWORD=", "COSIGN_YES=true", "COSIGN_EXPERIMENTAL=1"),
+		oras:   newJudge(t, "oras"),
+		keys:   t.TempDir(),
+	}
+	j.oras.dir = j.keys
+	for _, k := range []string{"source", "oci11", "destination"} {
+		j.cosign.run(t, true, "generate-key-pair", "--output-key-prefix", filepath.Join(j.keys, k))
+	}
+	j.sbom = filepath.Join(j.keys, "sbom.spdx.json")
+	if err := os.WriteFile(j.sbom, []byte(`{"spdxVersion":"SPDX-2.3","name":"app"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func (j *judges) key(name, ext string) string { return filepath.Join(j.keys, name+"."+ext) }
+
+// On every registry kind, and from a registry with the referrers API to one without and back,
+// what the source had is found at the destination by the clients users run, after `shipgate
+// promote`: cosign verifies classic-tag signatures made with the source's key and, merged beside
+// them, the destination's own; an OCI 1.1 signature (made only in oci-1-1 mode, with a key
+// nothing else uses, so the tag fallback of `--experimental-oci11` cannot answer for it); an
+// attestation; and oras discovers the same referrers (an SBOM it attached, cosign's OCI 1.1
+// signature). Before the promotion the OCI 1.1 judge fails at the destination, so each check can
+// fail.
 func TestJudgesFindAtTheDestinationWhatTheSourceHad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs cosign and oras (built once per pinned version by devtool)")
 	}
-	cosign := newJudge(t, "cosign", "COSIGN_PASSWORD=", "COSIGN_YES=true", "COSIGN_EXPERIMENTAL=1")
-	oras := newJudge(t, "oras")
-	keys := t.TempDir()
-	oras.dir = keys
-	for _, k := range []string{"source", "oci11", "destination"} {
-		cosign.run(t, true, "generate-key-pair", "--output-key-prefix", filepath.Join(keys, k))
-	}
-	key := func(name, ext string) string { return filepath.Join(keys, name+"."+ext) }
-	sbom := filepath.Join(keys, "sbom.spdx.json")
-	if err := os.WriteFile(sbom, []byte(`{"spdxVersion":"SPDX-2.3","name":"app"}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	noTlog := []string{"--tlog-upload=false"}
-	ignoreTlog := "--insecure-ignore-tlog=true"
-
+	j := newJudges(t)
 	registrykinds.ForEach(t, func(t *testing.T, k *registrykinds.Kind) {
-		digest := testimage.Image(t, k.Repo("app:v1"), 1)
-		src, dst := k.Repo("app@"+digest.String()), k.Repo("prod/app@"+digest.String())
-
-		cosign.run(t, true, append([]string{"sign", "--key", key("source", "key"), src}, noTlog...)...)
-		cosign.run(t, true, append([]string{"attest", "--key", key("source", "key"), "--type", "spdxjson", "--predicate", sbom, src}, noTlog...)...)
-		cosign.run(t, true, append([]string{"sign", "--key", key("oci11", "key"), "--registry-referrers-mode=oci-1-1", src}, noTlog...)...)
-		oras.run(t, true, "attach", "--plain-http", "--artifact-type", "application/spdx+json", src, filepath.Base(sbom)+":application/spdx+json")
-		attached := discovered(t, oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", src))
-		// Two referrers: cosign's OCI 1.1 signature and oras's SBOM. go-containerregistry's
-		// registry lists the SBOM under its config's media type (the empty type), not its
-		// artifactType (FACTS: learned from third-party software), so only the count and
-		// cosign's type (its config type too) are fixed here; the destination must match.
-		if total(attached) != 2 || len(attached[cosignSigArtifactType]) != 1 {
-			t.Fatalf("the source's referrers as oras sees them: %v", attached)
-		}
-
-		// The destination already holds the digest, signed there with its own key.
-		shipgate(t, "promote", "--from", src, "--to", k.Repo("prod/app"), "--no-referrers")
-		cosign.run(t, true, append([]string{"sign", "--key", key("destination", "key"), dst}, noTlog...)...)
-		cosign.run(t, false, "verify", "--key", key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
-
-		shipgate(t, "promote", "--from", src, "--to", k.Repo("prod/app"))
-
-		cosign.run(t, true, "verify", "--key", key("source", "pub"), ignoreTlog, dst)
-		cosign.run(t, true, "verify", "--key", key("destination", "pub"), ignoreTlog, dst)
-		cosign.run(t, true, "verify", "--key", key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
-		cosign.run(t, true, "verify-attestation", "--key", key("source", "pub"), ignoreTlog, "--type", "spdxjson", dst)
-		found := discovered(t, oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", dst))
-		if total(found) != total(attached) {
-			t.Errorf("oras discovers %v at the destination, the source had %v", found, attached)
-		}
-		for artifactType, digests := range attached {
-			if strings.Join(found[artifactType], " ") != strings.Join(digests, " ") {
-				t.Errorf("oras discovers %s referrers %v at the destination, the source had %v", artifactType, found[artifactType], digests)
-			}
-		}
+		j.promoteAndJudge(t, k, k)
+	})
+	t.Run("ggcr-to-distribution-v3", func(t *testing.T) {
+		j.promoteAndJudge(t, registrykinds.Start(t, "ggcr"), registrykinds.Start(t, "distribution-v3"))
+	})
+	t.Run("distribution-v3-to-ggcr", func(t *testing.T) {
+		j.promoteAndJudge(t, registrykinds.Start(t, "distribution-v3"), registrykinds.Start(t, "ggcr"))
 	})
 }
 
-// discovered reads `oras discover --format json`: the referrers' digests by artifactType.
-func discovered(t *testing.T, out string) map[string][]string {
+func (j *judges) promoteAndJudge(t *testing.T, from, to *registrykinds.Kind) {
+	noTlog := "--tlog-upload=false"
+	ignoreTlog := "--insecure-ignore-tlog=true"
+	digest := testimage.Image(t, from.Repo("app:v1"), 1)
+	src, dst := from.Repo("app@"+digest.String()), to.Repo("prod/app@"+digest.String())
+
+	j.cosign.run(t, true, "sign", "--key", j.key("source", "key"), noTlog, src)
+	j.cosign.run(t, true, "attest", "--key", j.key("source", "key"), "--type", "spdxjson", "--predicate", j.sbom, noTlog, src)
+	j.cosign.run(t, true, "sign", "--key", j.key("oci11", "key"), "--registry-referrers-mode=oci-1-1", noTlog, src)
+	j.oras.run(t, true, "attach", "--plain-http", "--artifact-type", "application/spdx+json", src, filepath.Base(j.sbom)+":application/spdx+json")
+	attached := discovered(t, j.oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", src))
+	// Two referrers: cosign's OCI 1.1 signature and oras's SBOM. go-containerregistry's registry
+	// lists the SBOM under its config's media type (the empty type), not its artifactType (FACTS:
+	// learned from third-party software), so the referrers are compared by digest, and only
+	// cosign's type (its config type too) by type.
+	if len(attached) != 2 || attached[cosignSigDigest(t, attached)] != cosignSigArtifactType {
+		t.Fatalf("the source's referrers as oras sees them: %v", attached)
+	}
+
+	// The destination already holds the digest, signed there with its own key.
+	shipgate(t, "promote", "--from", src, "--to", to.Repo("prod/app"), "--no-referrers")
+	j.cosign.run(t, true, "sign", "--key", j.key("destination", "key"), noTlog, dst)
+	j.cosign.run(t, false, "verify", "--key", j.key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
+
+	shipgate(t, "promote", "--from", src, "--to", to.Repo("prod/app"))
+
+	j.cosign.run(t, true, "verify", "--key", j.key("source", "pub"), ignoreTlog, dst)
+	j.cosign.run(t, true, "verify", "--key", j.key("destination", "pub"), ignoreTlog, dst)
+	j.cosign.run(t, true, "verify", "--key", j.key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
+	j.cosign.run(t, true, "verify-attestation", "--key", j.key("source", "pub"), ignoreTlog, "--type", "spdxjson", dst)
+	found := discovered(t, j.oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", dst))
+	if len(found) != len(attached) || found[cosignSigDigest(t, attached)] != cosignSigArtifactType {
+		t.Errorf("oras discovers %v at the destination, the source had %v", found, attached)
+	}
+	for d := range attached {
+		if _, ok := found[d]; !ok {
+			t.Errorf("oras does not discover %s at the destination: %v", d, found)
+		}
+	}
+}
+
+func cosignSigDigest(t *testing.T, byDigest map[string]string) string {
+	t.Helper()
+	for d, artifactType := range byDigest {
+		if artifactType == cosignSigArtifactType {
+			return d
+		}
+	}
+	return ""
+}
+
+// discovered reads `oras discover --format json`: the referrers' artifactType by digest.
+func discovered(t *testing.T, out string) map[string]string {
 	t.Helper()
 	var tree struct {
 		Referrers []struct {
@@ -140,17 +176,9 @@ func discovered(t *testing.T, out string) map[string][]string {
 	if err := json.Unmarshal([]byte(out), &tree); err != nil {
 		t.Fatalf("oras discover output: %v\n%s", err, out)
 	}
-	found := map[string][]string{}
+	found := map[string]string{}
 	for _, r := range tree.Referrers {
-		found[r.ArtifactType] = append(found[r.ArtifactType], r.Digest)
+		found[r.Digest] = r.ArtifactType
 	}
 	return found
-}
-
-func total(byType map[string][]string) int {
-	n := 0
-	for _, digests := range byType {
-		n += len(digests)
-	}
-	return n
 }
