@@ -91,8 +91,8 @@ func (j *judges) key(name, ext string) string { return filepath.Join(j.keys, nam
 
 // On every registry kind, and from a registry with the referrers API to one without and back,
 // what the source had is found at the destination by the clients users run, after `shipgate
-// promote`: cosign verifies classic-tag signatures made with the source's key and, merged beside
-// them, the destination's own; an OCI 1.1 signature (made only in oci-1-1 mode, with a key
+// promote`: cosign verifies classic-tag signatures and attestations made with the source's key
+// and, merged beside them, the destination's own; an OCI 1.1 signature (made only in oci-1-1 mode, with a key
 // nothing else uses, so the tag fallback of `--experimental-oci11` cannot answer for it); an
 // attestation; and oras discovers the same referrers (an SBOM it attached, cosign's OCI 1.1
 // signature). Before the promotion the OCI 1.1 judge fails at the destination, so each check can
@@ -132,9 +132,10 @@ func (j *judges) promoteAndJudge(t *testing.T, from, to *registrykinds.Kind) {
 		t.Fatalf("the source's referrers as oras sees them: %v", attached)
 	}
 
-	// The destination already holds the digest, signed there with its own key.
+	// The destination already holds the digest, signed and attested there with its own key.
 	shipgate(t, "promote", "--from", src, "--to", to.Repo("prod/app"), "--no-referrers")
 	j.cosign.run(t, true, "sign", "--key", j.key("destination", "key"), noTlog, dst)
+	j.cosign.run(t, true, "attest", "--key", j.key("destination", "key"), "--type", "spdxjson", "--predicate", j.sbom, noTlog, dst)
 	j.cosign.run(t, false, "verify", "--key", j.key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
 
 	shipgate(t, "promote", "--from", src, "--to", to.Repo("prod/app"))
@@ -143,6 +144,7 @@ func (j *judges) promoteAndJudge(t *testing.T, from, to *registrykinds.Kind) {
 	j.cosign.run(t, true, "verify", "--key", j.key("destination", "pub"), ignoreTlog, dst)
 	j.cosign.run(t, true, "verify", "--key", j.key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
 	j.cosign.run(t, true, "verify-attestation", "--key", j.key("source", "pub"), ignoreTlog, "--type", "spdxjson", dst)
+	j.cosign.run(t, true, "verify-attestation", "--key", j.key("destination", "pub"), ignoreTlog, "--type", "spdxjson", dst)
 	found := discovered(t, j.oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", dst))
 	if len(found) != len(attached) || found[cosignSigDigest(t, attached)] != cosignSigArtifactType {
 		t.Errorf("oras discovers %v at the destination, the source had %v", found, attached)
