@@ -52,22 +52,13 @@ func readSignatureImage(ctx context.Context, c *registry.Client, ref registry.Re
 	if m.IsIndex() {
 		return nil, failure.New(failure.Safety, "%s is an index, not a cosign signature image", ref)
 	}
-	s := &signatureImage{manifest: m}
-	if err := json.Unmarshal(m.Bytes, &s.fields); err != nil {
-		return nil, failure.Wrap(failure.Safety, err, "parsing %s", ref)
+	var config v1.Descriptor
+	if err := json.Unmarshal(m.Bytes, &struct {
+		Config *v1.Descriptor `json:"config"`
+	}{&config}); err != nil || config.Digest.Hex == "" {
+		return nil, failure.New(failure.Safety, "%s has no config to merge signatures into", ref)
 	}
-	if err := json.Unmarshal(s.fields["config"], &s.config); err != nil {
-		return nil, failure.Wrap(failure.Safety, err, "parsing the config descriptor of %s", ref)
-	}
-	if raw := s.fields["layers"]; raw != nil {
-		if err := json.Unmarshal(raw, &s.layersRaw); err != nil {
-			return nil, failure.Wrap(failure.Safety, err, "parsing the layers of %s", ref)
-		}
-		if err := json.Unmarshal(raw, &s.layers); err != nil {
-			return nil, failure.Wrap(failure.Safety, err, "parsing the layers of %s", ref)
-		}
-	}
-	body, _, err := c.OpenBlob(ctx, ref.Repository, s.config.Digest)
+	body, _, err := c.OpenBlob(ctx, ref.Repository, config.Digest)
 	if err != nil {
 		return nil, fmt.Errorf("reading the config of %s: %w", ref, err)
 	}
@@ -76,8 +67,32 @@ func readSignatureImage(ctx context.Context, c *registry.Client, ref registry.Re
 	if err != nil {
 		return nil, failure.Wrap(failure.Unavailable, err, "reading the config of %s", ref)
 	}
+	s, err := parseSignatureImage(m, cfg)
+	if err != nil {
+		return nil, failure.Wrap(failure.Safety, err, "parsing %s", ref)
+	}
+	return s, nil
+}
+
+// parseSignatureImage splits a signature image's manifest and config into what a merge touches.
+func parseSignatureImage(m *registry.Manifest, cfg []byte) (*signatureImage, error) {
+	s := &signatureImage{manifest: m}
+	if err := json.Unmarshal(m.Bytes, &s.fields); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(s.fields["config"], &s.config); err != nil {
+		return nil, fmt.Errorf("the config descriptor: %w", err)
+	}
+	if raw := s.fields["layers"]; raw != nil {
+		if err := json.Unmarshal(raw, &s.layersRaw); err != nil {
+			return nil, fmt.Errorf("the layers: %w", err)
+		}
+		if err := json.Unmarshal(raw, &s.layers); err != nil {
+			return nil, fmt.Errorf("the layers: %w", err)
+		}
+	}
 	if err := json.Unmarshal(cfg, &s.cfgFields); err != nil {
-		return nil, failure.Wrap(failure.Safety, err, "parsing the config of %s", ref)
+		return nil, fmt.Errorf("the config: %w", err)
 	}
 	var rootfs struct {
 		DiffIDs []string `json:"diff_ids"`
@@ -141,18 +156,18 @@ func (dst *signatureImage) merged(src *signatureImage, idx []int) (manifest *reg
 	if rootfs["type"] == nil {
 		rootfs["type"] = json.RawMessage(`"layers"`)
 	}
-	if rootfs["diff_ids"], err = json.Marshal(diffIDs); err != nil {
+	if rootfs["diff_ids"], err = marshal(diffIDs); err != nil {
 		return nil, nil, err
 	}
-	if cfg["rootfs"], err = json.Marshal(rootfs); err != nil {
+	if cfg["rootfs"], err = marshal(rootfs); err != nil {
 		return nil, nil, err
 	}
 	if dst.hasHist && len(dst.history) == len(dst.layers) {
-		if cfg["history"], err = json.Marshal(history); err != nil {
+		if cfg["history"], err = marshal(history); err != nil {
 			return nil, nil, err
 		}
 	}
-	if config, err = json.Marshal(cfg); err != nil {
+	if config, err = marshal(cfg); err != nil {
 		return nil, nil, err
 	}
 	cfgDigest, cfgSize, err := v1.SHA256(bytes.NewReader(config))
@@ -162,13 +177,13 @@ func (dst *signatureImage) merged(src *signatureImage, idx []int) (manifest *reg
 	configDesc := dst.config
 	configDesc.Digest, configDesc.Size = cfgDigest, cfgSize
 	fields := maps.Clone(dst.fields)
-	if fields["config"], err = json.Marshal(configDesc); err != nil {
+	if fields["config"], err = marshal(configDesc); err != nil {
 		return nil, nil, err
 	}
-	if fields["layers"], err = json.Marshal(layers); err != nil {
+	if fields["layers"], err = marshal(layers); err != nil {
 		return nil, nil, err
 	}
-	data, err := json.Marshal(fields)
+	data, err := marshal(fields)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -80,8 +80,8 @@ func ReferrerDescriptor(m *registry.Manifest) (v1.Descriptor, error) {
 	return d, nil
 }
 
-// referrersIndex is the current content of a referrers tag schema index: its other fields kept
-// byte for byte, and its descriptors kept as written (another tool's fields survive a merge).
+// referrersIndex is the current content of a referrers tag schema index: its other fields and
+// its descriptors kept as the JSON values they were (another tool's fields survive a merge).
 type referrersIndex struct {
 	fields  map[string]json.RawMessage
 	entries []json.RawMessage
@@ -91,11 +91,10 @@ type referrersIndex struct {
 // readReferrersIndex reads the index tagged sha256-<hex of subject> in repo; a missing tag is
 // an empty index. Anything else under that tag is refused rather than overwritten.
 func readReferrersIndex(ctx context.Context, c *registry.Client, repo registry.Repository, subject v1.Hash) (*referrersIndex, error) {
-	idx := &referrersIndex{fields: map[string]json.RawMessage{}, digests: map[v1.Hash]bool{}}
 	ref := registry.Reference{Repository: repo, Tag: registry.FallbackTag(subject)}
 	m, err := c.GetManifest(ctx, ref)
 	if failure.KindOf(err) == failure.NotFound {
-		return idx, nil
+		return &referrersIndex{fields: map[string]json.RawMessage{}, digests: map[v1.Hash]bool{}}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading the referrers index %s: %w", ref, err)
@@ -103,12 +102,22 @@ func readReferrersIndex(ctx context.Context, c *registry.Client, repo registry.R
 	if m.MediaType != types.OCIImageIndex {
 		return nil, failure.New(failure.Safety, "%s holds a %s, not the OCI image index of the referrers tag schema: shipgate does not overwrite it", ref, m.MediaType)
 	}
-	if err := json.Unmarshal(m.Bytes, &idx.fields); err != nil {
+	idx, err := parseReferrersIndex(m.Bytes)
+	if err != nil {
 		return nil, failure.Wrap(failure.Safety, err, "parsing the referrers index %s", ref)
+	}
+	return idx, nil
+}
+
+// parseReferrersIndex splits an index into its fields and its descriptors, each kept as written.
+func parseReferrersIndex(data []byte) (*referrersIndex, error) {
+	idx := &referrersIndex{fields: map[string]json.RawMessage{}, digests: map[v1.Hash]bool{}}
+	if err := json.Unmarshal(data, &idx.fields); err != nil {
+		return nil, err
 	}
 	if raw, ok := idx.fields["manifests"]; ok && string(raw) != "null" {
 		if err := json.Unmarshal(raw, &idx.entries); err != nil {
-			return nil, failure.Wrap(failure.Safety, err, "parsing the referrers index %s", ref)
+			return nil, err
 		}
 	}
 	for _, raw := range idx.entries {
@@ -116,11 +125,23 @@ func readReferrersIndex(ctx context.Context, c *registry.Client, repo registry.R
 			Digest v1.Hash `json:"digest"`
 		}
 		if err := json.Unmarshal(raw, &d); err != nil {
-			return nil, failure.Wrap(failure.Safety, err, "parsing an entry of the referrers index %s", ref)
+			return nil, fmt.Errorf("an entry: %w", err)
 		}
 		idx.digests[d.Digest] = true
 	}
 	return idx, nil
+}
+
+// marshal encodes v as encoding/json does but without escaping <, > and & (which it would also
+// apply to the descriptors and annotations it keeps from other tools).
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // missing returns the descriptors of want that the index does not list (by digest).
@@ -139,7 +160,7 @@ func (idx *referrersIndex) missing(want []v1.Descriptor) []v1.Descriptor {
 func (idx *referrersIndex) with(add []v1.Descriptor) (*registry.Manifest, error) {
 	entries := append([]json.RawMessage{}, idx.entries...)
 	for _, d := range add {
-		raw, err := json.Marshal(d)
+		raw, err := marshal(d)
 		if err != nil {
 			return nil, failure.Wrap(failure.Internal, err, "encoding descriptor %s", d.Digest)
 		}
@@ -151,12 +172,12 @@ func (idx *referrersIndex) with(add []v1.Descriptor) (*registry.Manifest, error)
 	}
 	fields["schemaVersion"] = json.RawMessage(`2`)
 	fields["mediaType"] = json.RawMessage(`"` + string(types.OCIImageIndex) + `"`)
-	manifests, err := json.Marshal(entries)
+	manifests, err := marshal(entries)
 	if err != nil {
 		return nil, failure.Wrap(failure.Internal, err, "encoding the referrers index")
 	}
 	fields["manifests"] = manifests
-	data, err := json.Marshal(fields)
+	data, err := marshal(fields)
 	if err != nil {
 		return nil, failure.Wrap(failure.Internal, err, "encoding the referrers index")
 	}
