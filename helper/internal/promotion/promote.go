@@ -8,7 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -32,6 +35,10 @@ type Options struct {
 	// SkipArtifactTypes are referrer artifact types never copied (shipgate's own ledger
 	// records belong to one repository's environments).
 	SkipArtifactTypes []string
+	// Progress receives progress lines (docs/promotion.md "Progress"); nil reports nothing.
+	Progress io.Writer
+	// ProgressInterval is the heartbeat's period; zero means DefaultProgressInterval.
+	ProgressInterval time.Duration
 	// Parallel is how many blobs move at once per destination (across every image of an
 	// index). The default is defaultParallel.
 	Parallel int
@@ -61,10 +68,10 @@ type DestinationResult struct {
 	// BytesCopied counts blob bytes that moved; 0 in a dry run, which reports BytesToCopy.
 	BytesCopied int64 `json:"bytesCopied"`
 	// BytesToCopy is, in a dry run, what the copy would stream.
-	BytesToCopy    int64      `json:"bytesToCopy,omitempty"`
-	Tags           []string   `json:"tags,omitempty"`
-	Referrers      []string   `json:"referrers,omitempty"`
-	Warnings       []string   `json:"warnings,omitempty"`
+	BytesToCopy int64    `json:"bytesToCopy,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Referrers   []string `json:"referrers,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
 
 	mediaType string
 }
@@ -181,6 +188,8 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
 	dstRef := registry.Reference{Repository: dst, Digest: digest}
 	sameRepo := opts.Source.Repository == dst
+	p := newProgress(opts.Progress, opts.ProgressInterval, short(digest)+" to "+dst.String())
+	defer p.halt()
 	present, err := c.GetManifest(ctx, dstRef)
 	switch {
 	case err == nil:
@@ -196,7 +205,8 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 		if err != nil {
 			return nil, err
 		}
-		if err := copyGraph(ctx, c, opts, g, dst, dr); err != nil {
+		p.start(g, opts.DryRun)
+		if err := copyGraph(ctx, c, opts, g, dst, dr, p); err != nil {
 			return nil, err
 		}
 	} else if !opts.DryRun && !sameRepo && present.IsIndex() && len(opts.Tags) == 0 {
@@ -204,7 +214,7 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 		// again makes the registry check every child (distribution, zot, Quay and ECR refuse an
 		// index or image whose references are missing: FACTS "Manifest PUT validation"); one
 		// request instead of a HEAD per child. With tags, the first tag's PUT is that check.
-		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr); err != nil {
+		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr, p); err != nil {
 			return nil, err
 		}
 	}
@@ -220,14 +230,16 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 				continue // copyGraph wrote the root under the first tag
 			}
 			if i == 0 && !sameRepo && root.IsIndex() {
-				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr); err != nil {
+				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr, p); err != nil {
 					return nil, err
 				}
+				p.manifest(root.Digest, tag)
 				continue
 			}
 			if err := putTag(ctx, c, dst, tag, root); err != nil {
 				return nil, err
 			}
+			p.manifest(root.Digest, tag)
 		}
 	}
 	if opts.Referrers && !sameRepo {
@@ -236,13 +248,14 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 			return nil, err
 		}
 	}
+	p.finish(dr, opts.DryRun)
 	return dr, nil
 }
 
 // completeIndex writes an index already present at dst under identifier; when the registry
 // refuses it for a missing child, the children are copied from the source and the write is
 // repeated.
-func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, identifier string, index *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult) error {
+func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, identifier string, index *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult, p *progress) error {
 	err := putTag(ctx, c, dst, identifier, index)
 	if err == nil || !missingReference(err) {
 		return err
@@ -252,7 +265,8 @@ func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst re
 	if gerr != nil {
 		return gerr
 	}
-	if err := copyImages(ctx, c, opts, g, dst, dr); err != nil {
+	p.start(g, opts.DryRun)
+	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
 		return err
 	}
 	return putTag(ctx, c, dst, identifier, index)
@@ -290,8 +304,8 @@ func putTag(ctx context.Context, c *registry.Client, dst registry.Repository, ta
 // copyGraph writes every image's blobs and manifest, then the index, into dst. The root is
 // written once: under the first tag when there is one (a tag PUT creates the manifest, so a
 // second PUT by digest would only repeat it), by digest otherwise.
-func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
-	if err := copyImages(ctx, c, opts, g, dst, dr); err != nil {
+func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
+	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
 		return err
 	}
 	if opts.DryRun {
@@ -301,13 +315,17 @@ func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceG
 	if len(opts.Tags) > 0 {
 		identifier = opts.Tags[0]
 	}
-	return putTag(ctx, c, dst, identifier, g.root)
+	if err := putTag(ctx, c, dst, identifier, g.root); err != nil {
+		return err
+	}
+	p.manifest(g.root.Digest, identifier)
+	return nil
 }
 
 // copyImages moves every blob of the graph (in parallel, each distinct blob once) and writes
 // each child manifest of an index as soon as its own blobs are there. The root is left to the
 // caller.
-func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
+func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
 	images := g.images()
 	type blobJob struct {
 		once   sync.Once
@@ -347,7 +365,10 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 			return "", j.err
 		}
 		defer func() { <-sem }()
-		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun)
+		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun, p.counter())
+		if j.err == nil {
+			p.blob(blob, j.action)
+		}
 		return j.action, j.err
 	}
 	steps := make([][]BlobStep, len(images))
@@ -373,7 +394,11 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 			if opts.DryRun || img == g.root {
 				return nil
 			}
-			return putTag(gctx, c, dst, img.Digest.String(), img)
+			if err := putTag(gctx, c, dst, img.Digest.String(), img); err != nil {
+				return err
+			}
+			p.manifest(img.Digest, img.Digest.String())
+			return nil
 		})
 	}
 	if err := group.Wait(); err != nil {
@@ -400,7 +425,7 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 // upload session otherwise: the presence check and the session in one request (a HEAD and a
 // POST in crane and regclient). A copy interrupted mid-stream is retried from a fresh upload
 // session.
-func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool) (string, error) {
+func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool, moved *atomic.Int64) (string, error) {
 	sameRegistry := src.Registry == dst.Registry
 	if dryRun {
 		present, err := c.BlobPresent(ctx, dst, blob.Digest)
@@ -438,7 +463,7 @@ func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Rep
 			}
 			location = loc
 		}
-		lastErr = streamBlob(ctx, c, src, dst, blob, location)
+		lastErr = streamBlob(ctx, c, src, dst, blob, location, moved)
 		if lastErr == nil {
 			return BlobCopy, nil
 		}
@@ -454,13 +479,17 @@ func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Rep
 	return "", lastErr
 }
 
-func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string) error {
+func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {
 	body, _, err := c.OpenBlob(ctx, src, blob.Digest)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, body)
+	var content io.Reader = body
+	if moved != nil {
+		content = countingReader{r: body, n: moved}
+	}
+	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, content)
 }
 
 // copyReferrers copies what refers to the digest into dst. Tag-based referrers (cosign) keep
@@ -486,6 +515,7 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		sub.Source = registry.Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
 		sub.Tags = nil
 		sub.Referrers = false
+		sub.Progress = nil // one line per referrer below, not a copy report each
 		if r.Tag != "" {
 			existing, err := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: r.Tag})
 			if err != nil {
@@ -515,6 +545,9 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 			label = r.Tag
 		}
 		dr.Referrers = append(dr.Referrers, label)
+		if opts.Progress != nil && !opts.DryRun {
+			fmt.Fprintf(opts.Progress, "shipgate: referrer %s copied to %s\n", label, dst)
+		}
 		dr.BytesCopied += inner.BytesCopied
 		dr.BytesToCopy += inner.BytesToCopy
 	}
