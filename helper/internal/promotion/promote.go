@@ -101,15 +101,25 @@ func loadSource(ctx context.Context, c *registry.Client, ref registry.Reference)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range descs {
-		child, err := c.GetManifest(ctx, registry.Reference{Repository: ref.Repository, Digest: d.Digest})
-		if err != nil {
-			return nil, fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
-		}
-		if child.IsIndex() {
-			return nil, failure.New(failure.Safety, "index %s nests another index (%s); shipgate copies one level", root.Digest, d.Digest)
-		}
-		g.children = append(g.children, child)
+	// The children are read in parallel: one round trip for all of them, not one each.
+	g.children = make([]*registry.Manifest, len(descs))
+	group, gctx := errgroup.WithContext(ctx)
+	group.SetLimit(defaultParallel)
+	for i, d := range descs {
+		group.Go(func() error {
+			child, err := c.GetManifest(gctx, registry.Reference{Repository: ref.Repository, Digest: d.Digest})
+			if err != nil {
+				return fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
+			}
+			if child.IsIndex() {
+				return failure.New(failure.Safety, "index %s nests another index (%s); shipgate copies one level", root.Digest, d.Digest)
+			}
+			g.children[i] = child
+			return nil
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -149,6 +159,19 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		}
 	}
 	result := &Result{Digest: opts.Source.Digest, DryRun: opts.DryRun}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var disc *discovery
+	if opts.Referrers {
+		for _, dst := range opts.Destinations {
+			if dst != opts.Source.Repository {
+				// Discovery reads only the source: it runs while the image is copied, once for
+				// every destination, instead of adding its two round trips after each copy.
+				disc = startDiscovery(ctx, c, opts)
+				break
+			}
+		}
+	}
 	var graph *sourceGraph
 	loadGraph := func() (*sourceGraph, error) {
 		if graph == nil {
@@ -162,7 +185,7 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		return graph, nil
 	}
 	for _, dst := range opts.Destinations {
-		dr, err := promoteTo(ctx, c, opts, dst, loadGraph)
+		dr, err := promoteTo(ctx, c, opts, dst, loadGraph, disc)
 		if err != nil {
 			return result, fmt.Errorf("promoting %s to %s: %w", opts.Source.Digest, dst, err)
 		}
@@ -183,7 +206,7 @@ const defaultParallel = 6
 // which also yields the bytes to tag), so a destination that holds the digest costs 1 request
 // plus 1 per tag. Where source and destination are the same repository, that read is the
 // source itself: nothing is copied and only the tags are written.
-func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error)) (*DestinationResult, error) {
+func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error), disc *discovery) (*DestinationResult, error) {
 	digest := opts.Source.Digest
 	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
 	dstRef := registry.Reference{Repository: dst, Digest: digest}
@@ -244,7 +267,7 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	}
 	if opts.Referrers && !sameRepo {
 		// In the source's own repository its referrers are already where they belong.
-		if err := copyReferrers(ctx, c, opts, dst, dr); err != nil {
+		if err := copyReferrers(ctx, c, opts, dst, dr, disc); err != nil {
 			return nil, err
 		}
 	}
@@ -494,8 +517,11 @@ func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repos
 
 // copyReferrers copies what refers to the digest into dst. Tag-based referrers (cosign) keep
 // their tag unless dst already has that tag for something else, which is never overwritten.
-func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult) error {
-	refs, _, err := DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult, disc *discovery) error {
+	if disc == nil {
+		disc = startDiscovery(ctx, c, opts)
+	}
+	refs, err := disc.wait(ctx)
 	if err != nil {
 		return fmt.Errorf("discovering referrers: %w", err)
 	}
@@ -531,7 +557,7 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 				sub.Tags = []string{r.Tag}
 			}
 		}
-		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return loadSource(ctx, c, sub.Source) })
+		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return loadSource(ctx, c, sub.Source) }, nil)
 		if err != nil {
 			var fe *failure.Error
 			if errors.As(err, &fe) && fe.Kind == failure.Safety {
@@ -564,4 +590,29 @@ func hasSubjectReferrers(refs []Referrer) bool {
 		}
 	}
 	return false
+}
+
+// discovery is referrer discovery running in the background.
+type discovery struct {
+	done chan struct{}
+	refs []Referrer
+	err  error
+}
+
+func startDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
+	d := &discovery{done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+	}()
+	return d
+}
+
+func (d *discovery) wait(ctx context.Context) ([]Referrer, error) {
+	select {
+	case <-d.done:
+		return d.refs, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
