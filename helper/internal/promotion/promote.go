@@ -200,7 +200,7 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 
 // defaultParallel is how many blob transfers and child manifests move at once: crane's and
 // regclient's default is also a handful; more gains nothing on one registry's connection pool.
-const defaultParallel = 6
+const defaultParallel = 8
 
 // promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
 // which also yields the bytes to tag), so a destination that holds the digest costs 1 request
