@@ -32,6 +32,7 @@ func promoteCommand(s *streams) *cli.Command {
 			&cli.BoolFlag{Name: "allow-tag", Usage: "accept a source given by tag (resolved once, and printed)"},
 			&cli.BoolFlag{Name: "no-referrers", Usage: "do not copy signatures, attestations and SBOMs that refer to the digest"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (per blob: present, mount or copy) and write nothing"},
+			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (warnings and errors still print)"},
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
@@ -95,6 +96,7 @@ func promoteCommand(s *streams) *cli.Command {
 			result, err := promotion.Promote(c.Context, client, promotion.Options{
 				Source: src, Destinations: dsts, Tags: c.StringSlice("tag"), DryRun: c.Bool("dry-run"),
 				Referrers: !c.Bool("no-referrers"), SkipArtifactTypes: []string{ledger.RecordArtifactType},
+				Progress: progressWriter(c, s),
 			})
 			if err != nil {
 				return err

@@ -2,15 +2,19 @@ package promotion_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/promotion"
@@ -156,4 +160,91 @@ func TestDryRunReportsBytesToCopyNotCopied(t *testing.T) {
 	if d.BytesCopied != 0 || d.BytesToCopy == 0 {
 		t.Fatalf("dry run: bytesCopied %d, bytesToCopy %d; want 0 and the plan's bytes", d.BytesCopied, d.BytesToCopy)
 	}
+}
+
+// slowly lets every blob download through at about rate bytes per second.
+func slowly(rate int) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+				next.ServeHTTP(&throttled{ResponseWriter: w, rate: rate}, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+type throttled struct {
+	http.ResponseWriter
+	rate int
+}
+
+func (t *throttled) Write(b []byte) (int, error) {
+	written := 0
+	for len(b) > 0 {
+		n := min(len(b), t.rate/20)
+		m, err := t.ResponseWriter.Write(b[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		if f, ok := t.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		b = b[n:]
+		time.Sleep(50 * time.Millisecond)
+	}
+	return written, nil
+}
+
+// TestProgressIsLineOrientedWithHeartbeatAndSummary (issue 18.2): a slow cross-registry copy
+// reports what it copies, each blob and manifest as it finishes, heartbeats with bytes while
+// it waits, and a summary; nothing without a Progress writer.
+func TestProgressIsLineOrientedWithHeartbeatAndSummary(t *testing.T) {
+	src := registryserver.StartT(t, registryserver.Options{})
+	dst := registryserver.StartT(t, registryserver.Options{})
+	img, err := random.Image(256<<10, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := testimage.Write(t, src.Repo("app:build"), img)
+	host := double(t, src, slowly(512<<10)) // ~1.2 s for the two layers
+	var out strings.Builder
+	res, err := promotion.Promote(context.Background(), registry.New(registry.Options{}), promotion.Options{
+		Source:       registry.Reference{Repository: registry.Repository{Registry: host, Path: "app"}, Digest: digest},
+		Destinations: []registry.Repository{{Registry: dst.Host, Path: "prod"}},
+		Tags:         []string{"v1"},
+		Progress:     &lockedWriter{w: &out}, ProgressInterval: 200 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for _, want := range []string{"copying sha256:", "blobs", "blob 1/3", "blob 3/3", "copied", "still copying ", " streamed",
+		"manifest " + digest.String()[:19] + " written as v1", "promoted sha256:", "3 blobs (3 copied, 0 mounted, 0 present)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("progress lacks %q:\n%s", want, text)
+		}
+	}
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "shipgate: ") || strings.Contains(line, "\r") {
+			t.Errorf("not a plain progress line: %q", line)
+		}
+	}
+	if !strings.Contains(lines[len(lines)-1], "promoted") || res.Destinations[0].BytesCopied == 0 {
+		t.Errorf("the last line is not the summary: %q", lines[len(lines)-1])
+	}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

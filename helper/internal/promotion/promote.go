@@ -8,7 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -32,6 +35,10 @@ type Options struct {
 	// SkipArtifactTypes are referrer artifact types never copied (shipgate's own ledger
 	// records belong to one repository's environments).
 	SkipArtifactTypes []string
+	// Progress receives progress lines (docs/promotion.md "Progress"); nil reports nothing.
+	Progress io.Writer
+	// ProgressInterval is the heartbeat's period; zero means DefaultProgressInterval.
+	ProgressInterval time.Duration
 	// Parallel is how many blobs move at once per destination (across every image of an
 	// index). The default is defaultParallel.
 	Parallel int
@@ -100,15 +107,25 @@ func loadSource(ctx context.Context, c *registry.Client, ref registry.Reference)
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range descs {
-		child, err := c.GetManifest(ctx, registry.Reference{Repository: ref.Repository, Digest: d.Digest})
-		if err != nil {
-			return nil, fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
-		}
-		if child.IsIndex() {
-			return nil, failure.New(failure.Safety, "index %s nests another index (%s); shipgate copies one level", root.Digest, d.Digest)
-		}
-		g.children = append(g.children, child)
+	// The children are read in parallel: one round trip for all of them, not one each.
+	g.children = make([]*registry.Manifest, len(descs))
+	group, gctx := errgroup.WithContext(ctx)
+	group.SetLimit(defaultParallel)
+	for i, d := range descs {
+		group.Go(func() error {
+			child, err := c.GetManifest(gctx, registry.Reference{Repository: ref.Repository, Digest: d.Digest})
+			if err != nil {
+				return fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
+			}
+			if child.IsIndex() {
+				return failure.New(failure.Safety, "index %s nests another index (%s); shipgate copies one level", root.Digest, d.Digest)
+			}
+			g.children[i] = child
+			return nil
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return nil, err
 	}
 	return g, nil
 }
@@ -148,6 +165,19 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		}
 	}
 	result := &Result{Digest: opts.Source.Digest, DryRun: opts.DryRun}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var disc *discovery
+	if opts.Referrers {
+		for _, dst := range opts.Destinations {
+			if dst != opts.Source.Repository {
+				// Discovery reads only the source: it runs while the image is copied, once for
+				// every destination, instead of adding its two round trips after each copy.
+				disc = startDiscovery(ctx, c, opts)
+				break
+			}
+		}
+	}
 	var graph *sourceGraph
 	loadGraph := func() (*sourceGraph, error) {
 		if graph == nil {
@@ -161,7 +191,7 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		return graph, nil
 	}
 	for _, dst := range opts.Destinations {
-		dr, err := promoteTo(ctx, c, opts, dst, loadGraph)
+		dr, err := promoteTo(ctx, c, opts, dst, loadGraph, disc)
 		if err != nil {
 			return result, fmt.Errorf("promoting %s to %s: %w", opts.Source.Digest, dst, err)
 		}
@@ -176,17 +206,19 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 
 // defaultParallel is how many blob transfers and child manifests move at once: crane's and
 // regclient's default is also a handful; more gains nothing on one registry's connection pool.
-const defaultParallel = 6
+const defaultParallel = 8
 
 // promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
 // which also yields the bytes to tag), so a destination that holds the digest costs 1 request
 // plus 1 per tag. Where source and destination are the same repository, that read is the
 // source itself: nothing is copied and only the tags are written.
-func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error)) (*DestinationResult, error) {
+func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error), disc *discovery) (*DestinationResult, error) {
 	digest := opts.Source.Digest
 	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
 	dstRef := registry.Reference{Repository: dst, Digest: digest}
 	sameRepo := opts.Source.Repository == dst
+	p := newProgress(opts.Progress, opts.ProgressInterval, short(digest)+" to "+dst.String())
+	defer p.halt()
 	present, err := c.GetManifest(ctx, dstRef)
 	switch {
 	case err == nil:
@@ -202,7 +234,8 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 		if err != nil {
 			return nil, err
 		}
-		if err := copyGraph(ctx, c, opts, g, dst, dr); err != nil {
+		p.start(g, opts.DryRun)
+		if err := copyGraph(ctx, c, opts, g, dst, dr, p); err != nil {
 			return nil, err
 		}
 	} else if !opts.DryRun && !sameRepo && present.IsIndex() && len(opts.Tags) == 0 {
@@ -210,7 +243,7 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 		// again makes the registry check every child (distribution, zot, Quay and ECR refuse an
 		// index or image whose references are missing: FACTS "Manifest PUT validation"); one
 		// request instead of a HEAD per child. With tags, the first tag's PUT is that check.
-		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr); err != nil {
+		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr, p); err != nil {
 			return nil, err
 		}
 	}
@@ -226,29 +259,32 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 				continue // copyGraph wrote the root under the first tag
 			}
 			if i == 0 && !sameRepo && root.IsIndex() {
-				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr); err != nil {
+				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr, p); err != nil {
 					return nil, err
 				}
+				p.manifest(root.Digest, tag)
 				continue
 			}
 			if err := putTag(ctx, c, dst, tag, root); err != nil {
 				return nil, err
 			}
+			p.manifest(root.Digest, tag)
 		}
 	}
 	if opts.Referrers && !sameRepo {
 		// In the source's own repository its referrers are already where they belong.
-		if err := copyReferrers(ctx, c, opts, dst, dr); err != nil {
+		if err := copyReferrers(ctx, c, opts, dst, dr, disc); err != nil {
 			return nil, err
 		}
 	}
+	p.finish(dr, opts.DryRun)
 	return dr, nil
 }
 
 // completeIndex writes an index already present at dst under identifier; when the registry
 // refuses it for a missing child, the children are copied from the source and the write is
 // repeated.
-func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, identifier string, index *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult) error {
+func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, identifier string, index *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult, p *progress) error {
 	err := putTag(ctx, c, dst, identifier, index)
 	if err == nil || !missingReference(err) {
 		return err
@@ -258,7 +294,8 @@ func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst re
 	if gerr != nil {
 		return gerr
 	}
-	if err := copyImages(ctx, c, opts, g, dst, dr); err != nil {
+	p.start(g, opts.DryRun)
+	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
 		return err
 	}
 	return putTag(ctx, c, dst, identifier, index)
@@ -296,8 +333,8 @@ func putTag(ctx context.Context, c *registry.Client, dst registry.Repository, ta
 // copyGraph writes every image's blobs and manifest, then the index, into dst. The root is
 // written once: under the first tag when there is one (a tag PUT creates the manifest, so a
 // second PUT by digest would only repeat it), by digest otherwise.
-func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
-	if err := copyImages(ctx, c, opts, g, dst, dr); err != nil {
+func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
+	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
 		return err
 	}
 	if opts.DryRun {
@@ -307,13 +344,17 @@ func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceG
 	if len(opts.Tags) > 0 {
 		identifier = opts.Tags[0]
 	}
-	return putTag(ctx, c, dst, identifier, g.root)
+	if err := putTag(ctx, c, dst, identifier, g.root); err != nil {
+		return err
+	}
+	p.manifest(g.root.Digest, identifier)
+	return nil
 }
 
 // copyImages moves every blob of the graph (in parallel, each distinct blob once) and writes
 // each child manifest of an index as soon as its own blobs are there. The root is left to the
 // caller.
-func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult) error {
+func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
 	images := g.images()
 	type blobJob struct {
 		once   sync.Once
@@ -353,7 +394,10 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 			return "", j.err
 		}
 		defer func() { <-sem }()
-		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun)
+		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun, p.counter())
+		if j.err == nil {
+			p.blob(blob, j.action)
+		}
 		return j.action, j.err
 	}
 	steps := make([][]BlobStep, len(images))
@@ -379,7 +423,11 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 			if opts.DryRun || img == g.root {
 				return nil
 			}
-			return putTag(gctx, c, dst, img.Digest.String(), img)
+			if err := putTag(gctx, c, dst, img.Digest.String(), img); err != nil {
+				return err
+			}
+			p.manifest(img.Digest, img.Digest.String())
+			return nil
 		})
 	}
 	if err := group.Wait(); err != nil {
@@ -406,7 +454,7 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 // upload session otherwise: the presence check and the session in one request (a HEAD and a
 // POST in crane and regclient). A copy interrupted mid-stream is retried from a fresh upload
 // session.
-func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool) (string, error) {
+func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool, moved *atomic.Int64) (string, error) {
 	sameRegistry := src.Registry == dst.Registry
 	if dryRun {
 		present, err := c.BlobPresent(ctx, dst, blob.Digest)
@@ -444,7 +492,7 @@ func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Rep
 			}
 			location = loc
 		}
-		lastErr = streamBlob(ctx, c, src, dst, blob, location)
+		lastErr = streamBlob(ctx, c, src, dst, blob, location, moved)
 		if lastErr == nil {
 			return BlobCopy, nil
 		}
@@ -460,22 +508,30 @@ func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Rep
 	return "", lastErr
 }
 
-func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string) error {
+func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {
 	body, _, err := c.OpenBlob(ctx, src, blob.Digest)
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, body)
+	var content io.Reader = body
+	if moved != nil {
+		content = countingReader{r: body, n: moved}
+	}
+	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, content)
 }
 
 // copyReferrers copies what refers to the digest into dst. A referrer with a subject is
 // copied by digest and, where dst has no referrers API, added to dst's referrers tag schema
 // index so that oras and cosign find it there. A cosign tag keeps its name; where dst already
 // has that tag for another image, a .sig or .att is merged (both sets of signatures verify)
-// and anything else is left alone with a warning.
-func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult) error {
-	refs, _, err := DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+// and anything else is left alone with a warning. disc is discovery already running (started
+// with the copy, once for all destinations); nil starts it here.
+func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult, disc *discovery) error {
+	if disc == nil {
+		disc = startDiscovery(ctx, c, opts)
+	}
+	refs, err := disc.wait(ctx)
 	if err != nil {
 		return err
 	}
@@ -493,6 +549,7 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		sub.Tags = nil
 		sub.Referrers = false
 		label := r.Descriptor.Digest.String()
+		sub.Progress = nil // one line per referrer below, not a copy report each
 		if r.Tag != "" {
 			label = r.Tag
 			existing, err := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: r.Tag})
@@ -536,11 +593,14 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 			}
 			return fmt.Errorf("reading referrer %s: %w", r.Descriptor.Digest, err)
 		}
-		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return graph, nil })
+		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return graph, nil }, nil)
 		if err != nil {
 			return fmt.Errorf("copying referrer %s: %w", r.Descriptor.Digest, err)
 		}
 		dr.Referrers = append(dr.Referrers, label)
+		if opts.Progress != nil && !opts.DryRun {
+			fmt.Fprintf(opts.Progress, "shipgate: referrer %s copied to %s\n", label, dst)
+		}
 		dr.BytesCopied += inner.BytesCopied
 		dr.BytesToCopy += inner.BytesToCopy
 	}
@@ -555,4 +615,29 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		}
 	}
 	return nil
+}
+
+// discovery is referrer discovery running in the background.
+type discovery struct {
+	done chan struct{}
+	refs []Referrer
+	err  error
+}
+
+func startDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
+	d := &discovery{done: make(chan struct{})}
+	go func() {
+		defer close(d.done)
+		d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+	}()
+	return d
+}
+
+func (d *discovery) wait(ctx context.Context) ([]Referrer, error) {
+	select {
+	case <-d.done:
+		return d.refs, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 
@@ -42,12 +43,22 @@ type Options struct {
 	Log io.Writer
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Heartbeat is how often a request still waiting for its answer says so on Log (a silent
+	// registry otherwise looks like a hung job); zero means DefaultHeartbeat, negative never.
+	Heartbeat time.Duration
 }
+
+// DefaultHeartbeat is the wait after which, and the period at which, a request that has no
+// answer yet is reported.
+const DefaultHeartbeat = 30 * time.Second
 
 // Client is a registry client shared by all of shipgate's registry operations.
 type Client struct {
-	opts      Options
-	http      *http.Client
+	opts Options
+	http *http.Client
+	// downNoted holds the registries already reported as refusing connections: one line per
+	// registry, however many requests retry.
+	downNoted sync.Map
 	mu        sync.Mutex
 	registryA map[string]*registryAuth
 	// redact removes every credential the client holds from text that came from a server.
@@ -71,12 +82,26 @@ func New(opts Options) *Client {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "shipgate"
 	}
-	return &Client{
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = DefaultHeartbeat
+	}
+	c := &Client{
 		opts:      opts,
-		http:      &http.Client{Transport: &retryTransport{next: opts.Transport, policy: opts.Retry}, CheckRedirect: sameOriginRedirects},
 		registryA: map[string]*registryAuth{},
 		redact:    &redact.Redactor{},
 	}
+	retry := &retryTransport{next: opts.Transport, policy: opts.Retry, refused: c.noteRefused}
+	c.http = &http.Client{Transport: retry, CheckRedirect: sameOriginRedirects}
+	return c
+}
+
+// noteRefused says once per registry that it refuses connections and for how long shipgate
+// keeps trying.
+func (c *Client) noteRefused(req *http.Request, budget time.Duration) {
+	if _, seen := c.downNoted.LoadOrStore(req.URL.Host, true); seen {
+		return
+	}
+	c.logf("registry %s refused the connection (down or restarting?); retrying for up to %s", req.URL.Host, budget.Round(time.Second))
 }
 
 // defaultTransport is http.DefaultTransport with an idle pool as large as the parallel
@@ -86,6 +111,10 @@ func defaultTransport() http.RoundTripper {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConnsPerHost = 32
 	t.MaxIdleConns = 128
+	// Blobs stream through in large writes: net/http's 4 KiB buffers cost a system call per
+	// 4 KiB of a layer.
+	t.WriteBufferSize = 256 << 10
+	t.ReadBufferSize = 256 << 10
 	return t
 }
 
@@ -216,11 +245,52 @@ func (c *Client) send(ctx context.Context, req request, auth *registryAuth) (*ht
 			httpReq.Header.Set("Authorization", h)
 		}
 	}
+	stop := c.heartbeat(req)
 	resp, err := c.http.Do(httpReq)
+	stop()
 	if err != nil {
 		return nil, c.unavailable(req, err)
 	}
 	return resp, nil
+}
+
+// heartbeat reports, every Heartbeat, a request that has no answer yet, naming what it waits
+// for; the returned function ends the reports.
+func (c *Client) heartbeat(req request) (stop func()) {
+	if c.opts.Heartbeat < 0 {
+		return func() {}
+	}
+	began := time.Now()
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopped := false
+	var report func()
+	report = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
+		}
+		c.logf("waiting for %s to answer %s %s (%s so far)", req.registry, req.method, redactURL(pathOf(req.url)), time.Since(began).Round(time.Second))
+		timer = time.AfterFunc(c.opts.Heartbeat, report)
+	}
+	mu.Lock()
+	timer = time.AfterFunc(c.opts.Heartbeat, report)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		mu.Unlock()
+	}
+}
+
+// pathOf is a URL's path and query, for messages that already name the registry.
+func pathOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.RequestURI()
+	}
+	return raw
 }
 
 // origin is the scheme://host:port the client speaks to registry at.
