@@ -568,6 +568,9 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 				dr.Referrers = append(dr.Referrers, label)
 				if added > 0 {
 					dr.MergedTags = append(dr.MergedTags, r.Tag)
+					if opts.Progress != nil && !opts.DryRun {
+						fmt.Fprintf(opts.Progress, "shipgate: %d of the source's signatures merged into %s:%s beside the destination's own\n", added, dst, r.Tag)
+					}
 				}
 				continue
 			}
@@ -609,8 +612,12 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		// manifest that is not there.
 		dr.ReferrersIndex = registry.FallbackTag(opts.Source.Digest)
 		if !opts.DryRun {
-			if _, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed); err != nil {
+			added, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
+			if err != nil {
 				return err
+			}
+			if added > 0 && opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "shipgate: %d referrers added to %s:%s (no referrers API there)\n", added, dst, dr.ReferrersIndex)
 			}
 		}
 	}
