@@ -518,3 +518,23 @@ func mustImage(t *testing.T, ref string) v1.Image {
 	}
 	return img
 }
+
+// A different .sbom at the destination is one document, not a list of signatures: it is left
+// alone, with a warning that names it, and the rest of the promotion completes.
+func TestPromoteLeavesADifferentSBOMTagAlone(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 1)
+	sbomTag := registry.FallbackTag(digest) + ".sbom"
+	testimage.Image(t, f.server.Repo("app:"+sbomTag), 1)
+	theirs := testimage.Image(t, f.server.Repo("prod/app:"+sbomTag), 1)
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) { o.Referrers = true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(res.Destinations[0].Warnings, " "); !strings.Contains(w, sbomTag) {
+		t.Errorf("warnings %q do not name %s", w, sbomTag)
+	}
+	if got, _ := testimage.Digest(t, f.server.Repo("prod/app:"+sbomTag)); got != theirs {
+		t.Fatalf("the destination's .sbom was replaced: now %s", got)
+	}
+}
