@@ -74,8 +74,8 @@ type DestinationResult struct {
 	// MergedTags are cosign tags that dst already held for other signatures, merged so that
 	// both the source's and dst's signatures verify.
 	MergedTags []string `json:"mergedTags,omitempty"`
-	// ReferrersIndex is the referrers tag schema index (sha256-<hex>) that lists the copied
-	// referrers, written because dst has no referrers API.
+	// ReferrersIndex is the referrers tag schema index (sha256-<hex>) that shipgate added the
+	// copied referrers to (in a dry run: would add), because dst has no referrers API.
 	ReferrersIndex string   `json:"referrersIndex,omitempty"`
 	Warnings       []string `json:"warnings,omitempty"`
 
@@ -610,14 +610,25 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 	if len(indexed) > 0 {
 		// Every referrer is in dst before the index names it: the index never points at a
 		// manifest that is not there.
-		dr.ReferrersIndex = registry.FallbackTag(opts.Source.Digest)
-		if !opts.DryRun {
-			added, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
+		tag := registry.FallbackTag(opts.Source.Digest)
+		if opts.DryRun {
+			idx, err := readReferrersIndex(ctx, c, dst, opts.Source.Digest)
 			if err != nil {
 				return err
 			}
-			if added > 0 && opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "shipgate: %d referrers added to %s:%s (no referrers API there)\n", added, dst, dr.ReferrersIndex)
+			if len(idx.missing(indexed)) > 0 {
+				dr.ReferrersIndex = tag
+			}
+			return nil
+		}
+		added, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
+		if err != nil {
+			return err
+		}
+		if added > 0 {
+			dr.ReferrersIndex = tag
+			if opts.Progress != nil {
+				fmt.Fprintf(opts.Progress, "shipgate: %d referrers added to %s:%s (no referrers API there)\n", added, dst, tag)
 			}
 		}
 	}

@@ -160,11 +160,15 @@ func TestPromoteMaintainsTheReferrersTagSchema(t *testing.T) {
 			t.Errorf("go-containerregistry finds %+v at the destination, want the SBOM", m)
 		}
 
-		// Again: everything is there; nothing is written.
-		if _, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+		// Again: everything is there; nothing is written, no index is reported.
+		again, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
 			o.Referrers, o.SkipArtifactTypes = true, []string{recordType}
-		}); err != nil {
+		})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if again.Destinations[0].ReferrersIndex != "" {
+			t.Errorf("a re-run reports writing %s", again.Destinations[0].ReferrersIndex)
 		}
 		for _, r := range f.proxy.Requests() {
 			if r.Method != http.MethodGet && r.Method != http.MethodHead {
