@@ -46,6 +46,9 @@ type Kind struct {
 	Behaviour string
 	// Double is the proxy for a modelled registry, nil for a real one.
 	Double *Double
+	// Backend is the host:port of the real registry behind a double (Host for a real one): a
+	// test can write there what the double would refuse to list.
+	Backend string
 }
 
 // URL is http://Host.
@@ -154,7 +157,10 @@ func (s spec) launch(t *testing.T) *Kind {
 	} else {
 		backend := registryserver.StartT(t, registryserver.Options{})
 		d := StartDouble(t, backend.URL, s.list, s.referrers)
-		k = &Kind{Host: d.Host, Referrers: s.referrers, Double: d}
+		k = &Kind{Host: d.Host, Referrers: s.referrers, Double: d, Backend: backend.Host}
+	}
+	if k.Backend == "" {
+		k.Backend = k.Host
 	}
 	k.Name, k.Behaviour = s.name, s.behaviour
 	return k
