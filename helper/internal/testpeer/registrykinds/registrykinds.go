@@ -75,7 +75,7 @@ func doubleSpec(name, behaviour string, list listing) spec {
 // trusted are the kinds on which a correct client gets every answer right.
 func trusted() []spec {
 	return []spec{
-		{name: "distribution-v3", behaviour: "CNCF distribution v3.1.2 (embedded): sorted, any `last`, Link paging, no referrers API",
+		{name: "distribution-v3", behaviour: "CNCF distribution v3.1.2 (its registry process): sorted, any `last`, Link paging, no referrers API",
 			start: startDistribution},
 		{name: "docker-registry-2.8", behaviour: "Debian's docker-registry 2.8 (the real binary): no referrers API",
 			start: startDebian},
