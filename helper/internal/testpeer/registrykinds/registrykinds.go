@@ -65,7 +65,7 @@ type spec struct {
 	list listing
 	// referrers is whether the double serves the referrers API (only with a backend that has it).
 	referrers bool
-	start     func(t *testing.T) *Kind
+	start     func(t testing.TB) *Kind
 }
 
 func doubleSpec(name, behaviour string, list listing) spec {
@@ -120,7 +120,7 @@ func ForEachUntrustworthy(t *testing.T, fn func(t *testing.T, k *Kind)) {
 }
 
 // Start starts one kind by name (of either list) for a test.
-func Start(t *testing.T, name string) *Kind {
+func Start(t testing.TB, name string) *Kind {
 	t.Helper()
 	for _, s := range append(trusted(), untrustworthy()...) {
 		if s.name == name {
@@ -149,7 +149,7 @@ func run(t *testing.T, specs []spec, fn func(t *testing.T, k *Kind)) {
 	}
 }
 
-func (s spec) launch(t *testing.T) *Kind {
+func (s spec) launch(t testing.TB) *Kind {
 	t.Helper()
 	var k *Kind
 	if s.start != nil {
@@ -166,12 +166,12 @@ func (s spec) launch(t *testing.T) *Kind {
 	return k
 }
 
-func startDistribution(t *testing.T) *Kind {
+func startDistribution(t testing.TB) *Kind {
 	s := registryserver.StartT(t, registryserver.Options{})
 	return &Kind{Host: s.Host}
 }
 
-func startDebian(t *testing.T) *Kind {
+func startDebian(t testing.TB) *Kind {
 	if _, err := os.Stat(registryserver.DebianBinary); err != nil {
 		t.Skipf("%s not installed (apt-get install docker-registry)", registryserver.DebianBinary)
 	}
@@ -183,7 +183,7 @@ func startDebian(t *testing.T) *Kind {
 	return &Kind{Host: s.Host}
 }
 
-func startGGCR(t *testing.T) *Kind {
+func startGGCR(t testing.TB) *Kind {
 	s := httptest.NewServer(ggcrregistry.New(ggcrregistry.WithReferrersSupport(true), ggcrregistry.Logger(discardLogger())))
 	t.Cleanup(s.Close)
 	u, _ := url.Parse(s.URL)
