@@ -131,6 +131,30 @@ func Start(t testing.TB, name string) *Kind {
 	return nil
 }
 
+// StartOn starts the named double in front of backendURL instead of a fresh distribution
+// registry: for example zot's or ECR's listing in front of go-containerregistry's registry with
+// the referrers API (both have one), when a test needs referrers. referrers says whether the
+// double passes the referrers API through (the backend must have it) or answers 404.
+func StartOn(t testing.TB, name, backendURL string, referrers bool) *Kind {
+	t.Helper()
+	for _, s := range append(trusted(), untrustworthy()...) {
+		if s.name == name && s.list != nil {
+			d := StartDouble(t, backendURL, s.list, referrers)
+			u, err := url.Parse(backendURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Kind{Name: s.name, Behaviour: s.behaviour, Host: d.Host, Referrers: referrers, Double: d, Backend: u.Host}
+		}
+	}
+	t.Fatalf("registrykinds: no double %q", name)
+	return nil
+}
+
+// StartGGCR starts go-containerregistry's in-memory registry with the referrers API (for
+// StartOn; fast unit tests only: the standards want a real registry for anything that writes).
+func StartGGCR(t testing.TB) *Kind { return startGGCR(t) }
+
 // Names lists every trusted kind's name.
 func Names() []string {
 	var out []string

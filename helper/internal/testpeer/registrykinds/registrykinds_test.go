@@ -174,3 +174,30 @@ func TestUntrustworthyListings(t *testing.T) {
 		}
 	})
 }
+
+// A double in front of a registry with the referrers API passes it through.
+func TestDoubleInFrontOfAReferrersRegistry(t *testing.T) {
+	backend := registrykinds.StartGGCR(t)
+	k := registrykinds.StartOn(t, "zot", backend.URL(), true)
+	all := seed(t, k, 3)
+	if a := list(t, k, "?last=nope"); a.status != 404 {
+		t.Fatalf("zot's listing lost: %+v", a)
+	}
+	digest := strings.TrimSpace(headDigest(t, k.URL()+"/v2/kinds/app/manifests/base"))
+	resp, err := http.Get(k.URL() + "/v2/kinds/app/referrers/" + digest)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("referrers API not passed through: %v %v (tags %v)", resp, err, all)
+	}
+	resp.Body.Close()
+}
+
+func headDigest(t *testing.T, u string) string {
+	req, _ := http.NewRequest(http.MethodHead, u, nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Docker-Content-Digest")
+}
