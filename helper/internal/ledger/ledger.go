@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -25,8 +26,11 @@ type Ledger struct {
 	// FullScanPageSize is how many tags one request of a full scan asks for (registries that
 	// cannot seek). The default is 1000, the most ECR and distribution 3.1.0 accept.
 	FullScanPageSize int
-	// Log receives warnings (aliases refused by immutable repositories, ...).
+	// Log receives warnings (aliases refused by immutable repositories, entries skipped, ...).
 	Log io.Writer
+
+	warnMu sync.Mutex
+	warned map[string]bool
 }
 
 // New returns the ledger of repo.
@@ -108,7 +112,7 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if rec.Version == "" {
 		rec.Version = rec.Source.Commit
 	}
-	written := &Written{Entry: entry, Tag: entry.Tag, Warnings: rd.warnings}
+	written := &Written{Entry: entry, Tag: entry.Tag}
 	if err := l.writeRecord(ctx, entry, rec, image); err != nil {
 		// The record is the commentary; the entry is the fact. Record the fact anyway.
 		written.Warnings = append(written.Warnings, fmt.Sprintf("ledger record not written: %v", err))

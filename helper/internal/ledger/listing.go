@@ -77,9 +77,23 @@ func (l *Ledger) scan(ctx context.Context, env string, visit func(Entry) bool) (
 	rd := &reader{l: l, ctx: ctx, env: env, pageSize: max(l.PageSize, 2)}
 	err := rd.run(visit)
 	for _, w := range rd.r.warnings {
-		fmt.Fprintf(l.Log, "warning: %s\n", w)
+		l.warn(w)
 	}
 	return &rd.r, err
+}
+
+// warn writes a warning to Log once per Ledger: one command scans several times (a mark reads
+// the ledger, writes, and reads it back) and the reader should see each warning once.
+func (l *Ledger) warn(w string) {
+	l.warnMu.Lock()
+	defer l.warnMu.Unlock()
+	if l.warned == nil {
+		l.warned = map[string]bool{}
+	}
+	if !l.warned[w] {
+		l.warned[w] = true
+		fmt.Fprintf(l.Log, "warning: %s\n", w)
+	}
 }
 
 func (rd *reader) prefix() string { return entryPrefix(rd.env) }
