@@ -324,7 +324,7 @@ func (rd *reader) full(visit func(Entry) bool, why string) error {
 	if err != nil {
 		var pe *registry.ProtocolError
 		if errors.As(err, &pe) && pe.HasCode("NAME_UNKNOWN") {
-			rd.r.missing = failure.Wrap(failure.NotFound, err, "repository %s: the registry does not know it (NAME_UNKNOWN)", rd.l.repo)
+			rd.r.missing = failure.Wrap(failure.NotFound, err, "repository %s does not exist on its registry", rd.l.repo)
 			return nil
 		}
 		return rd.fail(err)
