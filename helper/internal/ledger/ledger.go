@@ -176,7 +176,7 @@ func (l *Ledger) markBadAnyway(ctx context.Context, m Mark, markedBad bool, imag
 // a marker whose entry was never written, because a job died in between).
 func (l *Ledger) badEntry(ctx context.Context, env string, digest v1.Hash) (*Written, error) {
 	var found *Written
-	_, err := l.scanResolved(ctx, env, func(e Entry, resolve func() (v1.Hash, error)) (bool, error) {
+	_, err := l.scanResolved(ctx, env, false, func(e Entry, resolve func() (v1.Hash, error)) (bool, error) {
 		if e.Status != Bad {
 			return true, nil
 		}

@@ -58,6 +58,8 @@ type reading struct {
 	warnings []string
 	// missing is set when the repository does not exist (404 NAME_UNKNOWN on a plain listing).
 	missing error
+	// full is set when every tag was read (a full scan).
+	full bool
 }
 
 // reader scans one environment's entries.
@@ -74,8 +76,20 @@ type reader struct {
 // scan visits env's entries newest first in the one total order (Newer), until visit returns
 // false, and reports how the listing was read.
 func (l *Ledger) scan(ctx context.Context, env string, visit func(Entry) bool) (*reading, error) {
+	return l.scanMode(ctx, env, false, visit)
+}
+
+// scanMode is scan, with full forcing a full scan: a negative answer ("never deployed", "no
+// rollback target", "not found") from a seek is confirmed by one, which also counts the tags
+// against the registries' known listing limits.
+func (l *Ledger) scanMode(ctx context.Context, env string, full bool, visit func(Entry) bool) (*reading, error) {
 	rd := &reader{l: l, ctx: ctx, env: env, pageSize: max(l.PageSize, 2)}
-	err := rd.run(visit)
+	var err error
+	if full {
+		err = rd.full(visit, "confirming a negative answer")
+	} else {
+		err = rd.run(visit)
+	}
 	for _, w := range rd.r.warnings {
 		l.warn(w)
 	}
@@ -311,6 +325,7 @@ func (rd *reader) unpaged(page *registry.TagPage, refusal error) (*registry.TagP
 // full reads every tag, then visits env's entries newest first.
 func (rd *reader) full(visit func(Entry) bool, why string) error {
 	rd.r.how = "full scan: " + why
+	rd.r.full = true
 	seen := map[string]bool{}
 	var entries []Entry
 	rd.r.envs = map[string]bool{}
