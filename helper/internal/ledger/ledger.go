@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,6 +32,9 @@ type Ledger struct {
 
 	warnMu sync.Mutex
 	warned map[string]bool
+	// seekVerified is set once a probe showed the registry honours a `last` that is not a tag;
+	// it lives as long as this Ledger (one command), never across runs.
+	seekVerified atomic.Bool
 }
 
 // New returns the ledger of repo.
