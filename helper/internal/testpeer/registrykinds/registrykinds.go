@@ -1,8 +1,8 @@
 // Package registrykinds runs a test against every kind of registry whose behaviour shipgate
 // depends on: real registries (CNCF distribution v3, Debian's docker-registry 2.8 when
 // installed, go-containerregistry's pkg/registry with the referrers API) and faithful doubles
-// of the ones that cannot run here (zot, Amazon ECR, Quay, distribution 3.0.0, a registry that
-// ignores paging, one that pages unsorted). A double is an HTTP proxy in front of a real
+// of the ones that cannot run here (zot, Amazon ECR, Quay, Harbor before 2.5, distribution
+// 3.0.0 and 3.1.0, a registry that ignores paging, one that pages unsorted). A double is an HTTP proxy in front of a real
 // distribution registry that answers tags/list (and, where the modelled registry has none, the
 // referrers API) the way the modelled registry does; every other request reaches the real
 // registry. Each double's doc comment names the behaviour and its source (FACTS.md
@@ -46,6 +46,9 @@ type Kind struct {
 	Behaviour string
 	// Double is the proxy for a modelled registry, nil for a real one.
 	Double *Double
+	// Backend is the host:port of the real registry behind a double (Host for a real one): a
+	// test can write there what the double would refuse to list.
+	Backend string
 }
 
 // URL is http://Host.
@@ -62,7 +65,7 @@ type spec struct {
 	list listing
 	// referrers is whether the double serves the referrers API (only with a backend that has it).
 	referrers bool
-	start     func(t *testing.T) *Kind
+	start     func(t testing.TB) *Kind
 }
 
 func doubleSpec(name, behaviour string, list listing) spec {
@@ -72,7 +75,7 @@ func doubleSpec(name, behaviour string, list listing) spec {
 // trusted are the kinds on which a correct client gets every answer right.
 func trusted() []spec {
 	return []spec{
-		{name: "distribution-v3", behaviour: "CNCF distribution v3.1.2 (embedded): sorted, any `last`, Link paging, no referrers API",
+		{name: "distribution-v3", behaviour: "CNCF distribution v3.1.2 (its registry process): sorted, any `last`, Link paging, no referrers API",
 			start: startDistribution},
 		{name: "docker-registry-2.8", behaviour: "Debian's docker-registry 2.8 (the real binary): no referrers API",
 			start: startDebian},
@@ -84,14 +87,18 @@ func trusted() []spec {
 		doubleSpec("unsorted", "pages in its own (non-lexical) order with Link paging", unsortedListing),
 		doubleSpec("distribution-3.0.0", "distribution 3.0.0: a `last` that is not a tag silently skips the next tag", distribution300Listing),
 		doubleSpec("quay", "Quay: n capped at 100, any `last`, Link paging", quayListing),
+		doubleSpec("distribution-3.1.0", "distribution 3.1.0: n > 1000 → 400 PAGINATION_NUMBER_INVALID", distribution310Listing),
+		doubleSpec("harbor-2.4", "Harbor before 2.5: a `last` that is not a tag → 400", harbor24Listing),
 	}
 }
 
-// untrustworthy are kinds whose listing a correct client must refuse to answer from.
+// untrustworthy are kinds whose listing a correct client must refuse to answer from: it holds
+// more than it lets a client read.
 func untrustworthy() []spec {
 	return []spec{
 		doubleSpec("empty-body", "answers tags/list with 200 and an empty body", emptyBodyListing),
 		doubleSpec("link-elsewhere", "announces more tags through a Link to another origin", elsewhereListing),
+		doubleSpec("repeats-page", "announces the first page again as the next one", repeatingListing),
 		doubleSpec("capped-10000", "Artifact Registry: the listing stops at 10,000 tags", cappedListing(GARListingLimit)),
 	}
 }
@@ -117,7 +124,7 @@ func ForEachUntrustworthy(t *testing.T, fn func(t *testing.T, k *Kind)) {
 }
 
 // Start starts one kind by name (of either list) for a test.
-func Start(t *testing.T, name string) *Kind {
+func Start(t testing.TB, name string) *Kind {
 	t.Helper()
 	for _, s := range append(trusted(), untrustworthy()...) {
 		if s.name == name {
@@ -127,6 +134,30 @@ func Start(t *testing.T, name string) *Kind {
 	t.Fatalf("registrykinds: no kind %q", name)
 	return nil
 }
+
+// StartOn starts the named double in front of backendURL instead of a fresh distribution
+// registry: for example zot's or ECR's listing in front of go-containerregistry's registry with
+// the referrers API (both have one), when a test needs referrers. referrers says whether the
+// double passes the referrers API through (the backend must have it) or answers 404.
+func StartOn(t testing.TB, name, backendURL string, referrers bool) *Kind {
+	t.Helper()
+	for _, s := range append(trusted(), untrustworthy()...) {
+		if s.name == name && s.list != nil {
+			d := StartDouble(t, backendURL, s.list, referrers)
+			u, err := url.Parse(backendURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &Kind{Name: s.name, Behaviour: s.behaviour, Host: d.Host, Referrers: referrers, Double: d, Backend: u.Host}
+		}
+	}
+	t.Fatalf("registrykinds: no double %q", name)
+	return nil
+}
+
+// StartGGCR starts go-containerregistry's in-memory registry with the referrers API (for
+// StartOn; fast unit tests only: the standards want a real registry for anything that writes).
+func StartGGCR(t testing.TB) *Kind { return startGGCR(t) }
 
 // Names lists every trusted kind's name.
 func Names() []string {
@@ -146,7 +177,7 @@ func run(t *testing.T, specs []spec, fn func(t *testing.T, k *Kind)) {
 	}
 }
 
-func (s spec) launch(t *testing.T) *Kind {
+func (s spec) launch(t testing.TB) *Kind {
 	t.Helper()
 	var k *Kind
 	if s.start != nil {
@@ -154,18 +185,21 @@ func (s spec) launch(t *testing.T) *Kind {
 	} else {
 		backend := registryserver.StartT(t, registryserver.Options{})
 		d := StartDouble(t, backend.URL, s.list, s.referrers)
-		k = &Kind{Host: d.Host, Referrers: s.referrers, Double: d}
+		k = &Kind{Host: d.Host, Referrers: s.referrers, Double: d, Backend: backend.Host}
+	}
+	if k.Backend == "" {
+		k.Backend = k.Host
 	}
 	k.Name, k.Behaviour = s.name, s.behaviour
 	return k
 }
 
-func startDistribution(t *testing.T) *Kind {
+func startDistribution(t testing.TB) *Kind {
 	s := registryserver.StartT(t, registryserver.Options{})
 	return &Kind{Host: s.Host}
 }
 
-func startDebian(t *testing.T) *Kind {
+func startDebian(t testing.TB) *Kind {
 	if _, err := os.Stat(registryserver.DebianBinary); err != nil {
 		t.Skipf("%s not installed (apt-get install docker-registry)", registryserver.DebianBinary)
 	}
@@ -177,7 +211,7 @@ func startDebian(t *testing.T) *Kind {
 	return &Kind{Host: s.Host}
 }
 
-func startGGCR(t *testing.T) *Kind {
+func startGGCR(t testing.TB) *Kind {
 	s := httptest.NewServer(ggcrregistry.New(ggcrregistry.WithReferrersSupport(true), ggcrregistry.Logger(discardLogger())))
 	t.Cleanup(s.Close)
 	u, _ := url.Parse(s.URL)

@@ -129,6 +129,22 @@ func TestDoublesBehaveAsDocumented(t *testing.T) {
 				t.Fatalf("%+v", a)
 			}
 		},
+		"distribution-3.1.0": func(t *testing.T, k *registrykinds.Kind, all []string) {
+			if a := list(t, k, "?n=1001"); a.status != 400 || !strings.Contains(a.body, "PAGINATION_NUMBER_INVALID") {
+				t.Fatalf("n=1001: %+v", a)
+			}
+			if a := list(t, k, "?n=2&last=t01x"); strings.Join(a.tags, ",") != "t02,t03" {
+				t.Fatalf("any last: %+v", a)
+			}
+		},
+		"harbor-2.4": func(t *testing.T, k *registrykinds.Kind, all []string) {
+			if a := list(t, k, "?n=2&last=t01x"); a.status != 400 {
+				t.Fatalf("last not a tag: %+v", a)
+			}
+			if a := list(t, k, "?n=2&last=t01"); strings.Join(a.tags, ",") != "t02,t03" {
+				t.Fatalf("last a tag: %+v", a)
+			}
+		},
 		"quay": func(t *testing.T, k *registrykinds.Kind, all []string) {
 			if a := list(t, k, "?n=2&last=t01x"); strings.Join(a.tags, ",") != "t02,t03" {
 				t.Fatalf("any last: %+v", a)
@@ -164,6 +180,12 @@ func TestUntrustworthyListings(t *testing.T) {
 			if a := list(t, k, "?n=2"); !strings.HasPrefix(a.link, "<http://127.0.0.2:9/") {
 				t.Fatalf("%+v", a)
 			}
+		case "repeats-page":
+			a := list(t, k, "?n=2")
+			b := list(t, k, "?"+strings.SplitN(strings.Trim(strings.Split(a.link, ";")[0], "<>"), "?", 2)[1])
+			if a.link == "" || strings.Join(a.tags, ",") != strings.Join(b.tags, ",") {
+				t.Fatalf("%+v then %+v", a, b)
+			}
 		case "capped-10000":
 			k.Double.Fillers = registrykinds.GARListingLimit
 			a := list(t, k, "")
@@ -173,4 +195,31 @@ func TestUntrustworthyListings(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A double in front of a registry with the referrers API passes it through.
+func TestDoubleInFrontOfAReferrersRegistry(t *testing.T) {
+	backend := registrykinds.StartGGCR(t)
+	k := registrykinds.StartOn(t, "zot", backend.URL(), true)
+	all := seed(t, k, 3)
+	if a := list(t, k, "?last=nope"); a.status != 404 {
+		t.Fatalf("zot's listing lost: %+v", a)
+	}
+	digest := strings.TrimSpace(headDigest(t, k.URL()+"/v2/kinds/app/manifests/base"))
+	resp, err := http.Get(k.URL() + "/v2/kinds/app/referrers/" + digest)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("referrers API not passed through: %v %v (tags %v)", resp, err, all)
+	}
+	resp.Body.Close()
+}
+
+func headDigest(t *testing.T, u string) string {
+	req, _ := http.NewRequest(http.MethodHead, u, nil)
+	req.Header.Set("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.Header.Get("Docker-Content-Digest")
 }
