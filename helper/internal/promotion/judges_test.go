@@ -105,6 +105,14 @@ func TestJudgesFindAtTheDestinationWhatTheSourceHad(t *testing.T) {
 	registrykinds.ForEach(t, func(t *testing.T, k *registrykinds.Kind) {
 		j.promoteAndJudge(t, k, k)
 	})
+	// zot and ECR have the referrers API (FACTS.md "Registry behaviour…"): their listing doubles
+	// in front of go-containerregistry's registry with referrers.
+	for _, name := range []string{"zot", "ecr"} {
+		t.Run(name+"-with-referrers-api", func(t *testing.T) {
+			k := registrykinds.StartOn(t, name, registrykinds.StartGGCR(t).URL(), true)
+			j.promoteAndJudge(t, k, k)
+		})
+	}
 	t.Run("ggcr-to-distribution-v3", func(t *testing.T) {
 		j.promoteAndJudge(t, registrykinds.Start(t, "ggcr"), registrykinds.Start(t, "distribution-v3"))
 	})
