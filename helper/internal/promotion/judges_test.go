@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +38,15 @@ func newJudge(t *testing.T, name string, env ...string) *judge {
 // differs from what wantOK says.
 func (j *judge) run(t *testing.T, wantOK bool, args ...string) string {
 	t.Helper()
+	out, err := j.try(wantOK, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// try is run without the test: safe from several goroutines at once.
+func (j *judge) try(wantOK bool, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, j.path, args...)
@@ -44,9 +55,33 @@ func (j *judge) run(t *testing.T, wantOK bool, args ...string) string {
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if (err == nil) != wantOK {
-		t.Fatalf("%s %s: %v (want success: %v)\nstdout: %s\nstderr: %s", filepath.Base(j.path), strings.Join(args, " "), err, wantOK, stdout.String(), stderr.String())
+		return "", fmt.Errorf("%s %s: %v (want success: %v)\nstdout: %s\nstderr: %s", filepath.Base(j.path), strings.Join(args, " "), err, wantOK, stdout.String(), stderr.String())
 	}
-	return stdout.String()
+	return stdout.String(), nil
+}
+
+// verifyAll runs read-only judges at once (they share nothing but the registry) and reports
+// every one that fails.
+func verifyAll(t *testing.T, checks map[*judge][][]string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for j, runs := range checks {
+		for _, args := range runs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := j.try(true, args...); err != nil {
+					errs <- err
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
 
 // shipgate runs the whole CLI in-process, as a pipeline step would.
@@ -148,11 +183,13 @@ func (j *judges) promoteAndJudge(t *testing.T, from, to *registrykinds.Kind) {
 
 	shipgate(t, "promote", "--from", src, "--to", to.Repo("prod/app"))
 
-	j.cosign.run(t, true, "verify", "--key", j.key("source", "pub"), ignoreTlog, dst)
-	j.cosign.run(t, true, "verify", "--key", j.key("destination", "pub"), ignoreTlog, dst)
-	j.cosign.run(t, true, "verify", "--key", j.key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst)
-	j.cosign.run(t, true, "verify-attestation", "--key", j.key("source", "pub"), ignoreTlog, "--type", "spdxjson", dst)
-	j.cosign.run(t, true, "verify-attestation", "--key", j.key("destination", "pub"), ignoreTlog, "--type", "spdxjson", dst)
+	verifyAll(t, map[*judge][][]string{j.cosign: {
+		{"verify", "--key", j.key("source", "pub"), ignoreTlog, dst},
+		{"verify", "--key", j.key("destination", "pub"), ignoreTlog, dst},
+		{"verify", "--key", j.key("oci11", "pub"), ignoreTlog, "--experimental-oci11", dst},
+		{"verify-attestation", "--key", j.key("source", "pub"), ignoreTlog, "--type", "spdxjson", dst},
+		{"verify-attestation", "--key", j.key("destination", "pub"), ignoreTlog, "--type", "spdxjson", dst},
+	}})
 	found := discovered(t, j.oras.run(t, true, "discover", "--plain-http", "--format", "json", "--depth", "1", dst))
 	if len(found) != len(attached) || found[cosignSigDigest(t, attached)] != cosignSigArtifactType {
 		t.Errorf("oras discovers %v at the destination, the source had %v", found, attached)
