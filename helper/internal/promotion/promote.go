@@ -579,6 +579,13 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 			}
 		}
 		graph, err := loadSource(ctx, c, sub.Source)
+		if r.Tag == "" && failure.KindOf(err) == failure.NotFound {
+			// Listed by the source's referrers index but gone (distribution's garbage-collect
+			// --delete-untagged deletes untagged referrers the index still names): nothing to
+			// copy, and no reason to refuse the promotion.
+			dr.Warnings = append(dr.Warnings, fmt.Sprintf("referrer %s is listed at the source but no longer there (deleted or garbage-collected): not copied", r.Descriptor.Digest))
+			continue
+		}
 		if err == nil && r.Tag == "" {
 			var desc v1.Descriptor
 			desc, err = ReferrerDescriptor(graph.root)
@@ -621,7 +628,10 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 			}
 			return nil
 		}
-		added, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
+		added, dropped, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
+		for _, d := range dropped {
+			dr.Warnings = append(dr.Warnings, fmt.Sprintf("dropped %s from %s:%s: the index listed it but the manifest is gone, and the registry refuses an index naming it", d, dst, tag))
+		}
 		if err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -85,7 +86,9 @@ func ReferrerDescriptor(m *registry.Manifest) (v1.Descriptor, error) {
 type referrersIndex struct {
 	fields  map[string]json.RawMessage
 	entries []json.RawMessage
-	digests map[v1.Hash]bool
+	// entryDigests[i] is the digest of entries[i].
+	entryDigests []v1.Hash
+	digests      map[v1.Hash]bool
 }
 
 // readReferrersIndex reads the index tagged sha256-<hex of subject> in repo; a missing tag is
@@ -128,6 +131,7 @@ func parseReferrersIndex(data []byte) (*referrersIndex, error) {
 			return nil, fmt.Errorf("an entry: %w", err)
 		}
 		idx.digests[d.Digest] = true
+		idx.entryDigests = append(idx.entryDigests, d.Digest)
 	}
 	return idx, nil
 }
@@ -188,22 +192,51 @@ func (idx *referrersIndex) with(add []v1.Descriptor) (*registry.Manifest, error)
 	return &registry.Manifest{Bytes: data, MediaType: types.OCIImageIndex, Digest: digest}, nil
 }
 
+// without returns the index less the entries whose digest is in gone.
+func (idx *referrersIndex) without(gone map[v1.Hash]bool) *referrersIndex {
+	out := &referrersIndex{fields: idx.fields, digests: map[v1.Hash]bool{}}
+	for i, raw := range idx.entries {
+		if d := idx.entryDigests[i]; !gone[d] {
+			out.entries = append(out.entries, raw)
+			out.entryDigests = append(out.entryDigests, d)
+			out.digests[d] = true
+		}
+	}
+	return out
+}
+
+// dangling returns the entries of idx whose manifests repo no longer holds.
+func dangling(ctx context.Context, c *registry.Client, repo registry.Repository, idx *referrersIndex) (map[v1.Hash]bool, error) {
+	gone := map[v1.Hash]bool{}
+	for _, d := range idx.entryDigests {
+		desc, err := c.HeadManifest(ctx, registry.Reference{Repository: repo, Digest: d})
+		if err != nil {
+			return nil, err
+		}
+		if desc == nil {
+			gone[d] = true
+		}
+	}
+	return gone, nil
+}
+
 // AddToReferrersIndex maintains the referrers tag schema of OCI distribution spec 1.1 ("Pushing
 // Manifests with Subject") for a registry without the referrers API: it reads the index tagged
 // sha256-<hex of subject> in repo, adds the descriptors it lacks (never removing or changing
 // another tool's), writes it, and reads it back, and once more after ReferrersIndexSettle. A
 // read-back that lacks one of add means a concurrent writer replaced the index in between: the
 // merge is repeated, at most ReferrersIndexPolicy.Attempts writes, and then it fails rather than
-// report referrers that cannot be found. It returns how many descriptors it added.
-func AddToReferrersIndex(ctx context.Context, c *registry.Client, repo registry.Repository, subject v1.Hash, add []v1.Descriptor) (int, error) {
+// report referrers that cannot be found. An existing entry is dropped only when the registry
+// refuses the index because that entry's manifest is gone (dropped names them). It returns how
+// many descriptors it added.
+func AddToReferrersIndex(ctx context.Context, c *registry.Client, repo registry.Repository, subject v1.Hash, add []v1.Descriptor) (added int, dropped []v1.Hash, err error) {
 	policy := ReferrersIndexPolicy.WithDefaults(backoff.Policy{Attempts: 5, Base: 50 * time.Millisecond, Max: time.Second})
 	tag := registry.FallbackTag(subject)
-	added := 0
 	var loop confirmed
 	for {
 		idx, err := readReferrersIndex(ctx, c, repo, subject)
 		if err != nil {
-			return added, err
+			return added, dropped, err
 		}
 		missing := idx.missing(add)
 		done, err := loop.next(ctx, len(missing), policy, func() error {
@@ -212,17 +245,37 @@ func AddToReferrersIndex(ctx context.Context, c *registry.Client, repo registry.
 				repo, tag, loop.writes, len(missing), subject)
 		})
 		if done || err != nil {
-			return added, err
+			return added, dropped, err
 		}
 		if len(missing) == 0 {
 			continue // settled: look once more
 		}
 		index, err := idx.with(missing)
 		if err != nil {
-			return added, err
+			return added, dropped, err
 		}
-		if err := c.PutManifest(ctx, repo, tag, index); err != nil {
-			return added, fmt.Errorf("writing the referrers index %s:%s: %w", repo, tag, err)
+		err = c.PutManifest(ctx, repo, tag, index)
+		var pe *registry.ProtocolError
+		if errors.As(err, &pe) && pe.HasCode("MANIFEST_BLOB_UNKNOWN") {
+			// A registry that checks an index's children (distribution) refuses entries whose
+			// manifests are gone (garbage-collected while the index named them). They point at
+			// nothing any client could fetch: drop them, say so, and write the rest.
+			gone, derr := dangling(ctx, c, repo, idx)
+			if derr != nil {
+				return added, dropped, derr
+			}
+			if len(gone) > 0 {
+				for d := range gone {
+					dropped = append(dropped, d)
+				}
+				if index, err = idx.without(gone).with(missing); err != nil {
+					return added, dropped, err
+				}
+				err = c.PutManifest(ctx, repo, tag, index)
+			}
+		}
+		if err != nil {
+			return added, dropped, fmt.Errorf("writing the referrers index %s:%s: %w", repo, tag, err)
 		}
 		if loop.writes == 0 {
 			added = len(missing)

@@ -542,3 +542,58 @@ func TestPromoteLeavesADifferentSBOMTagAlone(t *testing.T) {
 		t.Fatalf("the destination's .sbom was replaced: now %s", got)
 	}
 }
+
+func deleteManifest(t *testing.T, base, repo string, digest v1.Hash) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodDelete, base+"/v2/"+repo+"/manifests/"+digest.String(), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting %s@%s: %v %v", repo, digest, err, resp)
+	}
+	resp.Body.Close()
+}
+
+// Referrers deleted while an index still lists them (distribution's garbage-collect
+// --delete-untagged does that: garbagecollect.go judges each manifest by its own tags) leave
+// dangling entries. At the source such an entry is skipped with a warning, not a failed
+// promotion; at the destination a registry that checks an index's children refuses to store
+// the dangling entry again, so it is dropped, with a warning naming it, and everything that
+// exists is kept.
+func TestDanglingReferrersIndexEntries(t *testing.T) {
+	registryserver.ForEach(t, registryserver.Options{}, func(t *testing.T, s *registryserver.Server) {
+		f := newFixtureOn(t, s)
+		digest := testimage.Image(t, s.Repo("app:build"), 1)
+		subject := subjectOf(t, s.Repo("app@"+digest.String()))
+		sbom := pushArtifact(t, s.Repo("app"), subject, sbomType, `{"kept":true}`)
+		goneAtSource := pushArtifact(t, s.Repo("app"), subject, sbomType, `{"gone":"source"}`)
+		deleteManifest(t, s.URL, "app", goneAtSource)
+		other := pushArtifact(t, s.Repo("prod/app"), subject, "application/vnd.example.scan+json", `{"b":2}`)
+		goneAtDestination := pushArtifact(t, s.Repo("prod/app"), subject, "application/vnd.example.scan+json", `{"gone":"destination"}`)
+		deleteManifest(t, s.URL, "prod/app", goneAtDestination)
+
+		res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) { o.Referrers = true })
+		if err != nil {
+			t.Fatal(err)
+		}
+		warnings := strings.Join(res.Destinations[0].Warnings, "\n")
+		if !strings.Contains(warnings, goneAtSource.String()) {
+			t.Errorf("no warning names the referrer missing at the source: %q", warnings)
+		}
+		got := listed(fallbackIndex(t, s.Repo("prod/app"), digest))
+		if _, ok := got[sbom]; !ok {
+			t.Errorf("the SBOM is not in the destination's index: %v", got)
+		}
+		if _, ok := got[other]; !ok {
+			t.Errorf("another tool's live referrer was dropped: %v", got)
+		}
+		if _, ok := got[goneAtSource]; ok {
+			t.Errorf("a referrer missing at the source was listed at the destination: %v", got)
+		}
+		if _, ok := got[goneAtDestination]; ok {
+			t.Errorf("the dangling destination entry is still listed: %v", got)
+		}
+		if !strings.Contains(warnings, "dropped "+goneAtDestination.String()) {
+			t.Errorf("no warning names the dropped destination entry: %q", warnings)
+		}
+	})
+}
