@@ -166,8 +166,10 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		for _, dst := range opts.Destinations {
 			if dst != opts.Source.Repository {
 				// Discovery reads only the source: it runs while the image is copied, once for
-				// every destination, instead of adding its two round trips after each copy.
-				disc = startDiscovery(ctx, c, opts)
+				// every destination, instead of adding its two round trips after each copy. It
+				// starts once a request to the source registry has settled authentication, so
+				// that two requests do not both meet the first 401.
+				disc = newDiscovery(ctx, c, opts)
 				break
 			}
 		}
@@ -214,6 +216,9 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	p := newProgress(opts.Progress, opts.ProgressInterval, short(digest)+" to "+dst.String())
 	defer p.halt()
 	present, err := c.GetManifest(ctx, dstRef)
+	if dst.Registry == opts.Source.Repository.Registry {
+		disc.start()
+	}
 	switch {
 	case err == nil:
 		dr.mediaType = string(present.MediaType)
@@ -228,6 +233,7 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 		if err != nil {
 			return nil, err
 		}
+		disc.start()
 		p.start(g, opts.DryRun)
 		if err := copyGraph(ctx, c, opts, g, dst, dr, p); err != nil {
 			return nil, err
@@ -519,8 +525,9 @@ func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repos
 // their tag unless dst already has that tag for something else, which is never overwritten.
 func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult, disc *discovery) error {
 	if disc == nil {
-		disc = startDiscovery(ctx, c, opts)
+		disc = newDiscovery(ctx, c, opts)
 	}
+	disc.start()
 	refs, err := disc.wait(ctx)
 	if err != nil {
 		return fmt.Errorf("discovering referrers: %w", err)
@@ -592,20 +599,31 @@ func hasSubjectReferrers(refs []Referrer) bool {
 	return false
 }
 
-// discovery is referrer discovery running in the background.
+// discovery is referrer discovery running in the background, started at most once.
 type discovery struct {
+	run  func()
+	once sync.Once
 	done chan struct{}
 	refs []Referrer
 	err  error
 }
 
-func startDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
+func newDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
 	d := &discovery{done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
-	}()
+	d.run = func() {
+		go func() {
+			defer close(d.done)
+			d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+		}()
+	}
 	return d
+}
+
+// start begins discovery unless it has begun; a nil discovery does nothing.
+func (d *discovery) start() {
+	if d != nil {
+		d.once.Do(d.run)
+	}
 }
 
 func (d *discovery) wait(ctx context.Context) ([]Referrer, error) {
