@@ -172,8 +172,10 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 		for _, dst := range opts.Destinations {
 			if dst != opts.Source.Repository {
 				// Discovery reads only the source: it runs while the image is copied, once for
-				// every destination, instead of adding its two round trips after each copy.
-				disc = startDiscovery(ctx, c, opts)
+				// every destination, instead of adding its two round trips after each copy. It
+				// starts once a request to the source registry has settled authentication, so
+				// that two requests do not both meet the first 401.
+				disc = newDiscovery(ctx, c, opts)
 				break
 			}
 		}
@@ -220,6 +222,9 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	p := newProgress(opts.Progress, opts.ProgressInterval, short(digest)+" to "+dst.String())
 	defer p.halt()
 	present, err := c.GetManifest(ctx, dstRef)
+	if dst.Registry == opts.Source.Repository.Registry {
+		disc.start()
+	}
 	switch {
 	case err == nil:
 		dr.mediaType = string(present.MediaType)
@@ -234,6 +239,7 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 		if err != nil {
 			return nil, err
 		}
+		disc.start()
 		p.start(g, opts.DryRun)
 		if err := copyGraph(ctx, c, opts, g, dst, dr, p); err != nil {
 			return nil, err
@@ -529,8 +535,9 @@ func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repos
 // with the copy, once for all destinations); nil starts it here.
 func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult, disc *discovery) error {
 	if disc == nil {
-		disc = startDiscovery(ctx, c, opts)
+		disc = newDiscovery(ctx, c, opts)
 	}
+	disc.start()
 	refs, err := disc.wait(ctx)
 	if err != nil {
 		return err
@@ -645,20 +652,31 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 	return nil
 }
 
-// discovery is referrer discovery running in the background.
+// discovery is referrer discovery running in the background, started at most once.
 type discovery struct {
+	run  func()
+	once sync.Once
 	done chan struct{}
 	refs []Referrer
 	err  error
 }
 
-func startDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
+func newDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
 	d := &discovery{done: make(chan struct{})}
-	go func() {
-		defer close(d.done)
-		d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
-	}()
+	d.run = func() {
+		go func() {
+			defer close(d.done)
+			d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+		}()
+	}
 	return d
+}
+
+// start begins discovery unless it has begun; a nil discovery does nothing.
+func (d *discovery) start() {
+	if d != nil {
+		d.once.Do(d.run)
+	}
 }
 
 func (d *discovery) wait(ctx context.Context) ([]Referrer, error) {
