@@ -597,3 +597,35 @@ func TestDanglingReferrersIndexEntries(t *testing.T) {
 		}
 	})
 }
+
+// A ledger record listed in the source's index under another artifactType (an index written by
+// a tool that, like go-containerregistry's registry, reports the config's media type) is still
+// recognised by its own manifest: never copied, never listed at the destination.
+func TestLedgerRecordsAreRecognisedByTheirOwnManifest(t *testing.T) {
+	f := newFixture(t)
+	digest := testimage.Image(t, f.server.Repo("app:build"), 1)
+	subject := subjectOf(t, f.server.Repo("app@"+digest.String()))
+	record := pushArtifact(t, f.server.Repo("app"), subject, recordType, `{}`)
+	idx := fallbackIndex(t, f.server.Repo("app"), digest)
+	for i := range idx.Manifests {
+		idx.Manifests[i].ArtifactType = "application/vnd.oci.empty.v1+json"
+	}
+	data, _ := json.Marshal(idx)
+	putIndex(t, f.server.URL, "app", digest, data)
+
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
+		o.Referrers, o.SkipArtifactTypes = true, []string{recordType}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Destinations[0].Referrers) != 0 {
+		t.Errorf("copied %v, want nothing", res.Destinations[0].Referrers)
+	}
+	if _, ok := testimage.Digest(t, f.server.Repo("prod/app@"+record.String())); ok {
+		t.Error("the ledger record was copied")
+	}
+	if idx := fallbackIndex(t, f.server.Repo("prod/app"), digest); idx != nil {
+		t.Errorf("an index was written at the destination: %+v", idx)
+	}
+}
