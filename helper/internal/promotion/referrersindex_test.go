@@ -629,3 +629,48 @@ func TestLedgerRecordsAreRecognisedByTheirOwnManifest(t *testing.T) {
 		t.Errorf("an index was written at the destination: %+v", idx)
 	}
 }
+
+// Promotions from several sources, each signed with its own key, into one destination that
+// already holds its own .sig, at the same time: every signature ends up in the destination's
+// .sig (each merge reads back, looks again after the settle time, and merges again if lost).
+func TestConcurrentSignatureMergesKeepEverySignature(t *testing.T) {
+	fastIndexRetries(t, 200*time.Millisecond)
+	s := registryserver.StartT(t, registryserver.Options{})
+	digest := testimage.Image(t, s.Repo("src0:build"), 1)
+	payload := `{"critical":{"image":{"docker-manifest-digest":"` + digest.String() + `"}}}`
+	sigTag := registry.FallbackTag(digest) + ".sig"
+	const writers = 3
+	for i := 0; i < writers; i++ {
+		repo := fmt.Sprintf("src%d", i)
+		if i > 0 {
+			testimage.Write(t, s.Repo(repo+":build"), mustImage(t, s.Repo("src0@"+digest.String())))
+		}
+		testimage.Write(t, s.Repo(repo+":"+sigTag), cosignSignatures(t, payload, fmt.Sprintf("key-%d", i)))
+	}
+	testimage.Write(t, s.Repo("prod/app:build"), mustImage(t, s.Repo("src0@"+digest.String())))
+	testimage.Write(t, s.Repo("prod/app:"+sigTag), cosignSignatures(t, payload, "destination-key"))
+
+	client := registry.New(registry.Options{})
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		go func() {
+			_, err := promotion.Promote(context.Background(), client, promotion.Options{
+				Source:       registry.Reference{Repository: registry.Repository{Registry: s.Host, Path: fmt.Sprintf("src%d", i)}, Digest: digest},
+				Destinations: []registry.Repository{{Registry: s.Host, Path: "prod/app"}},
+				Referrers:    true,
+			})
+			errs <- err
+		}()
+	}
+	for i := 0; i < writers; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := strings.Join(signaturesAt(t, s.Repo("prod/app:"+sigTag)), ",")
+	for _, want := range []string{"destination-key", "key-0", "key-1", "key-2"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("signature %s lost from the destination's .sig: %s", want, got)
+		}
+	}
+}
