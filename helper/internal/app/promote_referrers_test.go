@@ -1,6 +1,7 @@
 package app
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -46,5 +47,39 @@ func TestPromoteDryRunListsReferrers(t *testing.T) {
 	}
 	if _, ok := testimage.Digest(t, reg.Repo("prod:"+sigTag)); ok {
 		t.Fatal("dry run copied the signature")
+	}
+}
+
+// The JSON result names what promotion did for referrers at a destination without the
+// referrers API: the referrers copied and the index it added them to (stable field names).
+func TestPromoteJSONNamesTheReferrersIndex(t *testing.T) {
+	reg := registryserver.StartT(t, registryserver.Options{})
+	digest := testimage.Image(t, reg.Repo("app:v1"), 1)
+	sbom, err := random.Image(64, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbom = mutate.MediaType(sbom, types.OCIManifestSchema1)
+	sbom = mutate.ConfigMediaType(sbom, "application/spdx+json")
+	sbom = mutate.Subject(sbom, v1.Descriptor{MediaType: types.DockerManifestSchema2, Digest: digest, Size: 1}).(v1.Image)
+	sbomDigest, _ := sbom.Digest()
+	ref, _ := name.ParseReference(reg.Repo("app@"+sbomDigest.String()), name.WeakValidation)
+	if err := remote.Write(ref, sbom); err != nil {
+		t.Fatal(err)
+	}
+	r := runCLI(t, nil, "promote", "--output", "json", "--from", reg.Repo("app@"+digest.String()), "--to", reg.Repo("prod"))
+	mustCode(t, r, 0)
+	var out struct {
+		Destinations []struct {
+			Referrers      []string `json:"referrers"`
+			ReferrersIndex string   `json:"referrersIndex"`
+		} `json:"destinations"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if len(out.Destinations) != 1 || strings.Join(out.Destinations[0].Referrers, " ") != sbomDigest.String() ||
+		out.Destinations[0].ReferrersIndex != registry.FallbackTag(digest) {
+		t.Fatalf("JSON result: %s", r.stdout)
 	}
 }
