@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"github.com/shipgate/shipgate/helper/internal/circleci"
+
 	"fmt"
 	"regexp"
 	"strings"
@@ -83,7 +85,7 @@ func envNote(e *entry) string {
 
 // filtersPos points at the entry's filters key when it has one, else at the entry.
 func filtersPos(e *entry) pos {
-	if k, _ := lookup(e.body, "filters"); k != nil {
+	if k, _ := circleci.Lookup(e.body, "filters"); k != nil {
 		return nodePos(k)
 	}
 	return nodePos(e.node)
@@ -148,7 +150,7 @@ var (
 // SG007: static cloud credentials, literal or declared, anywhere in the config. The message
 // names the key or the kind of secret, never its value.
 func (l *linter) checkStaticCredentials() {
-	walk(l.cfg.root, func(parent, n *yaml.Node) {
+	circleci.Walk(l.cfg.root, func(parent, n *yaml.Node) {
 		if n.Kind != yaml.ScalarNode {
 			return
 		}
@@ -222,7 +224,7 @@ func (l *linter) checkRebuild(e *entry) {
 				return
 			}
 		}
-		for _, s := range scalars(body) {
+		for _, s := range circleci.Scalars(body) {
 			if digestHints.MatchString(s) {
 				return
 			}
@@ -258,19 +260,19 @@ var mutableTag = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._/-]*:(latest|stable|
 // are searched; the executor's own image is not what it deploys and is not checked.
 func (l *linter) checkMutableTag(e *entry) {
 	var nodes []*yaml.Node
-	for _, p := range pairs(e.body) {
-		switch p.name {
+	for _, p := range circleci.Pairs(e.body) {
+		switch p.Name {
 		case "name", "requires", "context", "filters", "type", "serial-group", "matrix":
 			continue
 		}
-		nodes = append(nodes, p.value)
+		nodes = append(nodes, p.Value)
 	}
 	if e.def != nil {
 		nodes = append(nodes, e.def.steps)
 	}
 	for _, m := range e.members() {
-		for _, p := range pairs(m.body) {
-			nodes = append(nodes, p.value)
+		for _, p := range circleci.Pairs(m.body) {
+			nodes = append(nodes, p.Value)
 		}
 		if m.def != nil {
 			nodes = append(nodes, m.def.steps)
@@ -278,7 +280,7 @@ func (l *linter) checkMutableTag(e *entry) {
 	}
 	for _, n := range nodes {
 		var hit *yaml.Node
-		walk(deref(n), func(_, s *yaml.Node) {
+		circleci.Walk(circleci.Deref(n), func(_, s *yaml.Node) {
 			if hit == nil && s.Kind == yaml.ScalarNode && mutableTag.MatchString(s.Value) {
 				hit = s
 			}
@@ -325,7 +327,7 @@ func (l *linter) checkRollbackPath(deploys []*entry) {
 		return
 	}
 	for _, p := range l.cfg.params {
-		if anyWord(words(p.name), rollbackWords) {
+		if anyWord(words(p.Name), rollbackWords) {
 			return
 		}
 	}
@@ -380,16 +382,16 @@ func (l *linter) checkApprovalNames() {
 // SG014: a pipeline parameter that selects the target environment must be an enum.
 func (l *linter) checkEnvironmentParams() {
 	for _, p := range l.cfg.params {
-		name := strings.ToLower(p.name)
+		name := strings.ToLower(p.Name)
 		if !anyWord(words(name), wordSet("env", "environment", "stage")) {
 			continue
 		}
-		typ := scalarValue(value(p.value, "type"))
+		typ := circleci.Scalar(circleci.Get(p.Value, "type"))
 		if typ == "enum" || typ == "boolean" {
 			continue
 		}
-		l.add(RuleEnvironmentParamEnum, nodePos(p.key), nil,
-			fmt.Sprintf("pipeline parameter %s selects an environment but is %s, not an enum", p.name, describeType(typ)), "")
+		l.add(RuleEnvironmentParamEnum, nodePos(p.Key), nil,
+			fmt.Sprintf("pipeline parameter %s selects an environment but is %s, not an enum", p.Name, describeType(typ)), "")
 	}
 }
 

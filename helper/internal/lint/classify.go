@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"github.com/shipgate/shipgate/helper/internal/circleci"
+
 	"fmt"
 	"regexp"
 	"strings"
@@ -66,11 +68,11 @@ var envName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 func (l *linter) envOfValue(v string) string {
 	if m := pipelineParamRef.FindStringSubmatch(v); m != nil {
 		for _, p := range l.cfg.params {
-			if p.name != m[1] {
+			if p.Name != m[1] {
 				continue
 			}
-			best := envOfText(scalarValue(value(p.value, "default")))
-			for _, option := range stringList(value(p.value, "enum")) {
+			best := envOfText(circleci.Scalar(circleci.Get(p.Value, "default")))
+			for _, option := range circleci.Strings(circleci.Get(p.Value, "enum")) {
 				if env := envOfText(option); env == envProduction || best == "" {
 					best = env
 				}
@@ -91,18 +93,18 @@ func (l *linter) envOfValue(v string) string {
 // inferEnv works out which environment a deploy entry targets: from its parameters, its
 // name, its contexts, then its job definition's parameters and environment.
 func (l *linter) inferEnv(e *entry) (string, string) {
-	for _, p := range pairs(e.body) {
-		if envParamKeys[strings.ToLower(p.name)] {
-			if env := l.envOfValue(scalarValue(p.value)); env != "" {
-				return env, fmt.Sprintf("parameter %s", p.name)
+	for _, p := range circleci.Pairs(e.body) {
+		if envParamKeys[strings.ToLower(p.Name)] {
+			if env := l.envOfValue(circleci.Scalar(p.Value)); env != "" {
+				return env, fmt.Sprintf("parameter %s", p.Name)
 			}
 		}
 	}
 	// A matrix over environments: the job deploys production when any cell does.
 	var cells []string
-	for _, p := range pairs(value(value(e.body, "matrix"), "parameters")) {
-		if envParamKeys[strings.ToLower(p.name)] {
-			cells = append(cells, stringList(p.value)...)
+	for _, p := range circleci.Pairs(circleci.Get(circleci.Get(e.body, "matrix"), "parameters")) {
+		if envParamKeys[strings.ToLower(p.Name)] {
+			cells = append(cells, circleci.Strings(p.Value)...)
 		}
 	}
 	if len(cells) > 0 {
@@ -125,17 +127,17 @@ func (l *linter) inferEnv(e *entry) (string, string) {
 		}
 	}
 	if e.def != nil {
-		for _, p := range pairs(value(e.def.body, "parameters")) {
-			if envParamKeys[strings.ToLower(p.name)] {
-				if env := l.envOfValue(scalarValue(value(p.value, "default"))); env != "" {
-					return env, fmt.Sprintf("job parameter %s", p.name)
+		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "parameters")) {
+			if envParamKeys[strings.ToLower(p.Name)] {
+				if env := l.envOfValue(circleci.Scalar(circleci.Get(p.Value, "default"))); env != "" {
+					return env, fmt.Sprintf("job parameter %s", p.Name)
 				}
 			}
 		}
-		for _, p := range pairs(value(e.def.body, "environment")) {
-			if envParamKeys[strings.ToLower(p.name)] {
-				if env := l.envOfValue(scalarValue(p.value)); env != "" {
-					return env, fmt.Sprintf("variable %s", p.name)
+		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "environment")) {
+			if envParamKeys[strings.ToLower(p.Name)] {
+				if env := l.envOfValue(circleci.Scalar(p.Value)); env != "" {
+					return env, fmt.Sprintf("variable %s", p.Name)
 				}
 			}
 		}
@@ -251,7 +253,7 @@ func (l *linter) jobBuildsImage(e *entry) bool {
 			}
 		}
 		if name == "run" {
-			for _, s := range scalars(body) {
+			for _, s := range circleci.Scalars(body) {
 				if buildCommand.MatchString(s) {
 					return true
 				}
@@ -298,9 +300,9 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 			}
 			continue
 		}
-		text := scalarValue(body)
+		text := circleci.Scalar(body)
 		if text == "" {
-			text = scalarValue(value(body, "name")) + " " + scalarValue(value(body, "command"))
+			text = circleci.Scalar(circleci.Get(body, "name")) + " " + circleci.Scalar(circleci.Get(body, "command"))
 		}
 		if anyWord(words(text), smokeWords) || strings.Contains(text, "shipgate smoke-test") {
 			return true

@@ -1,6 +1,8 @@
 package lint
 
 import (
+	"github.com/shipgate/shipgate/helper/internal/circleci"
+
 	"fmt"
 	"regexp"
 	"strings"
@@ -47,7 +49,7 @@ func newLinter(file string, data []byte, root *yaml.Node, opts *Options) *linter
 	}
 	configRoot := root
 	if isOrbExample(root) {
-		configRoot = value(root, "usage")
+		configRoot = circleci.Get(root, "usage")
 	}
 	// For an orb example the top-level checks apply to its config, not to the example file.
 	l.cfg = buildConfig(configRoot, opts)
@@ -57,11 +59,11 @@ func newLinter(file string, data []byte, root *yaml.Node, opts *Options) *linter
 
 // isOrbExample recognises an orb example file (src/examples/*.yml): `usage:` holds the config.
 func isOrbExample(root *yaml.Node) bool {
-	if !isMapping(value(root, "usage")) {
+	if !circleci.IsMapping(circleci.Get(root, "usage")) {
 		return false
 	}
 	for _, k := range []string{"jobs", "workflows", "version"} {
-		if value(root, k) != nil {
+		if circleci.Get(root, k) != nil {
 			return false
 		}
 	}
@@ -137,10 +139,10 @@ func (l *linter) disabledIn(sc scope, rule string) bool {
 func entryScopes(e *entry) []scope {
 	out := []scope{{job: e.name, first: e.first, last: e.last}}
 	if e.def != nil && e.def.key != nil {
-		out = append(out, scope{job: e.def.name, first: e.def.key.Line, last: lastLine(e.def.body)})
+		out = append(out, scope{job: e.def.name, first: e.def.key.Line, last: circleci.LastLine(e.def.body)})
 	}
 	if e.group != nil && e.group.key != nil {
-		out = append(out, scope{job: e.ref, first: e.group.key.Line, last: lastLine(e.group.body)})
+		out = append(out, scope{job: e.ref, first: e.group.key.Line, last: circleci.LastLine(e.group.body)})
 	}
 	return out
 }
@@ -198,8 +200,8 @@ func (l *linter) scopesAt(line int) []scope {
 		}
 	}
 	for _, def := range l.cfg.jobs {
-		if def.key != nil && line >= def.key.Line && line <= lastLine(def.body) {
-			out = append(out, scope{job: def.name, first: def.key.Line, last: lastLine(def.body)})
+		if def.key != nil && line >= def.key.Line && line <= circleci.LastLine(def.body) {
+			out = append(out, scope{job: def.name, first: def.key.Line, last: circleci.LastLine(def.body)})
 		}
 	}
 	return out
@@ -243,11 +245,11 @@ func (l *linter) deployEntries() []*entry {
 var anchorHolders = wordSet("references", "aliases", "anchors", "defaults", "definitions")
 
 func (l *linter) checkTopLevel(root *yaml.Node) {
-	for _, p := range pairs(root) {
-		holdsAnchor := p.value != nil && p.value.Anchor != ""
-		if !knownTopLevel[p.name] && !anchorHolders[p.name] && !holdsAnchor && !strings.HasPrefix(p.name, "x-") {
-			l.add(RuleUnknownTopLevelKey, nodePos(p.key), nil,
-				fmt.Sprintf("unknown top-level key %q", p.name), "")
+	for _, p := range circleci.Pairs(root) {
+		holdsAnchor := p.Value != nil && p.Value.Anchor != ""
+		if !knownTopLevel[p.Name] && !anchorHolders[p.Name] && !holdsAnchor && !strings.HasPrefix(p.Name, "x-") {
+			l.add(RuleUnknownTopLevelKey, nodePos(p.Key), nil,
+				fmt.Sprintf("unknown top-level key %q", p.Name), "")
 		}
 	}
 }

@@ -1,0 +1,46 @@
+package circleci
+
+// BuiltinSteps are the step names CircleCI itself defines (configuration reference, "steps"):
+// a command or job of the same name is shadowed or ambiguous. `deploy` is deprecated but still
+// parsed as the built-in, so CircleCI's language server reads an unqualified `deploy` call as
+// the built-in step even inside an orb that defines a `deploy` command (FACTS.md, "Learned from
+// third-party software"; issue 16 point 7).
+var BuiltinSteps = map[string]bool{
+	"run": true, "checkout": true, "setup_remote_docker": true, "save_cache": true,
+	"restore_cache": true, "deploy": true, "store_artifacts": true, "store_test_results": true,
+	"persist_to_workspace": true, "attach_workspace": true, "add_ssh_keys": true,
+	"when": true, "unless": true,
+}
+
+// PipelineValueNote says why a pipeline value should not be used and what to use instead.
+type PipelineValueNote struct {
+	// Value is the reference without `pipeline.`: "trigger_source".
+	Value string
+	// Problem is one sentence: deprecated, or unavailable for some triggers.
+	Problem string
+	// Instead is the replacement, or "" when there is none.
+	Instead string
+	// Docs is where CircleCI says so.
+	Docs string
+}
+
+// pipelineValuesDocs lists the pipeline values; pipeline.trigger.type and .id are announced in
+// https://circleci.com/changelog/expanded-pipeline-values-support.
+const pipelineValuesDocs = "https://circleci.com/docs/pipeline-variables/"
+
+// PipelineValueNotes are pipeline values CircleCI has deprecated or does not provide
+// everywhere (CircleCI docs, "Pipeline values and parameters"; FACTS.md, "Learned from
+// third-party software"; issue 16 point 3).
+var PipelineValueNotes = []PipelineValueNote{
+	{Value: "trigger_source", Problem: "is deprecated (support ended 2026-08-01)", Instead: "pipeline.trigger.type",
+		Docs: pipelineValuesDocs},
+	{Value: "schedule.name", Problem: "is not available for GitHub App pipelines (only GitHub OAuth and Bitbucket Cloud scheduled pipelines)", Instead: `pipeline.trigger.type ("schedule") and a pipeline parameter the schedule trigger sets`,
+		Docs: pipelineValuesDocs},
+	{Value: "schedule.id", Problem: "is not available for GitHub App pipelines (only GitHub OAuth and Bitbucket Cloud scheduled pipelines)", Instead: "pipeline.trigger.id",
+		Docs: pipelineValuesDocs},
+}
+
+// ExampleUsageKeys are the keys of an orb example's `usage` that `circleci orb pack` keeps
+// (circleci-cli v0.1.30995; FACTS.md): anything else, `parameters:` included, is dropped
+// from the published orb, so an example that needs it does not compile as published.
+var ExampleUsageKeys = []string{"version", "setup", "orbs", "jobs", "workflows"}

@@ -1,0 +1,185 @@
+package circleci_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
+)
+
+func decode(t *testing.T, text string) any {
+	t.Helper()
+	v, err := circleci.Decode([]byte(text))
+	if err != nil {
+		t.Fatalf("decode %q: %v", text, err)
+	}
+	return v
+}
+
+// CircleCI reads YAML 1.1: `yes`/`on` are booleans there, strings in YAML 1.2.
+func TestDecodeReadsYAML11Booleans(t *testing.T) {
+	got := decode(t, "a: yes\nb: off\nc: 'yes'\nd: true\ne: 3\n<<: {f: 1, a: 9}\n")
+	want := map[string]any{"a": true, "b": false, "c": "yes", "d": true, "e": 3, "f": 1}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %#v, want %#v", got, want)
+	}
+	if _, err := circleci.Decode([]byte("a: 1\na: 2\n")); err == nil {
+		t.Error("a repeated key decoded without an error")
+	}
+}
+
+func TestParseRefusesWhatIsNotOneConfigMapping(t *testing.T) {
+	for text, want := range map[string]string{
+		"":                     "empty file",
+		"a: [":                 "malformed YAML",
+		"a: 1\n---\nb: 2\n":    "more than one YAML document",
+		"- a\n":                "top level is not a mapping",
+		"jobs: {}\njobs: {}\n": `key "jobs" is already defined on line 1`,
+	} {
+		_, err := circleci.Parse([]byte(text))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) = %v, want an error containing %q", text, err, want)
+		}
+	}
+	root, err := circleci.Parse([]byte("version: 2.1\njobs:\n  build: {}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := circleci.Lookup(root, "jobs"); k == nil || k.Line != 2 {
+		t.Errorf("jobs key: %v, want it on line 2", k)
+	}
+}
+
+func TestEvalConditionByCircleCIRules(t *testing.T) {
+	for _, tc := range []struct {
+		yaml          string
+		result, known bool
+	}{
+		{"yes", true, true},
+		{"off", false, true},
+		{"0", false, true},
+		{"''", false, true},
+		{"{equal: [a, a]}", true, true},
+		{"{equal: [1, 1.0]}", true, true},
+		{"{equal: [true, yes]}", true, true},
+		{"{equal: []}", false, true},
+		{"{and: []}", false, true},
+		{"{or: [false, 'x']}", true, true},
+		{"{not: {equal: [a, b]}}", true, true},
+		{"{matches: {pattern: 'release/.*', value: release/1}}", true, true},
+		{"{matches: {pattern: 'rel', value: release}}", false, true}, // whole value, not a substring
+	} {
+		got, known, err := circleci.EvalCondition(decode(t, tc.yaml))
+		if err != nil || got != tc.result || known != tc.known {
+			t.Errorf("%s: got %v known %v err %v, want %v known %v", tc.yaml, got, known, err, tc.result, tc.known)
+		}
+	}
+	for _, bad := range []string{"{nand: [a]}", "{equal: a}", "{matches: {pattern: '(', value: x}}", "{a: 1, b: 2}"} {
+		if _, _, err := circleci.EvalCondition(decode(t, bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
+
+// The linter knows the branch it probes and nothing else: a condition that depends on another
+// value stays undecided, unless a known operand decides it.
+func TestPartialEvaluation(t *testing.T) {
+	sc := &circleci.Scope{What: "test", Partial: true,
+		Pipeline: &circleci.PipelineValues{Values: map[string]any{"git.branch": "main"}}}
+	for _, tc := range []struct {
+		yaml          string
+		result, known bool
+	}{
+		{"{equal: [main, << pipeline.git.branch >>]}", true, true},
+		{"{equal: [true, << pipeline.parameters.deploy >>]}", false, false},
+		{"{and: [{equal: [dev, << pipeline.git.branch >>]}, << pipeline.parameters.x >>]}", false, true},
+		{"{or: [{equal: [dev, << pipeline.git.branch >>]}, << pipeline.parameters.x >>]}", false, false},
+		{"{matches: {pattern: 'ma.*', value: << pipeline.git.branch >>}}", true, true},
+		{"{equal: [x-main, x-<< pipeline.trigger.type >>]}", false, false},
+	} {
+		v, err := circleci.Substitute(decode(t, tc.yaml), sc)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.yaml, err)
+		}
+		got, known, err := circleci.EvalCondition(v)
+		if err != nil || got != tc.result || known != tc.known {
+			t.Errorf("%s: got %v known %v err %v, want %v known %v", tc.yaml, got, known, err, tc.result, tc.known)
+		}
+	}
+	for expr, want := range map[string]any{
+		`pipeline.git.branch == "main"`:                                  true,
+		`pipeline.git.branch != "main"`:                                  false,
+		`pipeline.git.branch == "dev" and pipeline.parameters.x`:         false,
+		`pipeline.git.branch == "main" or pipeline.parameters.x`:         true,
+		`pipeline.git.branch == "main" and pipeline.parameters.x == "y"`: circleci.Unknown{Ref: "pipeline.parameters.x"},
+	} {
+		got, err := circleci.EvalExpression(expr, sc)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: got %#v, %v; want %#v", expr, got, err, want)
+		}
+	}
+}
+
+func TestSubstituteKeepsTypesAndEscapes(t *testing.T) {
+	sc := &circleci.Scope{What: "command x", Params: map[string]any{"b": true, "n": 3, "s": "v"}}
+	for in, want := range map[string]any{
+		"<< parameters.b >>":                  true,
+		"n=<< parameters.n >>":                "n=3",
+		`\<< parameters.s >>`:                 `\<< parameters.s >>`,
+		"cat <<EOF >>out":                     "cat <<EOF >>out",
+		"<<parameters.s>>-<< parameters.b >>": "v-true",
+	} {
+		got, err := circleci.SubstituteString(in, sc)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: got %#v, %v; want %#v", in, got, err, want)
+		}
+	}
+	if _, err := circleci.SubstituteString("<< parameters.missing >>", sc); err == nil || !strings.Contains(err.Error(), `parameter "missing" is referenced but not declared`) {
+		t.Errorf("undeclared parameter: %v", err)
+	}
+	inOrb := &circleci.Scope{What: "job o/x", InOrb: true, Pipeline: &circleci.PipelineValues{Params: map[string]any{"a": 1}}}
+	if _, err := circleci.SubstituteString("<< pipeline.parameters.a >>", inOrb); err == nil {
+		t.Error("a pipeline parameter resolved inside an orb")
+	}
+	if got := circleci.Unescape(`a \<< b`); got != "a << b" {
+		t.Errorf("Unescape: %q", got)
+	}
+}
+
+func TestUndeclaredPipelineParams(t *testing.T) {
+	doc := decode(t, `
+workflows:
+  w:
+    when: << pipeline.parameters.run >>
+    jobs:
+      - x:
+          env: << pipeline.parameters.target-env >>
+          msg: 'escaped \<< pipeline.parameters.shell >> and << pipeline.parameters.a == "b" >>'
+`)
+	got := circleci.UndeclaredPipelineParams(doc, map[string]bool{"run": true})
+	if want := []string{"a", "target-env"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestParamSpecs(t *testing.T) {
+	specs, err := circleci.ParseSpecs(decode(t, "{e: {type: enum, enum: [a, b], default: a}, f: {type: boolean}}"), "job x")
+	if err != nil || len(specs) != 2 || specs[0].Name != "e" || !specs[0].HasDefault || specs[1].HasDefault {
+		t.Fatalf("specs %+v, %v", specs, err)
+	}
+	if err := specs[0].CheckScalar("c", "job x", "argument"); err == nil || !strings.Contains(err.Error(), `want one of "a", "b"`) {
+		t.Errorf("enum: %v", err)
+	}
+	if err := specs[1].CheckScalar("yes", "job x", "argument"); err == nil {
+		t.Error("a quoted 'yes' passed as a boolean")
+	}
+	if err := specs[1].CheckScalar(true, "job x", "argument"); err != nil {
+		t.Error(err)
+	}
+	for _, bad := range []string{"{a: {type: list}}", "{a: {type: enum}}", "{a: 1}"} {
+		if _, err := circleci.ParseSpecs(decode(t, bad), "job x"); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+}
