@@ -183,3 +183,53 @@ func TestParamSpecs(t *testing.T) {
 		}
 	}
 }
+
+func TestCalledAndInstalledCLIs(t *testing.T) {
+	script := "# kubectl apply in a comment is not a call\n" +
+		"set -eu\n" +
+		"AWS_PAGER= aws ecs update-service --cluster c --service s\n" +
+		"echo \"deploying << parameters.env >>\"\n" +
+		"if helm status app; then sudo kubectl rollout status deploy/app; fi\n" +
+		"cat <<END > values.yaml\n" +
+		"gcloud: not a command here\n" +
+		"END\n" +
+		"out=$(terraform output -raw url) && echo \"$out\" | jq .\n"
+	if got, want := circleci.CalledCLIs(script), []string{"aws", "helm", "kubectl", "terraform"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("CalledCLIs = %v, want %v", got, want)
+	}
+	install := "curl -LO https://dl.k8s.io/release/v1.31.0/bin/linux/amd64/kubectl && sudo install kubectl /usr/local/bin\n" +
+		"curl https://awscli.amazonaws.com/awscli-exe-linux-x86_64.zip -o a.zip"
+	if got, want := circleci.InstalledBy(install), []string{"kubectl", "aws"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("InstalledBy = %v, want %v", got, want)
+	}
+	if got := circleci.InstalledBy("kubectl apply -f k8s/"); len(got) != 0 {
+		t.Errorf("a plain kubectl call counted as an install: %v", got)
+	}
+}
+
+func TestLookupImage(t *testing.T) {
+	base, ok := circleci.LookupImage("cimg/base:2026.10")
+	if !ok || !base.Complete || base.Ships("kubectl") || !base.Ships("docker") {
+		t.Errorf("cimg/base: %+v %v", base, ok)
+	}
+	deploy, _ := circleci.LookupImage("cimg/deploy:2026.10-node")
+	if !deploy.Ships("kubectl") || !deploy.Ships("node") || deploy.Ships("aws") {
+		t.Errorf("cimg/deploy-node: %+v", deploy)
+	}
+	if aws, _ := circleci.LookupImage("cimg/aws:2026.10"); !aws.Ships("aws") || !aws.Ships("helm") {
+		t.Errorf("cimg/aws: %+v", aws)
+	}
+	for _, unknown := range []string{"cimg/base:<< parameters.tag >>", "alpine:3", "myorg/deployer:1"} {
+		if _, ok := circleci.LookupImage(unknown); ok {
+			t.Errorf("%s: known", unknown)
+		}
+	}
+	if m, ok := circleci.LookupImage("ubuntu-2404:current"); !ok || m.Complete {
+		t.Errorf("machine image: %+v %v (its list is not complete)", m, ok)
+	}
+	for _, row := range circleci.Images {
+		if row.Source == "" {
+			t.Errorf("%s has no source", row.Image)
+		}
+	}
+}
