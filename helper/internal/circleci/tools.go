@@ -154,24 +154,16 @@ var commandPrefixes = map[string]bool{"sudo": true, "exec": true, "command": tru
 // envAssignment is a leading `NAME=value` of a simple command.
 var envAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
 
-// CalledCLIs lists, sorted, the tracked CLIs a script runs as commands (the first word of a
-// simple command, after `sudo`, `exec`, `env`, `if`, `while`… and variable assignments). Comment
-// lines and the text of heredocs are not commands.
+// CalledCLIs lists, sorted, the tracked CLIs a script runs as commands.
 func CalledCLIs(script string) []string {
 	tracked := map[string]bool{}
 	for _, c := range TrackedCLIs {
 		tracked[c] = true
 	}
 	seen := map[string]bool{}
-	for _, line := range scriptLines(script) {
-		for _, part := range commandSeparators.Split(line, -1) {
-			fields := strings.Fields(part)
-			for len(fields) > 0 && (envAssignment.MatchString(fields[0]) || commandPrefixes[fields[0]]) {
-				fields = fields[1:]
-			}
-			if len(fields) > 0 && tracked[fields[0]] {
-				seen[fields[0]] = true
-			}
+	for _, cmd := range SimpleCommands(script) {
+		if name, _, _ := strings.Cut(cmd, " "); tracked[name] {
+			seen[name] = true
 		}
 	}
 	out := make([]string, 0, len(seen))
@@ -179,6 +171,27 @@ func CalledCLIs(script string) []string {
 		out = append(out, c)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// SimpleCommands splits a script into its simple commands, each starting at the command it
+// runs (after `sudo`, `exec`, `env`, `if`, `while`… and variable assignments), words joined
+// by one space. Comment lines and heredoc bodies are not commands; `echo 'kubectl apply'`
+// runs echo. It reads shell the way a reviewer skims it, not as a parser: good enough to tell
+// which CLIs a step calls.
+func SimpleCommands(script string) []string {
+	var out []string
+	for _, line := range scriptLines(script) {
+		for _, part := range commandSeparators.Split(line, -1) {
+			fields := strings.Fields(part)
+			for len(fields) > 0 && (envAssignment.MatchString(fields[0]) || commandPrefixes[fields[0]]) {
+				fields = fields[1:]
+			}
+			if len(fields) > 0 {
+				out = append(out, strings.Join(fields, " "))
+			}
+		}
+	}
 	return out
 }
 

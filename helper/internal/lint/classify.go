@@ -126,6 +126,9 @@ func (l *linter) inferEnv(e *entry) (string, string) {
 			return env, fmt.Sprintf("context %s", c)
 		}
 	}
+	if env, why := l.envOfCommands(e); env != "" {
+		return env, why
+	}
 	if e.def != nil {
 		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "parameters")) {
 			if envParamKeys[strings.ToLower(p.Name)] {
@@ -174,9 +177,15 @@ func (l *linter) classify() {
 				e.deploy = true
 			default:
 				ws := words(e.name + " " + e.ref)
-				if !anyWord(ws, rollbackWords) {
-					e.deploy = anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
+				if anyWord(ws, rollbackWords) {
+					break
 				}
+				if l.deploySignal(e) != "" {
+					e.deploy = true
+					break
+				}
+				named := anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
+				e.deploy = named && !l.namedButNotDeploy(e)
 			}
 			if !e.deploy {
 				continue
