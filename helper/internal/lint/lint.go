@@ -121,6 +121,10 @@ type Finding struct {
 	Job     string `json:"job,omitempty"`
 	Message string `json:"message"`
 	Hint    string `json:"hint"`
+	// Docs is the rule's section in docs/lint.md; Source is CircleCI's page, for rules about
+	// what CircleCI itself enforces.
+	Docs   string `json:"docs"`
+	Source string `json:"source,omitempty"`
 }
 
 // Position is file:line:column.

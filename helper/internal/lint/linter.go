@@ -173,7 +173,8 @@ func (l *linter) add(rule string, p pos, scopes []scope, message, hint string) {
 	if hint == "" {
 		hint = r.Hint
 	}
-	f := Finding{Rule: rule, Severity: r.Severity, File: l.file, Line: p.line, Column: p.col, Message: message, Hint: hint}
+	f := Finding{Rule: rule, Severity: r.Severity, File: l.file, Line: p.line, Column: p.col, Message: message, Hint: hint,
+		Docs: r.Docs, Source: r.Source}
 	if len(scopes) > 0 {
 		f.Job = scopes[0].job
 	}
@@ -215,6 +216,9 @@ func (l *linter) run() {
 	l.checkApprovalNames()
 	l.checkEnvironmentParams()
 	l.checkStaticCredentials()
+	l.checkPipelineValues()
+	l.checkShadowedBuiltins()
+	l.checkReleasePlanNames()
 	deploys := l.deployEntries()
 	for _, e := range deploys {
 		l.checkApproval(e)
@@ -224,9 +228,26 @@ func (l *linter) run() {
 		l.checkMutableTag(e)
 		l.checkSmokeTest(e)
 		l.checkSerialGroup(e)
+		l.checkInstalledCLIs(e)
+	}
+	for _, e := range l.rollbackEntries() {
+		l.checkInstalledCLIs(e)
 	}
 	l.checkSharedContexts(deploys)
 	l.checkRollbackPath(deploys)
+}
+
+// rollbackEntries are the shipgate orb's rollback jobs: they redeploy with the user's steps.
+func (l *linter) rollbackEntries() []*entry {
+	var out []*entry
+	for _, wf := range l.cfg.workflows {
+		for _, e := range wf.entries {
+			if e.isShipgateJob("rollback") {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
 }
 
 func (l *linter) deployEntries() []*entry {

@@ -47,6 +47,9 @@ func (r *Report) Text() string {
 		if f.Hint != "" {
 			fmt.Fprintf(&b, "    hint: %s\n", f.Hint)
 		}
+		if f.Source != "" {
+			fmt.Fprintf(&b, "    see: %s\n", f.Source)
+		}
 	}
 	b.WriteString(r.Summary())
 	b.WriteString("\n")
@@ -135,8 +138,6 @@ type sarifRegion struct {
 	StartColumn int `json:"startColumn"`
 }
 
-const docsURI = "https://github.com/shipgate/shipgate/blob/main/docs/lint.md"
-
 // SARIF returns the report as a SARIF 2.1.0 log (one run, every rule described).
 func (r *Report) SARIF(version string) any {
 	all := Rules()
@@ -148,7 +149,7 @@ func (r *Report) SARIF(version string) any {
 			ID: rule.ID, Name: rule.Title,
 			ShortDescription:     sarifText{rule.Title},
 			Help:                 sarifText{rule.Hint},
-			HelpURI:              docsURI + "#" + strings.ToLower(rule.ID),
+			HelpURI:              rule.Docs,
 			DefaultConfiguration: sarifConfig{Level: string(rule.Severity)},
 		})
 	}
