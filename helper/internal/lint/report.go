@@ -56,6 +56,17 @@ func (r *Report) Text() string {
 	return b.String()
 }
 
+// FailureLine is the one line that says why the lint failed, for stderr. The text report
+// already ends with the summary on stdout, so the line does not repeat it (issue 18 point 10:
+// the summary printed twice); the other formats carry no summary a person reads, so it is
+// the summary.
+func (r *Report) FailureLine(format string) string {
+	if format == "text" {
+		return fmt.Sprintf("findings at or above %s (the report above lists them)", r.FailOn)
+	}
+	return r.Summary()
+}
+
 // Summary is one line counting the findings.
 func (r *Report) Summary() string {
 	files := plural(len(r.Files), "file")
