@@ -1,12 +1,12 @@
 package lint
 
 import (
-	"github.com/shipgate/shipgate/helper/internal/circleci"
-
 	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // branchGate says whether a job may run on a branch. CircleCI runs a job only when its own

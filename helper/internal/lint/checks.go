@@ -1,13 +1,13 @@
 package lint
 
 import (
-	"github.com/shipgate/shipgate/helper/internal/circleci"
-
 	"fmt"
 	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // SG001: a production deploy needs a `type: approval` job upstream in its requires chain.
@@ -400,4 +400,51 @@ func describeType(t string) string {
 		return "untyped"
 	}
 	return "of type " + t
+}
+
+// anchorHolders are top-level keys configs commonly use only to hold YAML anchors.
+var anchorHolders = wordSet("references", "aliases", "anchors", "defaults", "definitions")
+
+func (l *linter) checkTopLevel(root *yaml.Node) {
+	for _, p := range circleci.Pairs(root) {
+		holdsAnchor := p.Value != nil && p.Value.Anchor != ""
+		if !knownTopLevel[p.Name] && !anchorHolders[p.Name] && !holdsAnchor && !strings.HasPrefix(p.Name, "x-") {
+			l.add(RuleUnknownTopLevelKey, nodePos(p.Key), nil,
+				fmt.Sprintf("unknown top-level key %q", p.Name), "")
+		}
+	}
+}
+
+func (l *linter) checkOrbs() {
+	for _, imp := range l.cfg.orbs {
+		if imp.known {
+			continue
+		}
+		what := "orb " + imp.name
+		if imp.name == "" {
+			what = "inline orb " + imp.alias
+		}
+		l.add(RuleUnknownOrb, nodePos(imp.key), nil,
+			fmt.Sprintf("%s is not known to shipgate lint: its jobs are judged by their names only", what), "")
+	}
+}
+
+func (l *linter) checkUndefinedJobs() {
+	for _, wf := range l.cfg.workflows {
+		for _, e := range wf.entries {
+			if e.approval || e.def != nil || e.group != nil {
+				continue
+			}
+			if alias, _, ok := strings.Cut(e.ref, "/"); ok {
+				if l.cfg.orbs[alias] != nil {
+					continue
+				}
+				l.add(RuleUndefinedJob, nodePos(e.node), entryScopes(e),
+					fmt.Sprintf("workflow %s runs %q but no orb is imported as %q", wf.name, e.ref, alias), "")
+				continue
+			}
+			l.add(RuleUndefinedJob, nodePos(e.node), entryScopes(e),
+				fmt.Sprintf("workflow %s runs %q, which is not defined under jobs:", wf.name, e.ref), "")
+		}
+	}
 }

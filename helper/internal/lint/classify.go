@@ -1,11 +1,11 @@
 package lint
 
 import (
-	"github.com/shipgate/shipgate/helper/internal/circleci"
-
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 var (

@@ -2,9 +2,10 @@ package lint
 
 import (
 	"fmt"
-	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"regexp"
 	"strings"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // A job is a deploy by what it does (issue 18 point 9: a `deploy-docs` job syncing files to S3

@@ -7,13 +7,12 @@
 package lint
 
 import (
-	"github.com/shipgate/shipgate/helper/internal/circleci"
-
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 

@@ -1,11 +1,11 @@
 package lint
 
 import (
-	"github.com/shipgate/shipgate/helper/internal/circleci"
-
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // config is the part of a CircleCI config the rules look at, with the YAML nodes kept for
