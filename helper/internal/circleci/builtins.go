@@ -1,5 +1,10 @@
 package circleci
 
+import (
+	"slices"
+	"sort"
+)
+
 // BuiltinSteps are the step names CircleCI itself defines (configuration reference, "steps"):
 // a command or job of the same name is shadowed or ambiguous. `deploy` is deprecated but still
 // parsed as the built-in, so CircleCI's language server reads an unqualified `deploy` call as
@@ -44,3 +49,19 @@ var PipelineValueNotes = []PipelineValueNote{
 // (circleci-cli v0.1.30995; FACTS.md): anything else, `parameters:` included, is dropped
 // from the published orb, so an example that needs it does not compile as published.
 var ExampleUsageKeys = []string{"version", "setup", "orbs", "jobs", "workflows"}
+
+// PublishedUsage is an example's `usage` as `circleci orb pack` publishes it: only the keys
+// in ExampleUsageKeys survive (comments are lost too, since the packer re-serialises). dropped
+// lists, sorted, the keys the packer removes.
+func PublishedUsage(usage map[string]any) (published map[string]any, dropped []string) {
+	published = map[string]any{}
+	for k, v := range usage {
+		if slices.Contains(ExampleUsageKeys, k) {
+			published[k] = v
+			continue
+		}
+		dropped = append(dropped, k)
+	}
+	sort.Strings(dropped)
+	return published, dropped
+}

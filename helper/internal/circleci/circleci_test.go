@@ -233,3 +233,16 @@ func TestLookupImage(t *testing.T) {
 		}
 	}
 }
+
+// circleci-cli v0.1.30995's packer keeps only version, setup, orbs, jobs and workflows of an
+// example's usage (issue 16 point 2: rollback_pipeline's parameters were dropped).
+func TestPublishedUsage(t *testing.T) {
+	usage := decode(t, "{version: 2.1, parameters: {a: {type: string, default: x}}, orbs: {}, jobs: {}, workflows: {}, commands: {}}").(map[string]any)
+	published, dropped := circleci.PublishedUsage(usage)
+	if want := []string{"commands", "parameters"}; !reflect.DeepEqual(dropped, want) {
+		t.Errorf("dropped %v, want %v", dropped, want)
+	}
+	if _, ok := published["parameters"]; ok || len(published) != 4 {
+		t.Errorf("published %v", published)
+	}
+}
