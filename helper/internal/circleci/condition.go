@@ -44,21 +44,7 @@ func evalCondition(c any, depth int) (bool, bool, error) {
 			v, known, err := evalCondition(arg, depth+1)
 			return !v, known, err
 		case "equal":
-			list, ok := arg.([]any)
-			if !ok {
-				return false, false, fmt.Errorf("condition equal: want a list, got %s", Describe(arg))
-			}
-			for _, item := range list {
-				if _, unknown := item.(Unknown); unknown {
-					return false, false, nil
-				}
-			}
-			for _, item := range list[min(1, len(list)):] {
-				if !SameValue(list[0], item) {
-					return false, true, nil
-				}
-			}
-			return len(list) > 0, true, nil
+			return evalEqual(arg)
 		case "matches":
 			return evalMatches(arg)
 		default:
@@ -97,6 +83,25 @@ func evalAndOr(op string, arg any, depth int) (bool, bool, error) {
 		}
 	}
 	return op == "and", allKnown, nil
+}
+
+// evalEqual: every item equals the first; an empty list is false.
+func evalEqual(arg any) (bool, bool, error) {
+	list, ok := arg.([]any)
+	if !ok {
+		return false, false, fmt.Errorf("condition equal: want a list, got %s", Describe(arg))
+	}
+	for _, item := range list {
+		if _, unknown := item.(Unknown); unknown {
+			return false, false, nil
+		}
+	}
+	for _, item := range list[min(1, len(list)):] {
+		if !SameValue(list[0], item) {
+			return false, true, nil
+		}
+	}
+	return len(list) > 0, true, nil
 }
 
 func evalMatches(arg any) (bool, bool, error) {

@@ -122,41 +122,7 @@ func nodeValue(n *yaml.Node, depth int) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
-		out := map[string]any{}
-		var merges []map[string]any
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, vn := n.Content[i], n.Content[i+1]
-			v, err := nodeValue(vn, depth+1)
-			if err != nil {
-				return nil, err
-			}
-			if k.Tag == "!!merge" {
-				switch mv := v.(type) {
-				case map[string]any:
-					merges = append(merges, mv)
-				case []any:
-					for _, e := range mv {
-						if m, ok := e.(map[string]any); ok {
-							merges = append(merges, m)
-						}
-					}
-				}
-				continue
-			}
-			key := k.Value
-			if _, dup := out[key]; dup {
-				return nil, fmt.Errorf("line %d: duplicate key %q", k.Line, key)
-			}
-			out[key] = v
-		}
-		for _, m := range merges {
-			for k, v := range m {
-				if _, set := out[k]; !set {
-					out[k] = v
-				}
-			}
-		}
-		return out, nil
+		return mappingValue(n, depth)
 	case yaml.ScalarNode:
 		if n.Style == 0 && n.ShortTag() == "!!str" {
 			if b, ok := yaml11Bools[n.Value]; ok {
@@ -170,4 +136,44 @@ func nodeValue(n *yaml.Node, depth int) (any, error) {
 		return v, nil
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+}
+
+// mappingValue converts a mapping: merge keys (`<<: *a` or a list of them) fill only the keys
+// the mapping does not set itself.
+func mappingValue(n *yaml.Node, depth int) (any, error) {
+	out := map[string]any{}
+	var merges []map[string]any
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, vn := n.Content[i], n.Content[i+1]
+		v, err := nodeValue(vn, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if k.Tag == "!!merge" {
+			switch mv := v.(type) {
+			case map[string]any:
+				merges = append(merges, mv)
+			case []any:
+				for _, e := range mv {
+					if m, ok := e.(map[string]any); ok {
+						merges = append(merges, m)
+					}
+				}
+			}
+			continue
+		}
+		key := k.Value
+		if _, dup := out[key]; dup {
+			return nil, fmt.Errorf("line %d: duplicate key %q", k.Line, key)
+		}
+		out[key] = v
+	}
+	for _, m := range merges {
+		for k, v := range m {
+			if _, set := out[k]; !set {
+				out[k] = v
+			}
+		}
+	}
+	return out, nil
 }

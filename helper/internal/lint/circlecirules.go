@@ -186,6 +186,21 @@ func (l *linter) entryActions(e *entry) []action {
 	return out
 }
 
+// callInstalls records what a command call installs; false means it is another orb's command,
+// which could install anything.
+func callInstalls(a action, installed map[string]bool) bool {
+	if a.orb == nil {
+		return true // a built-in step, or a config command whose steps follow
+	}
+	if clis, known := circleci.OrbInstalls[a.orbCommand()]; known {
+		for _, c := range clis {
+			installed[c] = true
+		}
+		return true
+	}
+	return a.orb.shipgate // shipgate's commands install only the helper
+}
+
 // SG020: a deploy (or shipgate rollback) step calls a CLI that the job's image does not ship and that no earlier
 // step installs: it fails with exit 127 after the ledger recorded `deploying` (issue 16
 // point 5). Only images whose tool list is known complete are judged, and the check stops at
@@ -203,19 +218,10 @@ func (l *linter) checkInstalledCLIs(e *entry) {
 	reported := map[string]bool{}
 	for _, a := range l.entryActions(e) {
 		if a.call != "run" {
-			if a.orb == nil {
-				continue // a built-in step, or a config command whose steps follow
+			if !callInstalls(a, installed) {
+				return // another orb's command may install anything: judge no further
 			}
-			if clis, known := circleci.OrbInstalls[a.orbCommand()]; known {
-				for _, c := range clis {
-					installed[c] = true
-				}
-				continue
-			}
-			if a.orb.shipgate {
-				continue // shipgate's commands install only the helper
-			}
-			return // another orb's command may install anything: judge no further
+			continue
 		}
 		for _, c := range circleci.InstalledBy(a.script) {
 			installed[c] = true

@@ -166,27 +166,7 @@ func (l *linter) classify() {
 				explicitEnv, explicit = l.opts.DeployJobs[e.ref]
 			}
 			env, why := l.inferEnv(e)
-			switch {
-			case explicit:
-				e.deploy = true
-			case e.isShipgateJob("deploy", "promote"):
-				e.deploy = true
-			case e.isShipgateJob("rollback", "smoke_test"):
-				e.deploy = false
-			case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
-				e.deploy = true
-			default:
-				ws := words(e.name + " " + e.ref)
-				if anyWord(ws, rollbackWords) {
-					break
-				}
-				if l.deploySignal(e) != "" {
-					e.deploy = true
-					break
-				}
-				named := anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
-				e.deploy = named && !l.namedButNotDeploy(e)
-			}
+			e.deploy = explicit || l.isDeploy(e, env)
 			if !e.deploy {
 				continue
 			}
@@ -200,6 +180,28 @@ func (l *linter) classify() {
 			}
 		}
 	}
+}
+
+// isDeploy decides whether an entry not named in the settings is a deploy: shipgate's own
+// jobs and commands, then what its steps do, then its name (issue 18 point 9).
+func (l *linter) isDeploy(e *entry, env string) bool {
+	switch {
+	case e.isShipgateJob("deploy", "promote"):
+		return true
+	case e.isShipgateJob("rollback", "smoke_test"):
+		return false
+	case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
+		return true
+	}
+	ws := words(e.name + " " + e.ref)
+	if anyWord(ws, rollbackWords) {
+		return false
+	}
+	if l.deploySignal(e) != "" {
+		return true
+	}
+	named := anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
+	return named && !l.namedButNotDeploy(e)
 }
 
 // classifyGroupEntry makes a workflow entry that runs a job group a deploy when a member is
