@@ -1,8 +1,10 @@
 package circleci
 
 import (
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // BuiltinSteps are the step names CircleCI itself defines (configuration reference, "steps"):
@@ -64,4 +66,23 @@ func PublishedUsage(usage map[string]any) (published map[string]any, dropped []s
 	}
 	sort.Strings(dropped)
 	return published, dropped
+}
+
+// releasePlan finds `circleci run release plan` and what follows it on the line.
+var releasePlan = regexp.MustCompile(`circleci\s+run\s+release\s+plan\b([^\n;&|]*)`)
+
+// UnnamedReleasePlans returns the offsets in a script of each `circleci run release plan`
+// without a deploy name as its first argument. The name defaults to `default`, so two deploys
+// planned in one workflow (two environments, or a rollback planned in the same job) collide
+// on it (FACTS.md; issue 16 point 6).
+func UnnamedReleasePlans(script string) []int {
+	var out []int
+	for _, loc := range releasePlan.FindAllStringSubmatchIndex(script, -1) {
+		args := strings.Fields(script[loc[2]:loc[3]])
+		if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !strings.HasPrefix(args[0], "#") {
+			continue
+		}
+		out = append(out, loc[0])
+	}
+	return out
 }

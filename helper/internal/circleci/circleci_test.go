@@ -246,3 +246,14 @@ func TestPublishedUsage(t *testing.T) {
 		t.Errorf("published %v", published)
 	}
 }
+
+func TestUnnamedReleasePlans(t *testing.T) {
+	script := "circleci run release plan api --environment-name=prod\n" +
+		"circleci run release plan --environment-name=staging\n" +
+		"circleci run release plan\n" +
+		"circleci run release plan # default\n" +
+		"circleci run release update api --status=SUCCESS\n"
+	if got := len(circleci.UnnamedReleasePlans(script)); got != 3 {
+		t.Errorf("found %d unnamed plans, want 3", got)
+	}
+}

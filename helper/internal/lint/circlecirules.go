@@ -87,9 +87,6 @@ func (l *linter) checkShadowedBuiltins() {
 	}
 }
 
-// releasePlan finds `circleci run release plan` and what follows it on the line.
-var releasePlan = regexp.MustCompile(`circleci\s+run\s+release\s+plan\b([^\n;&|]*)`)
-
 // SG021: `circleci run release plan` without a deploy name. The name defaults to `default`,
 // so two deploys planned in one workflow (two environments, or a rollback planned in the same
 // job) collide on it (FACTS.md; issue 16 point 6).
@@ -105,12 +102,8 @@ func (l *linter) checkReleasePlanNames() {
 		}
 	}
 	for _, n := range scripts {
-		for _, loc := range releasePlan.FindAllStringSubmatchIndex(n.Value, -1) {
-			args := strings.Fields(n.Value[loc[2]:loc[3]])
-			if len(args) > 0 && !strings.HasPrefix(args[0], "-") && !strings.HasPrefix(args[0], "#") {
-				continue
-			}
-			p := l.textPos(n, loc[0], "circleci run release plan")
+		for _, offset := range circleci.UnnamedReleasePlans(n.Value) {
+			p := l.textPos(n, offset, "circleci run release plan")
 			l.add(RuleReleasePlanName, p, l.scopesAt(p.line),
 				"`circleci run release plan` has no deploy name, so every plan in the workflow is named `default`", "")
 		}
