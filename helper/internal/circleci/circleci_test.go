@@ -247,13 +247,16 @@ func TestPublishedUsage(t *testing.T) {
 	}
 }
 
-func TestUnnamedReleasePlans(t *testing.T) {
+func TestUnnamedReleaseMarkers(t *testing.T) {
 	script := "circleci run release plan api --environment-name=prod\n" +
 		"circleci run release plan --environment-name=staging\n" +
 		"circleci run release plan\n" +
 		"circleci run release plan # default\n" +
-		"circleci run release update api --status=SUCCESS\n"
-	if got := len(circleci.UnnamedReleasePlans(script)); got != 3 {
-		t.Errorf("found %d unnamed plans, want 3", got)
+		"circleci run release update api --status=SUCCESS\n" +
+		"circleci run release update --status=FAILED\n" +
+		"args=(run release plan --environment-name \"$E\")\n" +
+		"args=(run release plan \"$NAME\" --environment-name \"$E\")\n"
+	if got := len(circleci.UnnamedReleaseMarkers(script)); got != 5 {
+		t.Errorf("found %d unnamed markers, want 5", got)
 	}
 }

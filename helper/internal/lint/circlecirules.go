@@ -87,7 +87,7 @@ func (l *linter) checkShadowedBuiltins() {
 	}
 }
 
-// SG021: `circleci run release plan` without a deploy name. The name defaults to `default`,
+// SG021: `circleci run release plan|update` without a deploy name. The name defaults to `default`,
 // so two deploys planned in one workflow (two environments, or a rollback planned in the same
 // job) collide on it (FACTS.md; issue 16 point 6).
 func (l *linter) checkReleasePlanNames() {
@@ -95,17 +95,17 @@ func (l *linter) checkReleasePlanNames() {
 	for _, key := range []string{"jobs", "commands"} {
 		for _, p := range circleci.Pairs(circleci.Get(l.cfg.root, key)) {
 			circleci.Walk(p.Value, func(_, n *yaml.Node) {
-				if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "release plan") {
+				if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "run release") {
 					scripts = append(scripts, n)
 				}
 			})
 		}
 	}
 	for _, n := range scripts {
-		for _, offset := range circleci.UnnamedReleasePlans(n.Value) {
-			p := l.textPos(n, offset, "circleci run release plan")
+		for _, offset := range circleci.UnnamedReleaseMarkers(n.Value) {
+			p := l.textPos(n, offset, "circleci run release")
 			l.add(RuleReleasePlanName, p, l.scopesAt(p.line),
-				"`circleci run release plan` has no deploy name, so every plan in the workflow is named `default`", "")
+				"`circleci run release plan|update` has no deploy name, so every marker in the workflow is named `default`", "")
 		}
 	}
 }
