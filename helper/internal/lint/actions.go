@@ -18,8 +18,13 @@ type action struct {
 	orb    *orbImport // the orb a call goes to, if any
 }
 
-// maxCommandDepth bounds how deep config commands calling commands are followed.
-const maxCommandDepth = 8
+// maxCommandDepth bounds how deep config commands calling commands are followed, and
+// maxActions how many steps one job expands to: commands that each call another ten times
+// must cost no more than their text (like an alias bomb).
+const (
+	maxCommandDepth = 8
+	maxActions      = 2000
+)
 
 // actions lists what the entry's job does, when the job is defined in this config (an orb's
 // job is opaque to the linter). `when`/`unless` steps count, whatever their condition.
@@ -27,9 +32,11 @@ func (l *linter) actions(e *entry) []action {
 	if e.def == nil {
 		return nil
 	}
-	var out []action
-	l.appendActions(&out, circleci.Items(e.def.steps), 0)
-	return out
+	if !e.actionsDone {
+		l.appendActions(&e.actions, circleci.Items(e.def.steps), 0)
+		e.actionsDone = true
+	}
+	return e.actions
 }
 
 func (l *linter) appendActions(out *[]action, steps []*yaml.Node, depth int) {
@@ -37,6 +44,9 @@ func (l *linter) appendActions(out *[]action, steps []*yaml.Node, depth int) {
 		return
 	}
 	for _, step := range steps {
+		if len(*out) >= maxActions {
+			return
+		}
 		name, body := stepName(step)
 		switch name {
 		case "":

@@ -558,6 +558,33 @@ func TestRulesCatalogue(t *testing.T) {
 	}
 }
 
+// Commands that call each other ten times, seven deep, expand to 10^7 steps if followed
+// naively: the linter bounds the work (a hang here shows as the test binary's timeout), and
+// still judges what it reached.
+func TestCommandFanOutIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 2.1\ncommands:\n")
+	for i := 0; i < 7; i++ {
+		fmt.Fprintf(&b, "  c%d:\n    steps:\n", i)
+		for j := 0; j < 10; j++ {
+			if i == 6 {
+				b.WriteString("      - run: kubectl apply -f k8s/\n")
+			} else {
+				fmt.Fprintf(&b, "      - c%d\n", i+1)
+			}
+		}
+	}
+	b.WriteString("jobs:\n  ship:\n    docker: [{image: cimg/base:2026.10}]\n    steps: [c0]\n")
+	b.WriteString("workflows:\n  w:\n    jobs: [ship]\n")
+	findings, err := lint.LintFile("fanout.yml", []byte(b.String()), lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(findings), "SG020") {
+		t.Errorf("the deploy was not judged: %v", findings)
+	}
+}
+
 // FuzzLintFile feeds arbitrary bytes to the parser entry point: it must return findings with
 // real positions or a usage error, never panic.
 func FuzzLintFile(f *testing.F) {

@@ -80,6 +80,8 @@ type entry struct {
 	ancDone, descDone bool
 	gates             []branchGate
 	gatesDone         bool
+	actions           []action
+	actionsDone       bool
 }
 
 // Environment classes.
