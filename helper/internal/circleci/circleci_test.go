@@ -19,8 +19,8 @@ func decode(t *testing.T, text string) any {
 
 // CircleCI reads YAML 1.1: `yes`/`on` are booleans there, strings in YAML 1.2.
 func TestDecodeReadsYAML11Booleans(t *testing.T) {
-	got := decode(t, "a: yes\nb: off\nc: 'yes'\nd: true\ne: 3\n<<: {f: 1, a: 9}\n")
-	want := map[string]any{"a": true, "b": false, "c": "yes", "d": true, "e": 3, "f": 1}
+	got := decode(t, "a: yes\nb: off\nc: 'yes'\nd: true\ne: 3\n<<: {f: 1, a: 9}\ng: y\nh: No\n")
+	want := map[string]any{"a": true, "b": false, "c": "yes", "d": true, "e": 3, "f": 1, "g": "y", "h": false}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %#v, want %#v", got, want)
 	}

@@ -80,11 +80,13 @@ func Decode(data []byte) (any, error) {
 	return Value(doc.Content[0])
 }
 
-// yaml11Bools are the plain scalars CircleCI's YAML 1.1 reader (snakeyaml) takes as
-// booleans, while yaml.v3 (YAML 1.2) keeps them as strings: `when: yes` is true on CircleCI.
+// yaml11Bools are the plain scalars CircleCI's YAML 1.1 reader takes as booleans, while
+// yaml.v3 (YAML 1.2) keeps them as strings: `when: yes` is true on CircleCI (reusing-config,
+// "Boolean"). `y` and `n` are not: CircleCI removed them from that list (circleci-docs
+// PR #9176, "y and n are not supported for boolean params").
 var yaml11Bools = map[string]bool{
-	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
-	"n": false, "N": false, "no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
+	"yes": true, "Yes": true, "YES": true, "on": true, "On": true, "ON": true,
+	"no": false, "No": false, "NO": false, "off": false, "Off": false, "OFF": false,
 }
 
 // Value converts a node to plain values the way CircleCI reads it: YAML 1.1 booleans, aliases
