@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // Semantic checks: what CircleCI rejects (or silently mishandles) but its JSON schema lets
@@ -425,7 +426,7 @@ func loadOrbSource(src string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := decodeYAML(packed)
+	doc, err := circleci.Decode(packed)
 	if err != nil {
 		return nil, err
 	}
