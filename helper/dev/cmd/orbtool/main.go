@@ -22,10 +22,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/shipgate/shipgate/helper/dev/internal/installhashes"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbcheck"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbdoc"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
-	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
 	"github.com/shipgate/shipgate/helper/dev/internal/reporoot"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/imageseed"
 )
@@ -179,7 +179,7 @@ func hashes(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	table, err := orbrelease.ParseChecksums(sums, *version)
+	table, err := installhashes.ParseChecksums(sums, *version)
 	if err != nil {
 		return err
 	}
@@ -187,7 +187,7 @@ func hashes(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	updated, err := orbrelease.WriteHashes(current, *version, table)
+	updated, err := installhashes.WriteHashes(current, *version, table)
 	if err != nil {
 		return err
 	}
