@@ -119,14 +119,8 @@ func (p *Pipeline) init(doc map[string]any) error {
 			p.params[name] = m
 		}
 	}
-	// CircleCI compiles the whole config: a reference to an undeclared pipeline parameter is an
-	// error whichever workflow runs ("Unknown variable(s)"; issue 16 point 2).
-	declared := map[string]bool{}
-	for name := range p.params {
-		declared[name] = true
-	}
-	if undeclared := circleci.UndeclaredPipelineParams(withoutKey(doc, workflowOrderKey), declared); len(undeclared) > 0 {
-		return fmt.Errorf("pipeline parameter(s) %s are referenced but not declared under parameters:", strings.Join(undeclared, ", "))
+	if err := checkPipelineParamRefs(doc, p.params); err != nil {
+		return err
 	}
 	wfs, err := circleci.AsMap(doc["workflows"], "workflows")
 	if err != nil {
@@ -143,6 +137,20 @@ func (p *Pipeline) init(doc map[string]any) error {
 		p.workflows[name] = m
 	}
 	p.workflowOrder = keysInFileOrder(doc, p.workflows)
+	return nil
+}
+
+// checkPipelineParamRefs refuses a reference to an undeclared pipeline parameter anywhere in
+// the config: CircleCI compiles the whole config, so it is an error whichever workflow runs
+// ("Unknown variable(s)"; issue 16 point 2).
+func checkPipelineParamRefs(doc map[string]any, params map[string]map[string]any) error {
+	declared := map[string]bool{}
+	for name := range params {
+		declared[name] = true
+	}
+	if undeclared := circleci.UndeclaredPipelineParams(withoutKey(doc, workflowOrderKey), declared); len(undeclared) > 0 {
+		return fmt.Errorf("pipeline parameter(s) %s are referenced but not declared under parameters:", strings.Join(undeclared, ", "))
+	}
 	return nil
 }
 
