@@ -50,6 +50,32 @@ func (l *linter) checkPipelineValues() {
 	})
 }
 
+// SG108: a reference to a pipeline parameter the config does not declare. CircleCI compiles
+// the whole config, so it refuses the pipeline whichever workflow would run (issue 16 point 2:
+// the published rollback example lost its parameters).
+func (l *linter) checkPipelineParamRefs() {
+	declared := map[string]bool{}
+	for _, p := range l.cfg.params {
+		declared[p.Name] = true
+	}
+	reported := map[string]bool{}
+	circleci.Walk(l.cfg.root, func(_, n *yaml.Node) {
+		if n.Kind != yaml.ScalarNode || !strings.Contains(n.Value, "pipeline.parameters.") {
+			return
+		}
+		for _, name := range circleci.UndeclaredPipelineParams(n.Value, declared) {
+			if reported[name] {
+				continue
+			}
+			reported[name] = true
+			ref := "pipeline.parameters." + name
+			p := l.textPos(n, max(0, strings.Index(n.Value, ref)), ref)
+			l.add(RuleUndeclaredPipelineParam, p, l.scopesAt(p.line),
+				fmt.Sprintf("pipeline parameter %q is referenced but not declared under parameters: CircleCI refuses to compile the config", name), "")
+		}
+	})
+}
+
 // textPos is the position of the text at offset in scalar n, found in the file: block scalars
 // start on the line after their indicator, and the column is where the text is on its line.
 func (l *linter) textPos(n *yaml.Node, offset int, text string) pos {

@@ -133,6 +133,7 @@ func (l *linter) run() {
 	l.checkPipelineValues()
 	l.checkShadowedBuiltins()
 	l.checkReleasePlanNames()
+	l.checkPipelineParamRefs()
 	deploys := l.deployEntries()
 	for _, e := range deploys {
 		l.checkApproval(e)

@@ -75,11 +75,12 @@ const (
 	RuleDeployJobEnvUndecided = "SG104"
 	// What CircleCI itself enforces or has retired (issue 16). SG015-SG019 are left to the
 	// config-policy rules.
-	RuleMissingCLI             = "SG020"
-	RuleReleasePlanName        = "SG021"
-	RuleDeprecatedPipelineVal  = "SG105"
-	RuleUnavailablePipelineVal = "SG106"
-	RuleShadowedBuiltinStep    = "SG107"
+	RuleMissingCLI              = "SG020"
+	RuleReleasePlanName         = "SG021"
+	RuleDeprecatedPipelineVal   = "SG105"
+	RuleUnavailablePipelineVal  = "SG106"
+	RuleShadowedBuiltinStep     = "SG107"
+	RuleUndeclaredPipelineParam = "SG108"
 )
 
 var rules = []Rule{
@@ -134,6 +135,9 @@ var rules = []Rule{
 	{RuleShadowedBuiltinStep, SeverityWarning, "command named like a built-in step",
 		"rename the command (e.g. `deploy` → `deploy_release`): an unqualified call reads as CircleCI's built-in step",
 		"", "https://circleci.com/docs/configuration-reference/#steps"},
+	{RuleUndeclaredPipelineParam, SeverityError, "pipeline parameter not declared",
+		"declare it under the top-level `parameters:` (with a default), or remove the reference",
+		"", "https://circleci.com/docs/pipeline-variables/#pipeline-parameters-in-configuration"},
 }
 
 // docsURI is the page that describes every rule; a rule's section is its lower-case ID.

@@ -84,7 +84,7 @@ var pendingOrbFixes = map[string]int{
 	"nightly_release.yml CC004":       5, // SG011, SG020 ×2, SG105, SG106
 	"rollback_pipeline.yml CC001":     1, // parameters dropped
 	"rollback_pipeline.yml CC002":     3, // rollback-to, run-rollback, target-env undeclared as published
-	"rollback_pipeline.yml CC004":     2, // SG020 ×2 (rollback jobs)
+	"rollback_pipeline.yml CC004":     5, // SG020 ×2 (rollback jobs), SG108 ×3 (its parameters are not published)
 	"deploy.yml CC003":                2, // the command and the job named deploy
 	"release_marker.sh CC005":         4, // plan and updates without a deploy name
 	"finish_or_roll_back.sh CC005":    1,
