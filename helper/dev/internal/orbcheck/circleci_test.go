@@ -65,7 +65,7 @@ func TestCircleCIRules(t *testing.T) {
 	}
 	want := map[string]int{
 		"params.yml CC001": 1, "params.yml CC002": 1, "params.yml CC004": 1, // CC004: lint's SG108
-		"kubectl.yml CC004": 1,
+		"kubectl.yml CC004":  1,
 		"checkout.yml CC003": 1, "report.yml CC006": 1, "marker.sh CC005": 1,
 	}
 	if got := ruleCounts(problems); fmt.Sprint(got) != fmt.Sprint(want) {
