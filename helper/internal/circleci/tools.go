@@ -129,15 +129,31 @@ var installEvidence = map[string]*regexp.Regexp{
 	"terraform": regexp.MustCompile(`(?i)releases\.hashicorp\.com/terraform|tfenv|(install|apt|brew|asdf)\b[^\n]*\bterraform\b`),
 }
 
+// installBy is installEvidence completed for every tracked CLI, compiled once.
+var installBy = func() map[string]*regexp.Regexp {
+	m := map[string]*regexp.Regexp{}
+	for _, cli := range TrackedCLIs {
+		if re := installEvidence[cli]; re != nil {
+			m[cli] = re
+			continue
+		}
+		m[cli] = regexp.MustCompile(`(?i)(curl|wget|install|apt|snap|brew|asdf)\b[^\n]*\b` + regexp.QuoteMeta(cli) + `\b`)
+	}
+	return m
+}()
+
+// mayInstall is a cheap first look: a script that names no installer or download installs
+// nothing.
+var mayInstall = regexp.MustCompile(`(?i)install|curl|wget|apt|snap|brew|asdf|aqua|tfenv|helm|cloud-sdk|google-cloud|azure-cli|awscli|aws-cli`)
+
 // InstalledBy lists the tracked CLIs a run step's script installs.
 func InstalledBy(script string) []string {
+	if !mayInstall.MatchString(script) {
+		return nil
+	}
 	var out []string
 	for _, cli := range TrackedCLIs {
-		re := installEvidence[cli]
-		if re == nil {
-			re = regexp.MustCompile(`(?i)(curl|wget|install|apt|snap|brew|asdf)\b[^\n]*\b` + regexp.QuoteMeta(cli) + `\b`)
-		}
-		if re.MatchString(script) {
+		if installBy[cli].MatchString(script) {
 			out = append(out, cli)
 		}
 	}
@@ -156,13 +172,14 @@ var envAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
 
 // CalledCLIs lists, sorted, the tracked CLIs a script runs as commands.
 func CalledCLIs(script string) []string {
-	tracked := map[string]bool{}
-	for _, c := range TrackedCLIs {
-		tracked[c] = true
-	}
+	return CLIsRunBy(SimpleCommands(script))
+}
+
+// CLIsRunBy lists, sorted, the tracked CLIs that simple commands (SimpleCommands) run.
+func CLIsRunBy(commands []string) []string {
 	seen := map[string]bool{}
-	for _, cmd := range SimpleCommands(script) {
-		if name, _, _ := strings.Cut(cmd, " "); tracked[name] {
+	for _, cmd := range commands {
+		if name, _, _ := strings.Cut(cmd, " "); trackedCLIs[name] {
 			seen[name] = true
 		}
 	}
@@ -173,6 +190,14 @@ func CalledCLIs(script string) []string {
 	sort.Strings(out)
 	return out
 }
+
+var trackedCLIs = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range TrackedCLIs {
+		m[c] = true
+	}
+	return m
+}()
 
 // SimpleCommands splits a script into its simple commands, each starting at the command it
 // runs (after `sudo`, `exec`, `env`, `if`, `while`… and variable assignments), words joined

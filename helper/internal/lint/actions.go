@@ -14,6 +14,7 @@ import (
 type action struct {
 	node   *yaml.Node // where it is written
 	script string     // a run step's command; "" for a call
+	cmds   []string   // the script's simple commands (circleci.SimpleCommands), split once
 	call   string     // the command or built-in called; "run" for a run step
 	orb    *orbImport // the orb a call goes to, if any
 }
@@ -56,7 +57,7 @@ func (l *linter) appendActions(out *[]action, steps []*yaml.Node, depth int) {
 			if script == "" {
 				script = circleci.Scalar(circleci.Get(body, "command"))
 			}
-			*out = append(*out, action{node: step, script: script, call: "run"})
+			*out = append(*out, action{node: step, script: script, cmds: circleci.SimpleCommands(script), call: "run"})
 			continue
 		case "when", "unless":
 			l.appendActions(out, circleci.Items(circleci.Get(body, "steps")), depth+1)

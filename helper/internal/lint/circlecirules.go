@@ -246,7 +246,7 @@ func (l *linter) checkInstalledCLIs(e *entry) {
 			installed[c] = true
 		}
 		var missing []string
-		for _, c := range circleci.CalledCLIs(a.script) {
+		for _, c := range circleci.CLIsRunBy(a.cmds) {
 			if !image.Ships(c) && !installed[c] && !reported[c] {
 				reported[c] = true
 				missing = append(missing, c)

@@ -87,3 +87,29 @@ workflows:
 		t.Errorf("with settings: deploys %v, want the settings to override what the steps say", got)
 	}
 }
+
+// The settings file overrides what the steps say, both ways.
+func TestDeployJobSettingsFileOverride(t *testing.T) {
+	opts, err := lint.ParseSettings(".shipgate-lint.yml", []byte("not_deploy_jobs: [ship-it]\ndeploy_jobs: {deploy-docs: production}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := `version: 2.1
+jobs:
+  ship-it:
+    docker: [{image: cimg/deploy:2026.10}]
+    steps: [{run: helm upgrade app ./chart --kube-context prod}]
+  deploy-docs:
+    docker: [{image: cimg/aws:2026.10}]
+    steps: [{run: aws s3 sync site/ s3://docs}]
+workflows:
+  w:
+    jobs: [ship-it, deploy-docs]
+`
+	if got := deployJobs(t, config, lint.Options{}); !got["ship-it"] || got["deploy-docs"] {
+		t.Fatalf("without settings: deploys %v", got)
+	}
+	if got := deployJobs(t, config, opts); got["ship-it"] || !got["deploy-docs"] {
+		t.Errorf("with the settings file: deploys %v, want deploy-docs only", got)
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // A job is a deploy by what it does (issue 18 point 9: a `deploy-docs` job syncing files to S3
@@ -67,7 +65,7 @@ func (l *linter) deploySignal(e *entry) string {
 		return "orb job " + e.orb.name + "/" + e.orbJob
 	}
 	for _, a := range l.actions(e) {
-		for _, c := range circleci.SimpleCommands(a.script) {
+		for _, c := range a.cmds {
 			// A dry run (kubectl apply --dry-run, helm upgrade --dry-run) changes nothing.
 			if m := deployCommands.FindString(c); m != "" && !strings.Contains(c, "--dry-run") {
 				return fmt.Sprintf("step runs %q", m)
@@ -92,7 +90,7 @@ func (l *linter) namedButNotDeploy(e *entry) bool {
 	}
 	publishes := false
 	for _, a := range l.actions(e) {
-		for _, c := range circleci.SimpleCommands(a.script) {
+		for _, c := range a.cmds {
 			if publishCommands.MatchString(c) {
 				publishes = true
 				continue
@@ -113,7 +111,7 @@ var envFlags = regexp.MustCompile(`(?:--kube-context|--context|--namespace|--clu
 // (`helm upgrade --kube-context prod`).
 func (l *linter) envOfCommands(e *entry) (string, string) {
 	for _, a := range l.actions(e) {
-		for _, line := range circleci.SimpleCommands(a.script) {
+		for _, line := range a.cmds {
 			if !deployCommands.MatchString(line) && !strings.HasPrefix(line, "terraform workspace select") {
 				continue
 			}
