@@ -101,7 +101,8 @@ func (l *linter) checkContext(e *entry) {
 }
 
 // SG006: staging and production deploys must not share a context.
-func (l *linter) checkSharedContexts(deploys []*entry) {
+func (l *linter) checkSharedContexts() {
+	deploys := l.deployEntries()
 	staging := map[string]string{}
 	for _, e := range deploys {
 		if e.env == envStaging {
@@ -322,7 +323,8 @@ func (l *linter) smokeTested(e *entry) bool {
 }
 
 // SG011: a config that deploys needs a rollback path: a rollback job or pipeline parameter.
-func (l *linter) checkRollbackPath(deploys []*entry) {
+func (l *linter) checkRollbackPath() {
+	deploys := l.deployEntries()
 	if len(deploys) == 0 || l.opts.RollbackPipeline != "" {
 		return
 	}

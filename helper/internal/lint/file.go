@@ -122,34 +122,54 @@ func (l *linter) scopesAt(line int) []scope {
 	return out
 }
 
+// The checks, in the order they run. A new rule adds its row to the rules table (rules.go)
+// and one line here: a file check sees the whole config, a deploy check one deploy job.
+var (
+	fileChecks = []func(*linter){
+		(*linter).checkUndefinedJobs,
+		(*linter).checkApprovalNames,
+		(*linter).checkEnvironmentParams,
+		(*linter).checkStaticCredentials,
+		(*linter).checkPipelineValues,
+		(*linter).checkShadowedBuiltins,
+		(*linter).checkReleasePlanNames,
+		(*linter).checkPipelineParamRefs,
+		(*linter).checkRollbackCLIs,
+		(*linter).checkSharedContexts,
+		(*linter).checkRollbackPath,
+	}
+	deployChecks = []func(*linter, *entry){
+		(*linter).checkApproval,
+		(*linter).checkBranches,
+		(*linter).checkContext,
+		(*linter).checkRebuild,
+		(*linter).checkMutableTag,
+		(*linter).checkSmokeTest,
+		(*linter).checkSerialGroup,
+		(*linter).checkInstalledCLIs,
+	}
+)
+
 func (l *linter) run() {
 	l.checkTopLevel(l.cfg.root)
 	l.checkOrbs()
-	l.classify()
-	l.checkUndefinedJobs()
-	l.checkApprovalNames()
-	l.checkEnvironmentParams()
-	l.checkStaticCredentials()
-	l.checkPipelineValues()
-	l.checkShadowedBuiltins()
-	l.checkReleasePlanNames()
-	l.checkPipelineParamRefs()
-	deploys := l.deployEntries()
-	for _, e := range deploys {
-		l.checkApproval(e)
-		l.checkBranches(e)
-		l.checkContext(e)
-		l.checkRebuild(e)
-		l.checkMutableTag(e)
-		l.checkSmokeTest(e)
-		l.checkSerialGroup(e)
-		l.checkInstalledCLIs(e)
+	l.classify() // the deploy jobs and their environments, which most rules judge
+	for _, check := range fileChecks {
+		check(l)
 	}
+	for _, e := range l.deployEntries() {
+		for _, check := range deployChecks {
+			check(l, e)
+		}
+	}
+}
+
+// checkRollbackCLIs applies SG020 to the shipgate orb's rollback jobs, which redeploy with the
+// user's deploy steps.
+func (l *linter) checkRollbackCLIs() {
 	for _, e := range l.rollbackEntries() {
 		l.checkInstalledCLIs(e)
 	}
-	l.checkSharedContexts(deploys)
-	l.checkRollbackPath(deploys)
 }
 
 // rollbackEntries are the shipgate orb's rollback jobs: they redeploy with the user's steps.
