@@ -88,7 +88,7 @@ func (l *linter) add(rule string, p pos, scopes []scope, message, hint string) {
 		hint = r.Hint
 	}
 	f := Finding{Rule: rule, Severity: r.Severity, File: l.file, Line: p.line, Column: p.col, Message: message, Hint: hint,
-		Docs: r.Docs, Source: r.Source}
+		Docs: r.Docs(), Source: r.Source()}
 	if len(scopes) > 0 {
 		f.Job = scopes[0].job
 	}

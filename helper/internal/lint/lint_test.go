@@ -662,3 +662,24 @@ workflows:
 		t.Errorf("got %v, want %v", got, want)
 	}
 }
+
+// The rule table reads whole as JSON, links included (the config-policy bundle is built from
+// it).
+func TestRulesAsJSON(t *testing.T) {
+	data, err := json.Marshal(lint.Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []map[string]string
+	if err := json.Unmarshal(data, &rules); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if r["id"] == "" || r["severity"] == "" || !strings.HasSuffix(r["docs"], "#"+strings.ToLower(r["id"])) {
+			t.Errorf("rule %v: want id, severity and a docs link to its section", r)
+		}
+		if r["id"] == lint.RuleDeprecatedPipelineVal && !strings.HasPrefix(r["source"], "https://circleci.com/") {
+			t.Errorf("%s: source %q, want CircleCI's page", r["id"], r["source"])
+		}
+	}
+}

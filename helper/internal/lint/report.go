@@ -160,7 +160,7 @@ func (r *Report) SARIF(version string) any {
 			ID: rule.ID, Name: rule.Title,
 			ShortDescription:     sarifText{rule.Title},
 			Help:                 sarifText{rule.Hint},
-			HelpURI:              rule.Docs,
+			HelpURI:              rule.Docs(),
 			DefaultConfiguration: sarifConfig{Level: string(rule.Severity)},
 		})
 	}
