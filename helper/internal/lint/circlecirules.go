@@ -36,7 +36,7 @@ func (l *linter) checkPipelineValues() {
 				continue
 			}
 			rule := RuleUnavailablePipelineVal
-			if strings.HasPrefix(note.Problem, "is deprecated") {
+			if note.Deprecated {
 				rule = RuleDeprecatedPipelineVal
 			}
 			msg := fmt.Sprintf("pipeline.%s %s", note.Value, note.Problem)
