@@ -219,7 +219,10 @@ func TestLookupImage(t *testing.T) {
 	if aws, _ := circleci.LookupImage("cimg/aws:2026.10"); !aws.Ships("aws") || !aws.Ships("helm") {
 		t.Errorf("cimg/aws: %+v", aws)
 	}
-	for _, unknown := range []string{"cimg/base:<< parameters.tag >>", "alpine:3", "myorg/deployer:1"} {
+	if tagged, ok := circleci.LookupImage("cimg/base:<< parameters.tag >>"); !ok || tagged.Image != "cimg/base" {
+		t.Errorf("a parameterised tag: %+v %v, want cimg/base", tagged, ok)
+	}
+	for _, unknown := range []string{"<< parameters.image >>", "$IMAGE:1", "alpine:3", "myorg/deployer:1"} {
 		if _, ok := circleci.LookupImage(unknown); ok {
 			t.Errorf("%s: known", unknown)
 		}

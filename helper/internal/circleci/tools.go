@@ -68,14 +68,16 @@ var TrackedCLIs = []string{"kubectl", "helm", "aws", "gcloud", "gsutil", "az", "
 
 // LookupImage returns the tools of an image reference such as "cimg/base:2026.10" or
 // "cimg/deploy:2026.10-node" (a -node tag adds Node.js); ok is false for an image the table
-// does not know, or a reference still holding a << >> parameter.
+// does not know, or whose repository is still a << >> parameter or a variable. A tag that is
+// a parameter (`cimg/base:<< parameters.tag >>`, as the orb's own executor) still names the
+// image.
 func LookupImage(ref string) (ImageTools, bool) {
-	if strings.Contains(ref, "<<") || strings.Contains(ref, "$") {
-		return ImageTools{}, false
-	}
 	ref = strings.TrimPrefix(ref, "docker.io/")
 	repo, tag, _ := strings.Cut(ref, ":")
 	repo, _, _ = strings.Cut(repo, "@")
+	if strings.Contains(repo, "<<") || strings.Contains(repo, "$") {
+		return ImageTools{}, false
+	}
 	for _, row := range Images {
 		if row.Image == repo {
 			if strings.HasSuffix(tag, "-node") {
