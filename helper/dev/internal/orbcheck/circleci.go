@@ -29,9 +29,7 @@ import (
 //	CC006 the orb uses a deprecated pipeline value, or one GitHub App pipelines do not set
 func CheckCircleCIRules(src string) ([]Problem, error) {
 	var problems []Problem
-	add := func(file, path, rule, format string, args ...any) {
-		problems = append(problems, Problem{File: file, Path: path, Rule: rule, Message: fmt.Sprintf(format, args...)})
-	}
+	add := adder(&problems)
 	examples, err := filepath.Glob(filepath.Join(src, "examples", "*.yml"))
 	if err != nil {
 		return nil, err
