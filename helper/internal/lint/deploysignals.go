@@ -118,7 +118,10 @@ func (l *linter) envOfCommands(e *entry) (string, string) {
 			for _, m := range envFlags.FindAllStringSubmatch(line, -1) {
 				v := m[1] + m[2]
 				if env := envOfText(v); env != "" {
-					return env, fmt.Sprintf("deploy command %q", strings.TrimSpace(m[0]))
+					// The reason names the flag, never its value (a value may be anything).
+					flag, _, _ := strings.Cut(strings.TrimSpace(m[0]), " ")
+					flag, _, _ = strings.Cut(flag, "=")
+					return env, "deploy command's " + flag
 				}
 			}
 		}
