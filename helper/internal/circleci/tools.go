@@ -101,7 +101,9 @@ func (it ImageTools) Ships(cli string) bool {
 
 // OrbInstalls maps an orb command ("namespace/orb/command") to the CLIs it installs. The
 // official orbs are CircleCI's own recipe for these CLIs (FACTS.md: circleci/kubernetes,
-// circleci/aws-cli, circleci/gcp-cli).
+// circleci/aws-cli, circleci/gcp-cli). Command names as in each orb's src/commands
+// (CircleCI-Public/kubernetes-orb, aws-cli-orb, gcp-cli-orb, helm-orb; both the older
+// kebab-case and the current snake_case files).
 var OrbInstalls = map[string][]string{
 	"circleci/kubernetes/install-kubectl":                   {"kubectl"},
 	"circleci/kubernetes/install_kubectl":                   {"kubectl"},

@@ -39,7 +39,8 @@ var deployCommands = regexp.MustCompile(`^(?:` + strings.Join([]string{
 	`\becs-deploy\b`,
 }, "|") + `)`)
 
-// deployingOrbSteps are orb jobs and commands of well-known orbs that deploy.
+// deployingOrbSteps are orb jobs and commands of well-known orbs that deploy, as named in each
+// orb's src/jobs and src/commands (CircleCI-Public/aws-ecs-orb, kubernetes-orb, helm-orb, …).
 var deployingOrbSteps = wordSet(
 	"circleci/aws-ecs/deploy-service-update", "circleci/aws-ecs/deploy_service_update",
 	"circleci/aws-ecs/update-service", "circleci/aws-ecs/update_service",
