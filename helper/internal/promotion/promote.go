@@ -564,20 +564,8 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 				return err
 			}
 			if existing != nil && existing.Digest != r.Descriptor.Digest {
-				if !Mergeable(r.Tag) {
-					dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, r.Tag, existing.Digest))
-					continue
-				}
-				added, err := MergeCosignTag(ctx, c, sub.Source, dst, r.Tag, opts.DryRun)
-				if err != nil {
-					return fmt.Errorf("merging %s into %s:%s: %w", r.Descriptor.Digest, dst, r.Tag, err)
-				}
-				dr.Referrers = append(dr.Referrers, label)
-				if added > 0 {
-					dr.MergedTags = append(dr.MergedTags, r.Tag)
-					if opts.Progress != nil && !opts.DryRun {
-						fmt.Fprintf(opts.Progress, "shipgate: %d of the source's signatures merged into %s:%s beside the destination's own\n", added, dst, r.Tag)
-					}
+				if err := mergeExistingTag(ctx, c, opts, sub.Source, r.Tag, existing.Digest, dst, dr); err != nil {
+					return err
 				}
 				continue
 			}
@@ -624,29 +612,58 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 	if len(indexed) > 0 {
 		// Every referrer is in dst before the index names it: the index never points at a
 		// manifest that is not there.
-		tag := registry.FallbackTag(opts.Source.Digest)
-		if opts.DryRun {
-			idx, err := readReferrersIndex(ctx, c, dst, opts.Source.Digest)
-			if err != nil {
-				return err
-			}
-			if len(idx.missing(indexed)) > 0 {
-				dr.ReferrersIndex = tag
-			}
-			return nil
+		return updateReferrersIndex(ctx, c, opts, dst, indexed, dr)
+	}
+	return nil
+}
+
+// mergeExistingTag handles a cosign tag that dst already holds for another image (signatures
+// made there): a .sig or .att gets the source's signatures merged in, anything else is left
+// alone with a warning.
+func mergeExistingTag(ctx context.Context, c *registry.Client, opts Options, src registry.Reference, tag string, existing v1.Hash, dst registry.Repository, dr *DestinationResult) error {
+	if !Mergeable(tag) {
+		dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, tag, existing))
+		return nil
+	}
+	added, err := MergeCosignTag(ctx, c, src, dst, tag, opts.DryRun)
+	if err != nil {
+		return fmt.Errorf("merging %s into %s:%s: %w", src.Digest, dst, tag, err)
+	}
+	dr.Referrers = append(dr.Referrers, tag)
+	if added > 0 {
+		dr.MergedTags = append(dr.MergedTags, tag)
+		if opts.Progress != nil && !opts.DryRun {
+			fmt.Fprintf(opts.Progress, "shipgate: %d of the source's signatures merged into %s:%s beside the destination's own\n", added, dst, tag)
 		}
-		added, dropped, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
-		for _, d := range dropped {
-			dr.Warnings = append(dr.Warnings, fmt.Sprintf("dropped %s from %s:%s: the index listed it but the manifest is gone, and the registry refuses an index naming it", d, dst, tag))
-		}
+	}
+	return nil
+}
+
+// updateReferrersIndex adds the copied referrers to dst's referrers tag schema index (in a dry
+// run: reports whether it would).
+func updateReferrersIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, indexed []v1.Descriptor, dr *DestinationResult) error {
+	tag := registry.FallbackTag(opts.Source.Digest)
+	if opts.DryRun {
+		idx, err := readReferrersIndex(ctx, c, dst, opts.Source.Digest)
 		if err != nil {
 			return err
 		}
-		if added > 0 {
+		if len(idx.missing(indexed)) > 0 {
 			dr.ReferrersIndex = tag
-			if opts.Progress != nil {
-				fmt.Fprintf(opts.Progress, "shipgate: %d referrers added to %s:%s (no referrers API there)\n", added, dst, tag)
-			}
+		}
+		return nil
+	}
+	added, dropped, err := AddToReferrersIndex(ctx, c, dst, opts.Source.Digest, indexed)
+	for _, d := range dropped {
+		dr.Warnings = append(dr.Warnings, fmt.Sprintf("dropped %s from %s:%s: the index listed it but the manifest is gone, and the registry refuses an index naming it", d, dst, tag))
+	}
+	if err != nil {
+		return err
+	}
+	if added > 0 {
+		dr.ReferrersIndex = tag
+		if opts.Progress != nil {
+			fmt.Fprintf(opts.Progress, "shipgate: %d referrers added to %s:%s (no referrers API there)\n", added, dst, tag)
 		}
 	}
 	return nil
