@@ -474,8 +474,9 @@ func TestReferrerDiscoveryCost(t *testing.T) {
 // own referrer of one digest, into one destination at the same time. Every referrer ends up in
 // the destination's index whatever the interleaving (each writer reads back and merges again).
 func TestConcurrentPromotionsKeepEveryReferrer(t *testing.T) {
-	// 200 ms: far above a competitor's GET→PUT window here, even on a loaded machine.
-	fastIndexRetries(t, 200*time.Millisecond)
+	// 1 s: far above a competitor's GET→PUT window here, even on a loaded machine (the
+	// default is 0.5 s; this test must not flake under `make test`'s parallel packages).
+	fastIndexRetries(t, time.Second)
 	s := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, s.Repo("src0:build"), 1)
 	subject := subjectOf(t, s.Repo("src0@"+digest.String()))
@@ -634,7 +635,7 @@ func TestLedgerRecordsAreRecognisedByTheirOwnManifest(t *testing.T) {
 // already holds its own .sig, at the same time: every signature ends up in the destination's
 // .sig (each merge reads back, looks again after the settle time, and merges again if lost).
 func TestConcurrentSignatureMergesKeepEverySignature(t *testing.T) {
-	fastIndexRetries(t, 200*time.Millisecond)
+	fastIndexRetries(t, time.Second)
 	s := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, s.Repo("src0:build"), 1)
 	payload := `{"critical":{"image":{"docker-manifest-digest":"` + digest.String() + `"}}}`
