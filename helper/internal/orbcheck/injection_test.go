@@ -34,7 +34,7 @@ var baseArgs = map[string]map[string]any{
 	"smoke_test":      {"url": "https://app.invalid/version"},
 	"aws_assume_role": {"role_arn": "arn:aws:iam::123456789012:role/deploy"},
 	"gcp_credentials": {"provider": "projects/1/locations/global/workloadIdentityPools/p/providers/c"},
-	"deploy":          {"env": "staging", "steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}}},
+	"deploy_release":  {"env": "staging", "steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}}},
 }
 
 // Parameters that by design reach no command line: checked for "executes nothing" only.
