@@ -18,6 +18,11 @@ fi
 args=(rollback --repo "${repo}" --env "${PARAM_ENV}")
 if [ -n "${PARAM_DIGEST:-}" ]; then
   args+=(--digest "${PARAM_DIGEST}")
+elif [ -n "${PARAM_VERSION:-}" ]; then
+  # The version a rollback pipeline asks for is a source commit: the ledger knows which digest
+  # was marked good in this environment for it.
+  found="$(shipgate find --repo "${repo}" --env "${PARAM_ENV}" --commit "${PARAM_VERSION}" --status good)"
+  args+=(--digest "${found##*@}")
 fi
 if is_true "${PARAM_FORCE:-0}"; then
   args+=(--force)

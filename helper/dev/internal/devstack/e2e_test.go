@@ -184,7 +184,9 @@ func TestBranchPromotionFailsClearlyWithoutAStagedRelease(t *testing.T) {
 	}
 }
 
-func TestRollbackPipelineByParameters(t *testing.T) {
+// The rollback_pipeline example as CircleCI's rollback pipeline runs it: the Deploys view passes
+// the environment and the version to go back to as pipeline.deploy.* values.
+func TestRollbackPipelineFromTheDeploysView(t *testing.T) {
 	w := newTestWorld(t)
 	first, err := w.Commit("main", "release 1", false)
 	if err != nil {
@@ -195,7 +197,9 @@ func TestRollbackPipelineByParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, w, "build_and_promote", "release", "main", nil)
-	res := run(t, w, "rollback_pipeline", "rollback-production", "main", map[string]any{"run-rollback": true, "target-env": "production"})
+	res := runPipeline(t, w, Pipeline{Example: "rollback_pipeline", Workflow: "rollback-production", Branch: "main",
+		Values: map[string]any{"deploy.environment_name": "production", "deploy.component_name": "app",
+			"deploy.target_version": first, "deploy.current_version": "", "deploy.reason": "release 2 misbehaves"}})
 	for _, j := range res.Jobs {
 		if j.Status != localrunner.StatusSuccess {
 			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
@@ -275,7 +279,7 @@ func TestGCPVariantWritesWorkloadIdentityCredentials(t *testing.T) {
 	}
 }
 
-// The nightly release runs only as the scheduled pipeline "nightly": a push runs nothing, the
+// The nightly release runs only on a schedule trigger (pipeline.trigger.type): a push runs nothing, the
 // schedule stages the release and holds it for approval, then promotes the same digest.
 func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 	w := newTestWorld(t)
@@ -287,7 +291,7 @@ func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 		t.Fatalf("a push ran the nightly workflow: %+v", pushed.Jobs)
 	}
 	res := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main",
-		Values: map[string]any{"trigger_source": "scheduled_pipeline", "schedule.name": "nightly"}})
+		Values: map[string]any{"trigger.type": "scheduled_pipeline"}})
 	wantJobs(t, res, map[string]localrunner.Status{"build": "success", "deploy-staging": "success", "hold-production": "success", "deploy-production": "success"})
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()

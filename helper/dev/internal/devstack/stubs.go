@@ -260,11 +260,46 @@ func awsStub(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// gcloudStub answers `gcloud auth configure-docker` and deploys `gcloud run deploy NAME --image
-// IMAGE` to the stand-in service of $SHIPGATE_ENV. Like the real gcloud, it needs the
-// external_account credentials that `shipgate gcp credentials` wrote.
+// gcloudStub answers `gcloud auth login --brief --cred-file FILE`, `gcloud auth
+// configure-docker` and deploys `gcloud run deploy NAME --image IMAGE` to the stand-in service of
+// $SHIPGATE_ENV. Like the real gcloud, it acts only for an account activated with `auth login`:
+// gcloud's own commands do not read GOOGLE_APPLICATION_CREDENTIALS (that variable is for client
+// libraries), which is why CircleCI's GCP OIDC recipe runs `gcloud auth login --brief
+// --cred-file` first (FACTS.md, "Learned from third-party software"). configure-docker itself
+// only edits the Docker config, but the push after it authenticates through gcloud's active
+// account, so the stub refuses it without one too. The active credential file is kept where
+// gcloud keeps its configuration ($CLOUDSDK_CONFIG, else ~/.config/gcloud).
 func gcloudStub(args []string, stdout io.Writer) error {
-	if err := checkExternalAccount(os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")); err != nil {
+	config := os.Getenv("CLOUDSDK_CONFIG")
+	if config == "" {
+		config = filepath.Join(os.Getenv("HOME"), ".config", "gcloud")
+	}
+	active := filepath.Join(config, "shipgate-stub-active-credential-file")
+	if len(args) >= 2 && args[0] == "auth" && args[1] == "login" {
+		file := ""
+		for i := 2; i < len(args); i++ {
+			if args[i] == "--cred-file" && i+1 < len(args) {
+				file = args[i+1]
+			} else if strings.HasPrefix(args[i], "--cred-file=") {
+				file = strings.TrimPrefix(args[i], "--cred-file=")
+			}
+		}
+		if file == "" {
+			return fmt.Errorf("auth login: only --cred-file is supported here (no browser)")
+		}
+		if err := checkExternalAccount(file); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(config, 0o700); err != nil {
+			return err
+		}
+		return os.WriteFile(active, []byte(file), 0o600)
+	}
+	file, err := os.ReadFile(active)
+	if err != nil {
+		return fmt.Errorf("(gcloud.%s) You do not currently have an active account selected: run gcloud auth login --brief --cred-file=$GOOGLE_APPLICATION_CREDENTIALS", strings.Join(args[:min(2, len(args))], "."))
+	}
+	if err := checkExternalAccount(string(file)); err != nil {
 		return err
 	}
 	switch {

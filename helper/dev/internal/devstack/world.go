@@ -182,20 +182,25 @@ func (w *World) gitOutput(args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// ExampleConfig returns the `usage` of an orb example in src/examples as a config file.
+// ExampleConfig returns the `usage` of an orb example as the packed orb publishes it (the
+// packer keeps only version, setup, orbs, jobs and workflows of it: what users copy from the
+// orb registry), as a config file.
 func (w *World) ExampleConfig(name string) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(w.Root, "src", "examples", name+".yml"))
+	data, err := os.ReadFile(w.OrbFile)
 	if err != nil {
 		return nil, err
 	}
-	var example struct {
-		Usage yaml.Node `yaml:"usage"`
+	var orb struct {
+		Examples map[string]struct {
+			Usage yaml.Node `yaml:"usage"`
+		} `yaml:"examples"`
 	}
-	if err := yaml.Unmarshal(data, &example); err != nil {
+	if err := yaml.Unmarshal(data, &orb); err != nil {
 		return nil, err
 	}
-	if example.Usage.Kind == 0 {
-		return nil, fmt.Errorf("example %s has no usage", name)
+	example, ok := orb.Examples[name]
+	if !ok || example.Usage.Kind == 0 {
+		return nil, fmt.Errorf("the packed orb has no example %s with a usage", name)
 	}
 	return yaml.Marshal(&example.Usage)
 }

@@ -549,6 +549,7 @@ func (p *Pipeline) pipelineValues(opts RunOptions, pipelineID string) (*pipeline
 		"git.revision":      revision(opts),
 		"git.base_revision": "",
 		"trigger_source":    "webhook",
+		"trigger.type":      "webhook",
 		"schedule.name":     "",
 		"schedule.id":       "",
 	}
