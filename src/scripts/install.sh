@@ -57,7 +57,9 @@ fi
 
 version="${PARAM_VERSION:-${pinned_version}}"
 if [ -z "${version}" ]; then
-  echo "shipgate: this build of the orb carries no release hashes; set 'binary' to a preinstalled helper or 'version' and 'sha256'" >&2
+  # A dev: orb (or one packed from source) pins no release: only the release job writes the
+  # hashes, and a helper downloaded without a pinned hash would prove nothing.
+  echo "shipgate: this orb is not a release (a dev: orb or one packed from source): it pins no helper; set 'binary' (or SHIPGATE_HELPER_PATH) to a helper your pipeline built, or 'version' and 'sha256' of a release (docs/orb.md, Installing the helper)" >&2
   exit 2
 fi
 case "$(uname -s)" in

@@ -210,8 +210,8 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 	must(t, err)
 	script = plain
 	before = requests
-	if code, out := run(); code != 2 || requests != before {
-		t.Errorf("no hashes: exit %d, %d downloads\n%s", code, requests-before, out)
+	if code, out := run(); code != 2 || requests != before || !strings.Contains(out, "not a release") || !strings.Contains(out, "'binary'") {
+		t.Errorf("no hashes (a dev: orb): exit %d, %d downloads, want exit 2 naming binary\n%s", code, requests-before, out)
 	}
 }
 
