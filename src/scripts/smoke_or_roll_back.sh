@@ -11,6 +11,14 @@ printf '%s\n' "${SHIPGATE_PRELUDE:?this step lacks the orb prelude SHIPGATE_PREL
 source "${shipgate_prelude}"
 rm -f -- "${shipgate_prelude}"
 
+if [ "${PARAM_SMOKE_TEST:-url}" = none ]; then
+  echo "shipgate: ${PARAM_ENV} has no smoke test (smoke_test: none): the deploy steps that passed are the check"
+  exit 0
+fi
+if [ -z "${PARAM_URL:-}" ]; then
+  echo "shipgate: smoke_test is url but url is empty: set url, or smoke_test: none for a service with nothing to probe" >&2
+  exit 2
+fi
 expand_vars PARAM_URL
 expand_vars PARAM_REPO
 args=(smoke-test --url "${PARAM_URL}")

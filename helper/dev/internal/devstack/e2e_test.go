@@ -299,3 +299,62 @@ func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 		t.Fatalf("production %s is not staging's digest %s", production, staging)
 	}
 }
+
+// The Helm example: the release is upgraded with the promoted digest on cimg/deploy (which ships
+// helm) and reaches production as the same digest staging ran.
+func TestHelmExample(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "helm release", false); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "helm_release", "release", "main", nil)
+	for _, j := range res.Jobs {
+		if j.Status != localrunner.StatusSuccess {
+			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
+		}
+	}
+	staging, _, _ := w.Apps["staging"].Deployed()
+	production, _, _ := w.Apps["production"].Deployed()
+	if production == "" || digestOf(staging) != digestOf(production) {
+		t.Fatalf("production %q is not staging's digest %q", production, staging)
+	}
+}
+
+// A step that calls a CLI its image does not ship fails as on CircleCI: helm exists on
+// cimg/deploy only, not on the default cimg/base executor.
+func TestCLIsExistOnlyWhereTheImageShipsThem(t *testing.T) {
+	w := newTestWorld(t)
+	config := []byte(`version: 2.1
+jobs:
+  on-base:
+    docker: [{image: cimg/base:2025.01}]
+    steps:
+      - run: helm version
+  on-deploy:
+    docker: [{image: cimg/deploy:2026.10}]
+    steps:
+      - run: command -v helm && command -v kubectl
+  uninstalled-aws:
+    docker: [{image: cimg/deploy:2026.10}]
+    steps:
+      - run: aws --version
+workflows:
+  main:
+    jobs: [on-base, on-deploy, uninstalled-aws]
+`)
+	p, err := localrunner.Parse("tools.yml", config, w.Orbs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.RunWorkflow(context.Background(), "main", localrunner.RunOptions{Branch: "main",
+		Env: []string{"PATH=/usr/bin:/bin"}, PathPrepend: []string{w.BinDir}, ImagePath: w.imagePath, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]localrunner.Status{"on-base": localrunner.StatusFailed, "on-deploy": localrunner.StatusSuccess, "uninstalled-aws": localrunner.StatusFailed}
+	for name, status := range want {
+		if j := res.Job(name); j == nil || j.Status != status {
+			t.Errorf("job %s: %+v, want %s", name, j, status)
+		}
+	}
+}

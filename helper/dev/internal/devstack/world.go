@@ -63,7 +63,10 @@ func (w *World) setup(ctx context.Context, self string) error {
 			return err
 		}
 	}
-	if err := WriteStubs(w.BinDir, self); err != nil {
+	if err := WriteStubs(w.BinDir, self, BaseStubs...); err != nil {
+		return err
+	}
+	if err := w.writeTools(self); err != nil {
 		return err
 	}
 	// The helper, built as a release asset.
@@ -220,7 +223,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 	if err != nil {
 		return nil, err
 	}
-	pipeline, err := localrunner.Parse(example+".yml", config, map[string]string{"shipgate/shipgate": w.OrbFile})
+	pipeline, err := localrunner.Parse(example+".yml", config, w.Orbs())
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +235,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 		return nil, err
 	}
 	w.pipeline++
-	env := append(w.BaseEnv(), "SHIPGATE_RELEASE_BASE_URL="+w.ReleaseBaseURL)
+	env := append(w.BaseEnv(), "SHIPGATE_RELEASE_BASE_URL="+w.ReleaseBaseURL, ToolStoreEnv+"="+w.toolStore())
 	// CircleCI injects both OIDC tokens into every job; the local issuer mints them for this
 	// pipeline's branch.
 	for name, version := range map[string]int{"CIRCLE_OIDC_TOKEN": 1, "CIRCLE_OIDC_TOKEN_V2": 2} {
@@ -245,7 +248,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 	return pipeline.RunWorkflow(ctx, workflow, localrunner.RunOptions{
 		Branch: branch, Revision: revision, Parameters: params, PipelineValues: pl.Values, PipelineNumber: w.pipeline,
 		ProjectUsername: "acme", ProjectReponame: "app",
-		Env: env, PathPrepend: []string{w.BinDir}, Contexts: w.Contexts(),
+		Env: env, PathPrepend: []string{w.BinDir}, ImagePath: w.imagePath, Contexts: w.Contexts(),
 		Source: w.SourceDir, LogWriter: log, WorkDir: filepath.Join(w.Dir, "runs", fmt.Sprintf("pipeline-%d-%s", w.pipeline, workflow)),
 	})
 }

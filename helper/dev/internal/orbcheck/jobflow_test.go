@@ -292,3 +292,39 @@ func TestDeployJobMarkerFailureAfterGoodIsNotADeployFailure(t *testing.T) {
 		t.Errorf("succeeded %v, calls:\n%s", ok, joined)
 	}
 }
+
+// The smoke test is a stated choice per job (issue 18 point 8): smoke_test none runs no HTTP
+// check and marks the release good once the deploy steps passed; url without a URL is refused
+// before anything is marked good.
+func TestDeployJobSmokeTestChoice(t *testing.T) {
+	x := loadPackedOrb(t)
+	args := func(extra map[string]any) map[string]any {
+		a := map[string]any{
+			"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
+			"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
+		}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return a
+	}
+	calls, ok := runJob(t, stepsOf(t, x, "jobs", "deploy", args(map[string]any{"smoke_test": "none"})))
+	joined := strings.Join(calls, "\n")
+	if !ok || strings.Contains(joined, "smoke-test") || !strings.Contains(joined, "shipgate mark-good --image=registry.invalid/app/production@sha256:new") {
+		t.Errorf("smoke_test none: succeeded %v, calls:\n%s", ok, joined)
+	}
+	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy", args(nil)))
+	joined = strings.Join(calls, "\n")
+	if ok || strings.Contains(joined, "smoke-test") || strings.Contains(joined, "mark-good") {
+		t.Errorf("smoke_test url without url: succeeded %v, calls:\n%s", ok, joined)
+	}
+	// A worker without a version endpoint: url with check_version false expects no version.
+	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy", args(map[string]any{"url": "https://app.invalid/healthz", "check_version": false})))
+	joined = strings.Join(calls, "\n")
+	if !ok || !strings.Contains(joined, "shipgate smoke-test") {
+		t.Errorf("check_version false: succeeded %v, calls:\n%s", ok, joined)
+	}
+	if strings.Contains(joined, "--expect-version") {
+		t.Errorf("check_version false still expected a version:\n%s", joined)
+	}
+}

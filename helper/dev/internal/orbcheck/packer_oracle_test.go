@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/shipgate/shipgate/helper/dev/internal/devstack"
 	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
 	"github.com/shipgate/shipgate/helper/internal/lint"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/devtool"
@@ -75,6 +76,12 @@ func TestPackedExamplesCompileAndLintClean(t *testing.T) {
 	if err := os.WriteFile(orbFile, packed, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The official orbs the examples install CLIs with, as the local world stands them in.
+	orbs, err := devstack.StandInOrbs(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	orbs["shipgate/shipgate"] = orbFile
 	var orb struct {
 		Examples map[string]struct {
 			Usage yaml.Node `yaml:"usage"`
@@ -98,7 +105,7 @@ func TestPackedExamplesCompileAndLintClean(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := localrunner.LoadOrbExample(orbFile, name, map[string]string{"shipgate/shipgate": orbFile})
+			p, err := localrunner.LoadOrbExample(orbFile, name, orbs)
 			if err != nil {
 				t.Fatalf("as packed, the example does not compile: %v", err)
 			}
