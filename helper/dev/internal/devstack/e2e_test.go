@@ -358,3 +358,23 @@ workflows:
 		}
 	}
 }
+
+// The Amazon ECS example: each deploy registers a task definition revision with the promoted
+// digest and points the service at it; production ends on staging's digest.
+func TestECSExample(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "ecs release", false); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "aws_ecs", "release", "main", nil)
+	for _, j := range res.Jobs {
+		if j.Status != localrunner.StatusSuccess {
+			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
+		}
+	}
+	staging, _, _ := w.Apps["staging"].Deployed()
+	production, _, _ := w.Apps["production"].Deployed()
+	if production == "" || digestOf(staging) != digestOf(production) {
+		t.Fatalf("production %q is not staging's digest %q", production, staging)
+	}
+}
