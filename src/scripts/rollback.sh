@@ -15,6 +15,24 @@ if [ -z "${repo}" ]; then
   echo "shipgate: no repository to roll back: set 'repo' (the environment's repository)" >&2
   exit 2
 fi
+if is_true "${PARAM_ONLY_AFTER_FAILED_DEPLOY:-0}"; then
+  # The newest ledger entry says how the deploy job ended: deploying (its deploy steps failed
+  # after the release was recorded) or bad means a failed release is in place; anything else
+  # means there is nothing to undo (it failed before deploying, or already rolled back).
+  newest="$(shipgate releases --repo "${repo}" --env "${PARAM_ENV}" --limit 1 --output json)"
+  status=""
+  if [[ "${newest}" =~ \"status\":\ *\"([a-z]+)\" ]]; then
+    status="${BASH_REMATCH[1]}"
+  fi
+  case "${status}" in
+    deploying | bad) echo "shipgate: the newest ${PARAM_ENV} release is ${status}: rolling back" ;;
+    *)
+      echo "shipgate: the newest ${PARAM_ENV} release is ${status:-unknown}, not a failed deploy: nothing to roll back"
+      circleci-agent step halt
+      exit 0
+      ;;
+  esac
+fi
 args=(rollback --repo "${repo}" --env "${PARAM_ENV}")
 if [ -n "${PARAM_DIGEST:-}" ]; then
   args+=(--digest "${PARAM_DIGEST}")

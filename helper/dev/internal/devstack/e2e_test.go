@@ -378,3 +378,33 @@ func TestECSExample(t *testing.T) {
 		t.Fatalf("production %q is not staging's digest %q", production, staging)
 	}
 }
+
+// A failed deploy step rolls back like a failed smoke test (issue 18 point 8): release 2's
+// production rollout never becomes ready, deploy-production fails at its deploy step, and
+// roll-back-production (requires deploy-production: failed) redeploys release 1. In a good run
+// the rollback job does not run.
+func TestFailedDeployStepRollsBack(t *testing.T) {
+	w := newTestWorld(t)
+	first, err := w.Commit("main", "release 1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "build_and_promote", "release", "main", nil)
+	wantJobs(t, res, map[string]localrunner.Status{"deploy-production": "success"})
+	if j := res.Job("roll-back-production"); j == nil || j.Status == localrunner.StatusSuccess || j.Status == localrunner.StatusFailed {
+		t.Fatalf("after a good deploy the rollback job ran: %+v", j)
+	}
+	second, err := w.Commit("main", "release 2", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = runPipeline(t, w, Pipeline{Example: "build_and_promote", Workflow: "release", Branch: "main",
+		Env: []string{RolloutFailsEnv + "=production@" + second}})
+	wantJobs(t, res, map[string]localrunner.Status{"deploy-staging": "success", "deploy-production": "failed", "roll-back-production": "success"})
+	if _, version, _ := w.Apps["production"].Deployed(); version != first {
+		t.Fatalf("production runs version %s after the rollback, want %s", version, first)
+	}
+	if history := releases(t, w, "production"); !strings.Contains(history, "the deploy steps of deploy-production failed") {
+		t.Fatalf("the rollback is not in the production ledger: %s", history)
+	}
+}

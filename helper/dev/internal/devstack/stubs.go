@@ -193,6 +193,26 @@ func helmStub(args []string, stdout io.Writer) error {
 	return nil
 }
 
+// RolloutFailsEnv, set to ENV@VERSION, makes `kubectl rollout status` fail in ENV while the
+// stand-in service runs VERSION: that release's pods never become ready, any other's do.
+const RolloutFailsEnv = "SHIPGATE_DEVSTACK_ROLLOUT_FAILS"
+
+// runningVersion asks a stand-in service which version it runs (its state endpoint).
+func runningVersion(base string) (string, error) {
+	resp, err := http.Get(strings.TrimSuffix(base, "/") + "/-/state")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var state struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
+		return "", err
+	}
+	return state.Version, nil
+}
+
 // kubectlStub handles `kubectl [--context ENV] set image deployment/app app=IMAGE` by deploying
 // IMAGE to the stand-in service of ENV (--context, else $SHIPGATE_ENV), found at $<ENV>_URL;
 // `rollout status` succeeds.
@@ -211,6 +231,13 @@ func kubectlStub(args []string, stdout io.Writer) error {
 		}
 	}
 	if len(rest) >= 2 && rest[0] == "rollout" && rest[1] == "status" {
+		// A test makes the rollout of one environment fail (a release whose pods never become
+		// ready), to exercise a failed deploy step rather than a failed smoke test.
+		if failing, version, ok := strings.Cut(os.Getenv(RolloutFailsEnv), "@"); ok && env != "" && failing == env {
+			if running, err := runningVersion(os.Getenv(strings.ToUpper(env) + "_URL")); err != nil || running == version {
+				return fmt.Errorf("error: deployment \"app\" exceeded its progress deadline")
+			}
+		}
 		fmt.Fprintln(stdout, "deployment \"app\" successfully rolled out (local stub)")
 		return nil
 	}

@@ -211,9 +211,11 @@ func (w *World) ExampleConfig(name string) ([]byte, error) {
 // Pipeline names one workflow of an example to run, unmodified, as a pipeline on Branch.
 type Pipeline struct {
 	Example, Workflow, Branch string
-	// Params are pipeline parameters; Values are pipeline values such as trigger_source.
+	// Params are pipeline parameters; Values are pipeline values such as trigger.type.
 	Params map[string]any
 	Values map[string]any
+	// Env adds variables to every job of the run ("KEY=VALUE"), e.g. RolloutFailsEnv.
+	Env []string
 }
 
 // Run runs one workflow of an example, unmodified, through the local runner.
@@ -236,6 +238,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 	}
 	w.pipeline++
 	env := append(w.BaseEnv(), "SHIPGATE_RELEASE_BASE_URL="+w.ReleaseBaseURL, ToolStoreEnv+"="+w.toolStore())
+	env = append(env, pl.Env...)
 	// CircleCI injects both OIDC tokens into every job; the local issuer mints them for this
 	// pipeline's branch.
 	for name, version := range map[string]int{"CIRCLE_OIDC_TOKEN": 1, "CIRCLE_OIDC_TOKEN_V2": 2} {

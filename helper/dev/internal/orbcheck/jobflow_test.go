@@ -328,3 +328,20 @@ func TestDeployJobSmokeTestChoice(t *testing.T) {
 		t.Errorf("check_version false still expected a version:\n%s", joined)
 	}
 }
+
+// only_after_failed_deploy: when the newest ledger entry is not an unfinished or bad release
+// (here the stub's ledger says nothing), the rollback job ends successfully without rolling back.
+func TestRollbackJobOnlyAfterAFailedDeploy(t *testing.T) {
+	x := loadPackedOrb(t)
+	steps := stepsOf(t, x, "jobs", "rollback", map[string]any{
+		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
+		"url": "https://app.invalid/version", "only_after_failed_deploy": true,
+		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": `kubectl set image deployment/app "app=${SHIPGATE_IMAGE}"`}}},
+	})
+	calls, ok := runJob(t, steps)
+	joined := strings.Join(calls, "\n")
+	if !ok || !strings.Contains(joined, "shipgate releases") || strings.Contains(joined, "shipgate rollback") ||
+		strings.Contains(joined, "kubectl") || !strings.HasSuffix(joined, "circleci-agent step halt") {
+		t.Errorf("succeeded %v, calls:\n%s", ok, joined)
+	}
+}
