@@ -200,11 +200,7 @@ func TestRollbackPipelineFromTheDeploysView(t *testing.T) {
 	res := runPipeline(t, w, Pipeline{Example: "rollback_pipeline", Workflow: "rollback-production", Branch: "main",
 		Values: map[string]any{"deploy.environment_name": "production", "deploy.component_name": "app",
 			"deploy.target_version": first, "deploy.current_version": "", "deploy.reason": "release 2 misbehaves"}})
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	if _, version, _ := w.Apps["production"].Deployed(); version != first {
 		t.Fatalf("production runs version %s after the rollback, want %s", version, first)
 	}
@@ -240,11 +236,7 @@ func TestAWSVariantAssumesRolesByOIDC(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run(t, w, "aws_ecr_oidc", "release", "main", nil)
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	roles := map[string]bool{}
 	for _, session := range w.STS.Sessions() {
 		roles[session.RoleARN] = true
@@ -267,11 +259,7 @@ func TestGCPVariantWritesWorkloadIdentityCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run(t, w, "gcp_artifact_registry", "release", "main", nil)
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()
 	if production == "" || digestOf(staging) != digestOf(production) {
@@ -308,11 +296,7 @@ func TestHelmExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run(t, w, "helm_release", "release", "main", nil)
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()
 	if production == "" || digestOf(staging) != digestOf(production) {
@@ -367,11 +351,7 @@ func TestECSExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run(t, w, "aws_ecs", "release", "main", nil)
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()
 	if production == "" || digestOf(staging) != digestOf(production) {
@@ -406,5 +386,22 @@ func TestFailedDeployStepRollsBack(t *testing.T) {
 	}
 	if history := releases(t, w, "production"); !strings.Contains(history, "the deploy steps of deploy-production failed") {
 		t.Fatalf("the rollback is not in the production ledger: %s", history)
+	}
+}
+
+// wantAllSucceeded: every job succeeded, except the rollback job that runs only when a deploy
+// job failed (requires: [deploy-x: failed]), which must not have run at all.
+func wantAllSucceeded(t *testing.T, res *localrunner.Result) {
+	t.Helper()
+	for _, j := range res.Jobs {
+		if strings.HasPrefix(j.Name, "roll-back-") {
+			if j.Status == localrunner.StatusSuccess || j.Status == localrunner.StatusFailed {
+				t.Fatalf("job %s ran (%s) although no deploy failed", j.Name, j.Status)
+			}
+			continue
+		}
+		if j.Status != localrunner.StatusSuccess {
+			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
+		}
 	}
 }

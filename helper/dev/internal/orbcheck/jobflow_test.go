@@ -130,7 +130,7 @@ func summarise(argv []string) string {
 
 func deployJobSteps(t *testing.T) []runStep {
 	x := loadPackedOrb(t)
-	return stepsOf(t, x, "jobs", "deploy", map[string]any{
+	return stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", // install links the stub helper instead of downloading
 		"env":           "production",
 		"repository":    "registry.invalid/app/production",
@@ -160,7 +160,7 @@ func TestDeployJobRecordsAHealthyRelease(t *testing.T) {
 // ledger entry (a review finding: the entries used to refuse what promote had forced).
 func TestDeployJobForcePassesToEveryLedgerEntry(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB",
 		"env":           "production",
 		"repository":    "registry.invalid/app/production",
@@ -211,7 +211,7 @@ func TestDeployJobRollsBackABrokenRelease(t *testing.T) {
 
 func TestDeployJobWithoutAutoRollbackStopsAtTheFailedSmokeTest(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
 		"url": "https://app.invalid/version", "auto_rollback": false,
 		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
@@ -250,7 +250,7 @@ func TestRollbackJobRedeploysTheTargetWithMarkers(t *testing.T) {
 // rollback, and nothing after it (the job's deliberate failure is not reported twice).
 func TestDeployJobMarkersAcrossAnAutomaticRollback(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
 		"url": "https://app.invalid/version", "deploy_marker": true, "component": "app",
 		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
@@ -279,7 +279,7 @@ func TestDeployJobMarkersAcrossAnAutomaticRollback(t *testing.T) {
 // the good release into a failed deploy (issue 16 point 8).
 func TestDeployJobMarkerFailureAfterGoodIsNotADeployFailure(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
 		"url": "https://app.invalid/version", "deploy_marker": true, "component": "app",
 		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
@@ -308,18 +308,18 @@ func TestDeployJobSmokeTestChoice(t *testing.T) {
 		}
 		return a
 	}
-	calls, ok := runJob(t, stepsOf(t, x, "jobs", "deploy", args(map[string]any{"smoke_test": "none"})))
+	calls, ok := runJob(t, stepsOf(t, x, "jobs", "deploy_release", args(map[string]any{"smoke_test": "none"})))
 	joined := strings.Join(calls, "\n")
 	if !ok || strings.Contains(joined, "smoke-test") || !strings.Contains(joined, "shipgate mark-good --image=registry.invalid/app/production@sha256:new") {
 		t.Errorf("smoke_test none: succeeded %v, calls:\n%s", ok, joined)
 	}
-	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy", args(nil)))
+	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy_release", args(nil)))
 	joined = strings.Join(calls, "\n")
 	if ok || strings.Contains(joined, "smoke-test") || strings.Contains(joined, "mark-good") {
 		t.Errorf("smoke_test url without url: succeeded %v, calls:\n%s", ok, joined)
 	}
 	// A worker without a version endpoint: url with check_version false expects no version.
-	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy", args(map[string]any{"url": "https://app.invalid/healthz", "check_version": false})))
+	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy_release", args(map[string]any{"url": "https://app.invalid/healthz", "check_version": false})))
 	joined = strings.Join(calls, "\n")
 	if !ok || !strings.Contains(joined, "shipgate smoke-test") {
 		t.Errorf("check_version false: succeeded %v, calls:\n%s", ok, joined)
