@@ -75,8 +75,8 @@ func TestCircleCIRules(t *testing.T) {
 
 // pendingOrbFixes are what CheckCircleCIRules reports on the repository's own src, which the
 // orb track fixes (issue 16 points 2, 3, 5, 6, 7): the test fails when a listed problem is no
-// longer reported, so the list only shrinks, and on any problem not listed. When it is empty,
-// `orbtool published` belongs in `orbtool validate`.
+// longer reported, so the list only shrinks, and on any problem not listed. It is empty, and
+// `orbtool validate` runs these checks too.
 // The orb track's fixes landed (deploy_release, deploy names, deploy_tools and the official
 // orbs' install commands, pipeline.trigger.type, CircleCI's rollback pipeline, a rollback job per
 // deploy example): nothing is pending.
