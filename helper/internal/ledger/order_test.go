@@ -84,3 +84,32 @@ func TestOneTotalOrderWhateverThePages(t *testing.T) {
 		server.Close()
 	}
 }
+
+// A registry that ignores n and last, in a repository whose every tag sorts after the
+// environment's prefix: the first page looks like a good seek, and only the probe tells.
+func TestIgnoredLastIsSeenWhenEveryTagFollowsThePrefix(t *testing.T) {
+	var tags []string
+	var want []string
+	for i := 0; i < 6; i++ {
+		e, err := NewEntry("production", Good, Stamp{Seconds: time.Now().Unix() - int64(i)}, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags = append(tags, e.Tag, e.RecordTag())
+		want = append(want, e.Tag)
+	}
+	tags = append(tags, "zz-last")
+	sort.Strings(tags)
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"name": "team/app", "tags": tags})
+	}))
+	defer server.Close()
+	u, _ := url.Parse(server.URL)
+	l := New(registry.New(registry.Options{}), registry.Repository{Registry: u.Host, Path: "team/app"})
+	l.PageSize = 3
+	var got []string
+	rd, err := l.scan(context.Background(), "production", func(e Entry) bool { got = append(got, e.Tag); return true })
+	if err != nil || rd.how != "full scan: the registry ignores `last`" || strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("%s, %v: %v", rd.how, err, got)
+	}
+}
