@@ -439,5 +439,9 @@ func (rd *reader) fail(err error) error {
 	if how == "" {
 		how = "paged from last=" + rd.prefix()
 	}
-	return fmt.Errorf("reading the %s ledger of %s (%s): %w", rd.env, rd.l.repo, how, err)
+	what := "the " + rd.env + " ledger"
+	if rd.env == "" {
+		what = "the ledger" // listing environments
+	}
+	return fmt.Errorf("reading %s of %s (%s): %w", what, rd.l.repo, how, err)
 }
