@@ -330,23 +330,38 @@ func (rd *reader) nextPage(page *registry.TagPage, pages int) (*registry.TagPage
 	return nil, nil
 }
 
-// unpaged lists without n or last after a continuation was refused: the answer is the end when
-// it holds nothing beyond page and announces no more.
+// unpaged lists without n or last (following the registry's own Links) after a continuation by
+// `last` was refused, as ECR refuses any `last` but its own tokens: the page was the end when
+// that listing holds nothing beyond what was already read.
 func (rd *reader) unpaged(page *registry.TagPage, refusal error) (*registry.TagPage, error) {
-	whole, err := rd.list(registry.TagQuery{})
-	if err != nil {
-		return nil, err
-	}
 	known := map[string]bool{}
+	for tag := range rd.seen {
+		known[tag] = true
+	}
 	for _, tag := range page.Tags {
 		known[tag] = true
 	}
-	for _, tag := range whole.Tags {
-		if !known[tag] || whole.Next != "" {
-			return nil, fmt.Errorf("registry %s gave a full page of %d tags and no Link, and refused to continue after its last tag: %w", rd.l.repo.Registry, len(page.Tags), refusal)
+	q := registry.TagQuery{}
+	for pages := 1; ; pages++ {
+		whole, err := rd.list(q)
+		if err != nil {
+			return nil, err
 		}
+		for _, tag := range whole.Tags {
+			if !known[tag] {
+				return nil, fmt.Errorf("registry %s gave a full page of %d tags and no Link, and refused to continue after its last tag: %w", rd.l.repo.Registry, len(page.Tags), refusal)
+			}
+		}
+		switch {
+		case whole.Unfollowed != "":
+			return nil, failure.New(failure.Unavailable, "registry %s announced more tags at %s, another origin that shipgate sends no credentials to", rd.l.repo.Registry, whole.Unfollowed)
+		case whole.Next == "":
+			return nil, nil
+		case pages > 100000:
+			return nil, failure.New(failure.Unavailable, "registry %s kept announcing tag pages (%d read)", rd.l.repo.Registry, pages)
+		}
+		q = registry.TagQuery{Next: whole.Next}
 	}
-	return nil, nil
 }
 
 // full reads every tag, then visits env's entries newest first.
