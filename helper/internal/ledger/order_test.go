@@ -113,3 +113,22 @@ func TestIgnoredLastIsSeenWhenEveryTagFollowsThePrefix(t *testing.T) {
 		t.Fatalf("%s, %v: %v", rd.how, err, got)
 	}
 }
+
+// justBefore sorts just below its tag, with no valid tag in between.
+func TestJustBefore(t *testing.T) {
+	for _, tag := range []string{"production.8203587933999.good.20261204T192106Z.x.x.rkg71c", "a", "v1.0", "x_Z", "t.r"} {
+		p, ok := justBefore(tag)
+		if !ok || p >= tag {
+			t.Fatalf("%q: %q %v", tag, p, ok)
+		}
+		// The largest valid tags below tag share its prefix and its lowered last byte, then only
+		// bytes up to 'z', which sort below '~'.
+		below := p[:len(p)-1] + strings.Repeat("z", 10)
+		if below >= p {
+			t.Fatalf("%q: a valid tag %q sorts between %q and it", tag, below, p)
+		}
+	}
+	if _, ok := justBefore("v1-"); ok {
+		t.Fatal("a tag ending in '-' has no string just below it that is not a tag prefix")
+	}
+}
