@@ -21,10 +21,10 @@ vet:
 fmt-check:
 	@out=$$(gofmt -l helper); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-# The suite runs verbosely into $(TESTLOG), with the config-policy tests (their own module,
-# helper/dev/policytest, so CircleCI's policy engine stays out of the shipped go.mod) (so the secret scan reads every line the tests printed,
+# The suite runs verbosely into $(TESTLOG) (so the secret scan reads every line the tests printed,
 # the demo's narration included); the console gets the per-package verdicts, and on a failure the
-# failing tests' output.
+# failing tests' output. The config-policy tests follow in the same log: they are a module of
+# their own (helper/dev/policytest) so CircleCI's policy engine stays out of the shipped go.mod.
 TESTLOG   ?= bin/test.log
 unit:
 	@mkdir -p $(dir $(TESTLOG))
