@@ -225,6 +225,7 @@ func (l *linter) run() {
 	}
 	l.checkSharedContexts(deploys)
 	l.checkRollbackPath(deploys)
+	l.checkDelivery(deploys)
 }
 
 func (l *linter) deployEntries() []*entry {

@@ -71,7 +71,7 @@ const (
 	RuleDeployJobEnvUndecided = "SG104"
 )
 
-var rules = []Rule{
+var rules = append([]Rule{
 	{RuleProductionApproval, SeverityError, "production deploy without approval",
 		"add a `type: approval` job to the workflow and list it (directly or through another job) under the deploy job's `requires`"},
 	{RuleDeployFilters, SeverityError, "deploy job runs on every branch",
@@ -110,7 +110,7 @@ var rules = []Rule{
 		"use rule IDs from docs/lint.md, e.g. `# shipgate-lint: disable=SG012`"},
 	{RuleDeployJobEnvUndecided, SeverityNote, "deploy job environment not recognised",
 		"pass `env: production|staging` or name the job after its environment, or set it in .shipgate-lint.yml `deploy_jobs:`"},
-}
+}, deliveryRules...)
 
 var rulesByID = func() map[string]Rule {
 	m := make(map[string]Rule, len(rules))
