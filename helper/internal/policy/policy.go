@@ -54,6 +54,10 @@ var rules = []Rule{
 	{lint.RuleSerialGroup, "sg012_serial_group", "sg012.rego"},
 	{lint.RuleApprovalNameIsJob, "sg013_approval_name", "sg013.rego"},
 	{lint.RuleEnvironmentParamEnum, "sg014_environment_param", "sg014.rego"},
+	{lint.RuleArtifactHandOver, "sg015_artifact_handover", "sg015.rego"},
+	{lint.RuleKnownGoodRecord, "sg016_known_good", "sg016.rego"},
+	{lint.RuleScheduledWorkflow, "sg017_scheduled_workflow", "sg017.rego"},
+	{lint.RuleForeignContext, "sg018_foreign_context", "sg018.rego"},
 	{lint.RuleUnknownTopLevelKey, "sg100_unknown_key", "sg100.rego"},
 	{lint.RuleUndefinedJob, "sg102_undefined_job", "sg102.rego"},
 }
