@@ -24,6 +24,11 @@ var repoRoot = filepath.Join("..", "..", "..")
 // requires `package org` and a policy_name, and compiles the bundle in OPA's strict mode.
 func loadBundle(t *testing.T, opts lint.Options) (*cpa.Policy, *policy.Bundle) {
 	t.Helper()
+	return loadBundleWith(t, policy.Options{Lint: opts})
+}
+
+func loadBundleWith(t *testing.T, opts policy.Options) (*cpa.Policy, *policy.Bundle) {
+	t.Helper()
 	b, err := policy.Generate(opts)
 	if err != nil {
 		t.Fatalf("generating the bundle: %v", err)

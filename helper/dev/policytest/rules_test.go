@@ -7,6 +7,7 @@ import (
 	"github.com/CircleCI-Public/circle-policy-agent/cpa"
 
 	"github.com/shipgate/shipgate/helper/internal/lint"
+	"github.com/shipgate/shipgate/helper/internal/policy"
 )
 
 // noApproval deploys production on main straight after the build: no approval job.
@@ -86,6 +87,15 @@ func TestSettingsShapeTheBundle(t *testing.T) {
 	d = decide(t, p, input, map[string]any{"project_id": "project-b"})
 	if !hasRule(d.HardFailures, "sg001_production_approval") {
 		t.Errorf("other project: SG001 should fail hard: %+v", d)
+	}
+}
+
+// TestSoftRollout: the same config under a soft rollout is recorded, not stopped.
+func TestSoftRollout(t *testing.T) {
+	p, _ := loadBundleWith(t, policy.Options{Soft: true})
+	d := decide(t, p, engineInput(t, []byte(noApproval)), nil)
+	if d.Status != cpa.StatusSoftFail || !hasRule(d.SoftFailures, "sg001_production_approval") || len(d.HardFailures) != 0 {
+		t.Fatalf("soft rollout: %+v, want SOFT_FAIL with sg001_production_approval", d)
 	}
 }
 

@@ -45,6 +45,7 @@ func policyBundleCommand(s *streams) *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "out", Value: defaultPolicyDir, Usage: "`DIR` to write the bundle to (created; earlier shipgate rule files in it are replaced)"},
 			&cli.StringFlag{Name: "settings", Usage: "lint settings `FILE` (default " + lint.SettingsFile + " when it exists)"},
+			&cli.BoolFlag{Name: "soft", Usage: "enable every rule as a soft failure (a first rollout: violations are recorded, pipelines still run)"},
 			outputFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -59,7 +60,7 @@ func policyBundleCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			b, err := policy.Generate(opts)
+			b, err := policy.Generate(policy.Options{Lint: opts, Soft: c.Bool("soft")})
 			if err != nil {
 				return err
 			}

@@ -95,10 +95,20 @@ type Bundle struct {
 	Rules []Enabled
 }
 
-// Generate builds the bundle for the lint options (the settings file merged with flags).
-// A rule at or above FailOn is a hard failure; a warning below it is soft; a note below it,
-// and a rule disabled for the whole run, is left out.
-func Generate(opts lint.Options) (*Bundle, error) {
+// Options choose what the bundle enforces.
+type Options struct {
+	// Lint are the lint settings (the settings file merged with flags): disabled rules,
+	// fail_on, branches, deploy jobs, per-job disables and per-project exceptions.
+	Lint lint.Options
+	// Soft enables every rule as a soft failure, for a first rollout: CircleCI records the
+	// violations and runs the pipeline anyway.
+	Soft bool
+}
+
+// Generate builds the bundle. A rule at or above FailOn is a hard failure (unless Soft); a
+// warning below it is soft; a note below it, and a rule disabled for the whole run, is left out.
+func Generate(o Options) (*Bundle, error) {
+	opts := o.Lint
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -132,6 +142,7 @@ func Generate(opts lint.Options) (*Bundle, error) {
 		if !hard && lr.Severity != lint.SeverityWarning {
 			continue
 		}
+		hard = hard && !o.Soft
 		src, err := sources.ReadFile("rego/" + r.File)
 		if err != nil {
 			return nil, failure.New(failure.Internal, "reading embedded %s: %w", r.File, err)

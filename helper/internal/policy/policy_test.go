@@ -14,7 +14,7 @@ import (
 // generator's choices without it.
 
 func TestSeveritiesChooseHardOrSoft(t *testing.T) {
-	b, err := policy.Generate(lint.Options{})
+	b, err := policy.Generate(policy.Options{Lint: lint.Options{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func TestSeveritiesChooseHardOrSoft(t *testing.T) {
 }
 
 func TestDisabledRulesStayOut(t *testing.T) {
-	b, err := policy.Generate(lint.Options{Disable: []string{"sg012", "SG001"}, FailOn: lint.SeverityWarning})
+	b, err := policy.Generate(policy.Options{Lint: lint.Options{Disable: []string{"sg012", "SG001"}, FailOn: lint.SeverityWarning}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,10 +53,10 @@ func TestDisabledRulesStayOut(t *testing.T) {
 	if _, ok := b.Files["sg001.rego"]; ok {
 		t.Error("sg001.rego written for a disabled rule")
 	}
-	if _, err := policy.Generate(lint.Options{Disable: []string{"SG999"}}); err == nil {
+	if _, err := policy.Generate(policy.Options{Lint: lint.Options{Disable: []string{"SG999"}}}); err == nil {
 		t.Error("an unknown rule ID must be refused")
 	}
-	if _, err := policy.Generate(lint.Options{PolicyExceptions: map[string][]string{"SG999": {"p"}}}); err == nil {
+	if _, err := policy.Generate(policy.Options{Lint: lint.Options{PolicyExceptions: map[string][]string{"SG999": {"p"}}}}); err == nil {
 		t.Error("an exception for an unknown rule must be refused")
 	}
 }
@@ -65,14 +65,14 @@ func TestDisabledRulesStayOut(t *testing.T) {
 // files no longer generated (a rule disabled since) and keeps files that are not the bundle's.
 func TestWriteReplacesStaleRules(t *testing.T) {
 	dir := t.TempDir()
-	full, _ := policy.Generate(lint.Options{})
+	full, _ := policy.Generate(policy.Options{Lint: lint.Options{}})
 	if err := full.Write(dir); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "org_own.rego"), []byte("package org\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	less, _ := policy.Generate(lint.Options{Disable: []string{"SG012"}})
+	less, _ := policy.Generate(policy.Options{Lint: lint.Options{Disable: []string{"SG012"}}})
 	if err := less.Write(dir); err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +89,10 @@ func TestWriteReplacesStaleRules(t *testing.T) {
 }
 
 func TestSettingsCarryExceptions(t *testing.T) {
-	b, err := policy.Generate(lint.Options{
+	b, err := policy.Generate(policy.Options{Lint: lint.Options{
 		ReleaseBranch:    "trunk",
 		PolicyExceptions: map[string][]string{"SG005": {"1f2e3d"}},
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +100,22 @@ func TestSettingsCarryExceptions(t *testing.T) {
 	for _, want := range []string{`"release_branch": "trunk"`, `"SG005": [`, `"1f2e3d"`, `policy_name["shipgate_settings"]`} {
 		if !strings.Contains(src, want) {
 			t.Errorf("settings file lacks %s:\n%s", want, src)
+		}
+	}
+}
+
+// TestSoftRollout: --soft enables every rule, none of them hard.
+func TestSoftRollout(t *testing.T) {
+	b, err := policy.Generate(policy.Options{Soft: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Rules) != len(policy.Rules()) {
+		t.Fatalf("soft rollout enabled %d rules, want %d", len(b.Rules), len(policy.Rules()))
+	}
+	for _, r := range b.Rules {
+		if r.Hard || strings.Contains(string(b.Files[r.File]), "enable_hard") {
+			t.Errorf("%s is hard in a soft rollout", r.ID)
 		}
 	}
 }
