@@ -17,12 +17,10 @@ sg_building_orb_commands := {"circleci/docker/build", "circleci/aws-ecr/build_im
 
 sg_digest_hints := `@sha256:|\bSHIPGATE_(IMAGE|DIGEST)\b|release\.json|\bdigest\b`
 
-sg_builds_image(key) if {
-	some m in sg_members(key)
-	sg_builds_image_itself(m)
-}
+# sg_builders holds every entry whose job (or job group) builds an image, computed once.
+sg_builders := {key | some key, _ in sg_entries; some m in {key} | sg_members(key); sg_builds_image_itself(m)}
 
-sg_builds_image(key) if { sg_builds_image_itself(key) }
+sg_builds_image(key) if key in sg_builders
 
 sg_builds_image_itself(key) if {
 	alias := sg_orb_alias(key)

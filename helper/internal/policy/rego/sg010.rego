@@ -5,12 +5,17 @@ import future.keywords
 
 policy_name["shipgate_sg010"]
 
-sg_smoke_tested(key) if {
+# sg_smoked holds every entry that runs a smoke test, computed once.
+sg_smoked := {key | some key, _ in sg_entries; sg_smoke_tested_computed(key)}
+
+sg_smoke_tested(key) if key in sg_smoked
+
+sg_smoke_tested_computed(key) if {
 	some m in sg_members(key)
 	sg_smoke_tested_itself(m)
 }
 
-sg_smoke_tested(key) if { sg_smoke_tested_itself(key) }
+sg_smoke_tested_computed(key) if { sg_smoke_tested_itself(key) }
 
 # The orb's deploy job and command run their smoke tests after the deploy steps.
 sg_smoke_tested_itself(key) if { sg_shipgate_job(key, {"deploy", "smoke_test"}) }

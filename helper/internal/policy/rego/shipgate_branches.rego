@@ -79,23 +79,29 @@ sg_entry_allows(key, _) if {
 }
 
 sg_entry_allows(key, b) if {
-	f := sg_entries[key].body.filters
-	is_string(f)
+	f := sg_str(sg_entries[key].body.filters)
 	f != ""
 	not contains(f, "!=")
 	b in sg_expression_branches(f)
 }
 
+# A scalar (a number or boolean too) is read as an expression, as lint does.
+sg_scalar(x) if is_string(x)
+
+sg_scalar(x) if is_number(x)
+
+sg_scalar(x) if is_boolean(x)
+
 sg_entry_allows(key, _) if {
 	f := sg_entries[key].body.filters
 	f != null
-	not is_string(f)
+	not sg_scalar(f)
 	not sg_obj(f).branches
 }
 
 sg_entry_allows(key, b) if {
 	f := sg_entries[key].body.filters
-	not is_string(f)
+	not sg_scalar(f)
 	branches := sg_obj(f).branches
 	sg_branch_filter_allows(branches, b)
 }
@@ -236,7 +242,7 @@ sg_runs_on(key, b) if {
 
 # sg_named_branches are the branch names the chain and workflow mention, probed as well:
 # `only: trunk` on a production deploy is not "limited to main".
-sg_named_branches(key) := (({b | some k in sg_chain(key); f := sg_entries[k].body.filters; is_string(f); some b in sg_expression_branches(f)} | {p | some k in sg_chain(key); f := sg_entries[k].body.filters; not is_string(f); some p in sg_strings(sg_obj(sg_obj(f).branches).only); not sg_is_regex(p)}) | {s | some c in ["when", "unless"]; cond := sg_wf_body(key[0])[c]; some s in sg_scalars(cond); not contains(s, "<<")})
+sg_named_branches(key) := (({b | some k in sg_chain(key); f := sg_entries[k].body.filters; sg_scalar(f); some b in sg_expression_branches(sg_str(f))} | {p | some k in sg_chain(key); f := sg_entries[k].body.filters; not sg_scalar(f); some p in sg_strings(sg_obj(sg_obj(f).branches).only); not sg_is_regex(p)}) | {s | some c in ["when", "unless"]; cond := sg_wf_body(key[0])[c]; some s in sg_scalars(cond); not contains(s, "<<")})
 
 # sg_limited_to: no branch outside want runs the job among the probes and others.
 sg_limited_to(key, want, others) if {

@@ -93,24 +93,18 @@ sg_known_orbs := {"circleci/aws-cli", "circleci/aws-ecr", "circleci/aws-ecs", "c
 
 sg_jobs := sg_obj(input.jobs)
 
-sg_workflows[name] := wf if {
-	some name, wf in sg_obj(input.workflows)
-	name != "version"
-}
+# The model's tables are complete rules (one value each, computed once per decision) rather
+# than partial ones: OPA re-evaluates a partial rule for every key looked up in it, which made
+# a 200-job workflow cost seconds (BenchmarkDecide in helper/dev/policytest).
 
-sg_groups[name] := g if { some name, g in sg_obj(input["job-groups"]) }
+sg_workflows := {name: wf | some name, wf in sg_obj(input.workflows); name != "version"}
 
-sg_items[[scope, i]] := item if {
-	some wfn, wf in sg_workflows
-	some i, item in sg_list(sg_obj(wf).jobs)
-	scope := concat("", ["w:", wfn])
-}
+sg_groups := sg_obj(input["job-groups"])
 
-sg_items[[scope, i]] := item if {
-	some gn, g in sg_groups
-	some i, item in sg_list(sg_obj(g).jobs)
-	scope := concat("", ["g:", gn])
-}
+sg_items := object.union(
+	{[concat("", ["w:", wfn]), i]: item | some wfn, wf in sg_workflows; some i, item in sg_list(sg_get(wf, "jobs"))},
+	{[concat("", ["g:", gn]), i]: item | some gn, g in sg_groups; some i, item in sg_list(sg_get(g, "jobs"))},
+)
 
 sg_entry_of(item) := {"ref": item, "name": item, "body": {}} if { is_string(item) }
 
@@ -127,10 +121,7 @@ sg_entry_name(body, ref) := n if {
 	n != ""
 } else := ref
 
-sg_entries[key] := e if {
-	some key, item in sg_items
-	e := sg_entry_of(item)
-}
+sg_entries := {key: sg_entry_of(item) | some key, item in sg_items}
 
 sg_scope_wf(scope) := substring(scope, 2, -1)
 
@@ -139,28 +130,38 @@ sg_is_workflow_scope(scope) if { startswith(scope, "w:") }
 # sg_index[scope][name] is the entry a `requires` name refers to (the last of that name).
 sg_scopes := {s | some [s, _], _ in sg_entries}
 
-sg_index[scope] := {name: i |
-	some name in {e.name | some [s, _], e in sg_entries; s == scope}
-	i := max({j | some [s, j], e in sg_entries; s == scope; e.name == name})
-} if { some scope in sg_scopes }
+# sg_names[scope] are the entry names of a scope, by index.
+sg_names := {scope: [sg_entries[[scope, i]].name | some i in numbers.range(0, sg_scope_size(scope) - 1)] | some scope in sg_scopes}
+
+sg_scope_size(scope) := count({i | some [s, i], _ in sg_entries; s == scope})
+
+# sg_index[scope][name] is the entry a `requires` name refers to (the last of that name, as in
+# lint, where a later entry replaces an earlier one in the name map).
+sg_index := {scope: {name: i | some i, name in names; not name in array.slice(names, i + 1, count(names))} |
+	some scope, names in sg_names
+}
 
 sg_requires(body) := {r | some x in sg_list(body.requires); is_string(x); r := x} | {r | some x in sg_list(body.requires); is_object(x); some r, _ in x} | {r | r := body.requires; is_string(r); r != ""}
 
-sg_graph[scope] := {sprintf("%d", [i]): {sprintf("%d", [j]) | some r in sg_requires(e.body); j := sg_index[scope][r]} |
-	some [s, i], e in sg_entries
-	s == scope
-} if { some scope in sg_scopes }
+# sg_graph[scope] maps an entry (its index as a string, for graph.reachable) to those it
+# requires; sg_reverse to those that require it.
+sg_graph := {scope: {sprintf("%d", [i]): {sprintf("%d", [j]) | some r in sg_requires(sg_entries[[scope, i]].body); j := sg_index[scope][r]} | some i, _ in names} |
+	some scope, names in sg_names
+}
 
-sg_reverse[scope] := {sprintf("%d", [i]): {sprintf("%d", [j]) | some [s2, j], e2 in sg_entries; s2 == scope; some r in sg_requires(e2.body); sg_index[scope][r] == i} |
-	some [s, i], _ in sg_entries
-	s == scope
-} if { some scope in sg_scopes }
+sg_reverse := {scope: {i: {j | some j, reqs in g; i in reqs} | some i, _ in g} | some scope, g in sg_graph}
+
+# sg_anc and sg_desc are computed once per entry: a workflow of hundreds of jobs must not
+# cost a cube of that (lint memoises the same walks).
+sg_anc := {key: {[key[0], to_number(j)] | some j in graph.reachable(sg_graph[key[0]], {sprintf("%d", [key[1]])}); to_number(j) != key[1]} | some key, _ in sg_entries}
+
+sg_desc := {key: {[key[0], to_number(j)] | some j in graph.reachable(sg_reverse[key[0]], {sprintf("%d", [key[1]])}); to_number(j) != key[1]} | some key, _ in sg_entries}
 
 # sg_ancestors are the entries key requires, directly or through others, in its workflow.
-sg_ancestors(key) := {[key[0], to_number(j)] | some j in graph.reachable(sg_graph[key[0]], {sprintf("%d", [key[1]])}); to_number(j) != key[1]}
+sg_ancestors(key) := sg_anc[key]
 
 # sg_descendants are the entries that require key, directly or through others.
-sg_descendants(key) := {[key[0], to_number(j)] | some j in graph.reachable(sg_reverse[key[0]], {sprintf("%d", [key[1]])}); to_number(j) != key[1]}
+sg_descendants(key) := sg_desc[key]
 
 sg_approval(key) if { sg_str(sg_entries[key].body.type) == "approval" }
 
@@ -175,7 +176,12 @@ sg_group_of(key) := sg_entries[key].ref if {
 	_ = sg_groups[sg_entries[key].ref]
 }
 
-sg_members(key) := {[s, i] | some [s, i], _ in sg_entries; s == concat("", ["g:", sg_group_of(key)])}
+# sg_group_members[scope] are the entries of a job group's scope ("g:<name>"), computed once.
+sg_group_members := {scope: {[scope, i] | some i, _ in names} | some scope, names in sg_names; startswith(scope, "g:")}
+
+sg_members(key) := object.get(sg_group_members, concat("", ["g:", sg_group_of(key)]), set()) if {
+	sg_group_of(key)
+} else := set()
 
 sg_orb_alias(key) := alias if {
 	not sg_has_def(key)
@@ -322,13 +328,12 @@ sg_name_says_deploy(text, env) if {
 }
 
 # sg_plain_deploys are deploy entries that run a job (not a job group): [env, why].
-sg_plain_deploys[key] := [env, why] if {
+sg_plain_deploys := {key: sg_plain_env(key) |
 	some key, _ in sg_entries
 	not sg_approval(key)
 	not sg_not_deploy(key)
 	not sg_group_of(key)
 	sg_is_plain_deploy(key)
-	[env, why] := sg_plain_env(key)
 }
 
 sg_plain_env(key) := [sg_env_of_value(x), "lint settings"] if {
@@ -338,18 +343,15 @@ sg_plain_env(key) := [sg_env_of_value(x), "lint settings"] if {
 
 # A workflow entry that runs a job group is a deploy when one of its members is; production
 # when any member deploys production; the members' contexts count as its own.
-sg_group_deploys[key] := [env, why] if {
+sg_group_deploys := {key: sg_pick(prods, named) |
 	some key, _ in sg_entries
 	not sg_approval(key)
 	not sg_not_deploy(key)
 	sg_group_of(key)
-	ms := [[m, sg_plain_deploys[m]] | some m in sg_members(key); sg_plain_deploys[m]]
+	ms := [[m, sg_plain_deploys[m]] | some m in sort(sg_members(key)); sg_plain_deploys[m]]
 	count(ms) > 0
 	prods := [m | some m in ms; m[1][0] == "production"]
 	named := [m | some m in ms; m[1][0] != ""]
-	pick := sg_pick(prods, named)
-	env := pick[0]
-	why := pick[1]
 }
 
 sg_pick(prods, named) := ["production", concat("", ["job group member ", sg_entries[prods[0][0]].name])] if {
@@ -361,10 +363,7 @@ sg_pick(prods, named) := ["production", concat("", ["job group member ", sg_entr
 sg_deploys := object.union(sg_plain_deploys, sg_group_deploys)
 
 # sg_deploy_entries are the deploy jobs the rules judge: those of workflows.
-sg_deploy_entries[key] := d if {
-	some key, d in sg_deploys
-	sg_is_workflow_scope(key[0])
-}
+sg_deploy_entries := {key: d | some key, d in sg_deploys; sg_is_workflow_scope(key[0])}
 
 sg_env(key) := sg_deploys[key][0]
 
