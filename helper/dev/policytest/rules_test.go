@@ -1,6 +1,9 @@
 package policytest
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -132,4 +135,29 @@ func replaceOnce(t *testing.T, s, old, new string) string {
 		t.Fatalf("test config does not contain %q", old)
 	}
 	return s[:i] + new + s[i+len(old):]
+}
+
+// TestNoSecretInDecision: the decision the engine returns (and CircleCI stores in its decision
+// logs) names the keys it found, never their values.
+func TestNoSecretInDecision(t *testing.T) {
+	p, _ := loadBundle(t, lint.Options{})
+	for _, name := range []string{"sg007-static-credentials.yml", "mix-legacy-aws.yml"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, "helper", "internal", "lint", "testdata", "bad", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := decide(t, p, engineInput(t, data), nil)
+		if !hasRule(d.HardFailures, "sg007_static_credentials") {
+			t.Fatalf("%s: no SG007 violation: %+v", name, d)
+		}
+		out, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{"AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI", "$SECRET", "$ECR_SECRET"} {
+			if strings.Contains(string(out), secret) {
+				t.Errorf("%s: the decision contains %q", name, secret)
+			}
+		}
+	}
 }
