@@ -4,32 +4,45 @@
 GO        ?= go
 BIN       := bin/shipgate
 PKGS      := ./...
+# The dev tooling (runner, demo, orb tools, benches) is a module of its own: helper/dev.
+DEV       := helper/dev
+# CircleCI's policy engine (circle-policy-agent, OPA v0.54) judges the config-policy bundle in a
+# module of its own: in the dev module's go.mod OPA's otel exporters do not resolve (go mod tidy
+# fails; the policy module pins them), and the shipped module must not carry any of it.
+POLICYTEST := helper/dev/policytest
 # Seconds each fuzz target runs inside `make test` (a bounded pass; `make fuzz` runs longer).
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit secret-scan fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
+.PHONY: all build tools test unit secret-scan fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
 
 all: build
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./helper/cmd/shipgate
 
+# Builds the pinned third-party programs the tests run (the distribution registry, and the
+# clients that judge results) into the user cache (shipgate-tools); tests build a missing one on first use.
+tools:
+	$(GO) run ./helper/internal/testpeer/devtool/buildtools
+
 vet:
 	$(GO) vet $(PKGS)
+	cd $(DEV) && $(GO) vet ./...
+	cd $(POLICYTEST) && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l helper); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 # The suite runs verbosely into $(TESTLOG) (so the secret scan reads every line the tests printed,
 # the demo's narration included); the console gets the per-package verdicts, and on a failure the
-# failing tests' output. The config-policy tests follow in the same log: they are a module of
-# their own (helper/dev/policytest) so CircleCI's policy engine stays out of the shipped go.mod.
+# failing tests' output.
 TESTLOG   ?= bin/test.log
 unit:
 	@mkdir -p $(dir $(TESTLOG))
 	@status=0; $(GO) test -count=1 -v $(PKGS) >$(TESTLOG) 2>&1 || status=$$?; \
-	(cd helper/dev/policytest && $(GO) test -count=1 -v ./...) >>$(TESTLOG) 2>&1 || status=$$?; \
+	(cd $(DEV) && $(GO) test -count=1 -v ./...) >>$(TESTLOG) 2>&1 || status=$$?; \
+	(cd $(POLICYTEST) && $(GO) test -count=1 -v ./...) >>$(TESTLOG) 2>&1 || status=$$?; \
 	grep -E '^(ok|FAIL|\?|panic:)' $(TESTLOG); \
 	if [ $$status -ne 0 ]; then echo "--- failing tests (full log: $(TESTLOG)):"; \
 	  grep -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS|    --- PASS|PASS$$)' $(TESTLOG) | tail -300; fi; \
@@ -46,7 +59,7 @@ fuzz-smoke:
 fuzz:
 	./.ci/fuzz $(LONGFUZZ)
 
-test: fmt-check vet unit secret-scan race fuzz-smoke
+test: fmt-check tools vet unit secret-scan race fuzz-smoke
 
 # Concurrent ledger writers and readers under the race detector (only these tests: -race over the
 # whole module is too slow for the build machine).
@@ -63,7 +76,7 @@ reliability:
 	./.ci/reliability-report
 
 bench: build
-	$(GO) run ./helper/cmd/registrybench -out bench/RESULTS.md
+	$(GO) run -C $(DEV) ./cmd/registrybench -out bench/RESULTS.md
 
 clean:
 	rm -rf bin
@@ -75,9 +88,9 @@ docs: build
 # Packs src/ into orb.yml and renders docs/orb-reference.md from it (both committed; tests fail
 # when either is stale).
 orb:
-	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
-	$(GO) run ./helper/cmd/orbtool reference -orb orb.yml -out docs/orb-reference.md
+	$(GO) run -C $(DEV) ./cmd/orbtool pack -src src -out orb.yml
+	$(GO) run -C $(DEV) ./cmd/orbtool reference -orb orb.yml -out docs/orb-reference.md
 
 # The local end-to-end demo: the example pipeline through the local runner, narrated.
 demo:
-	$(GO) run ./helper/cmd/devstack demo
+	$(GO) run -C $(DEV) ./cmd/devstack demo
