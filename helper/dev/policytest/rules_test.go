@@ -161,3 +161,23 @@ func TestNoSecretInDecision(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryRuleCanBeLeftOut: a bundle with any one rule disabled still loads in the engine and
+// decides (no rule file depends on another's helpers), and the rule is gone from its verdicts.
+func TestEveryRuleCanBeLeftOut(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join(repoRoot, "helper", "internal", "lint", "testdata", "bad", "mix-legacy-aws.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := engineInput(t, data)
+	for _, r := range policy.Rules() {
+		p, _ := loadBundle(t, lint.Options{Disable: []string{r.ID}})
+		d := decide(t, p, input, nil)
+		if contains(d.EnabledRules, r.Name) || hasRule(append(d.HardFailures, d.SoftFailures...), r.Name) {
+			t.Errorf("%s disabled but still judged: %+v", r.ID, d)
+		}
+		if d.Status != cpa.StatusHardFail {
+			t.Errorf("%s disabled: the other rules should still fail this config hard, got %s", r.ID, d.Status)
+		}
+	}
+}

@@ -63,7 +63,7 @@ var rules = []Rule{
 }
 
 // libraryFiles hold the shared model every rule file uses; they are always written.
-var libraryFiles = []string{"shipgate_lib.rego", "shipgate_branches.rego"}
+var libraryFiles = []string{"shipgate_lib.rego", "shipgate_branches.rego", "shipgate_steps.rego"}
 
 // SettingsFile is the generated file that carries the settings into the bundle.
 const SettingsFile = "shipgate_settings.rego"
