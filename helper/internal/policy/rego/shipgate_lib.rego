@@ -149,7 +149,14 @@ sg_graph := {scope: {sprintf("%d", [i]): {sprintf("%d", [j]) | some r in sg_requ
 	some scope, names in sg_names
 }
 
-sg_reverse := {scope: {i: {j | some j, reqs in g; i in reqs} | some i, _ in g} | some scope, g in sg_graph}
+# Dependents go by name, as in lint: every entry that requires a name depends on each entry of
+# that name (a workflow may run two jobs under one name), while `requires` resolves a name to
+# its last entry.
+sg_reqs := {scope: [sg_requires(sg_entries[[scope, i]].body) | some i, _ in names] | some scope, names in sg_names}
+
+sg_reverse := {scope: {sprintf("%d", [i]): {sprintf("%d", [j]) | some j, reqs in sg_reqs[scope]; name in reqs} | some i, name in names} |
+	some scope, names in sg_names
+}
 
 # sg_anc and sg_desc are computed once per entry: a workflow of hundreds of jobs must not
 # cost a cube of that (lint memoises the same walks).
