@@ -123,8 +123,13 @@ var directive = regexp.MustCompile(`shipgate-lint:`)
 
 func lintVerdicts(t *testing.T, name string, data []byte) []verdict {
 	t.Helper()
+	return lintVerdictsWith(t, name, data, lint.Options{})
+}
+
+func lintVerdictsWith(t *testing.T, name string, data []byte, opts lint.Options) []verdict {
+	t.Helper()
 	stripped := directive.ReplaceAll(data, []byte("shipgate-lint-not-seen-by-the-engine:"))
-	fs, err := lint.LintFile(name, stripped, lint.Options{})
+	fs, err := lint.LintFile(name, stripped, opts)
 	if err != nil {
 		t.Fatalf("lint: %v", err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/CircleCI-Public/circle-policy-agent/cpa"
+
 	"github.com/shipgate/shipgate/helper/internal/lint"
 )
 
@@ -17,7 +19,21 @@ import (
 // build, attach, smoke-test, mark good or hold keys) and demands the engine's verdicts equal
 // lint's on each. The seed is fixed so a failure reproduces; the failing config is printed.
 func TestRandomConfigsAgree(t *testing.T) {
-	p, _ := loadBundle(t, lint.Options{})
+	// Each config is judged under one of these settings, baked into its own bundle.
+	variants := []lint.Options{
+		{},
+		{
+			ReleaseBranch: "trunk", StagingBranch: "main",
+			DeployJobs:    map[string]string{"ship-qa": "production", "notify": ""},
+			NotDeployJobs: []string{"deploy-preview"},
+			JobDisable:    map[string][]string{"deploy-staging": {"SG004", "SG012"}, "test": {"all"}},
+			ShipgateOrbs:  []string{"acme/sg"},
+		},
+	}
+	bundles := make([]*cpa.Policy, len(variants))
+	for i, v := range variants {
+		bundles[i], _ = loadBundle(t, v)
+	}
 	seed := uint64(17)
 	if v := os.Getenv("SHIPGATE_POLICY_SEED"); v != "" {
 		// Another seed explores other configs: SHIPGATE_POLICY_SEED=N go test -run TestRandomConfigsAgree
@@ -35,10 +51,11 @@ func TestRandomConfigsAgree(t *testing.T) {
 	}
 	for i := 0; i < n; i++ {
 		cfg := randomConfig(rng)
-		want := lintVerdicts(t, "random.yml", []byte(cfg))
-		got := policyVerdicts(t, decide(t, p, engineInput(t, []byte(cfg)), nil))
+		v := i % len(variants)
+		want := lintVerdictsWith(t, "random.yml", []byte(cfg), variants[v])
+		got := policyVerdicts(t, decide(t, bundles[v], engineInput(t, []byte(cfg)), nil))
 		if !sameVerdicts(want, got) {
-			t.Errorf("config %d differs:\n%s\nlint:   %v\nengine: %v", i, cfg, want, got)
+			t.Errorf("config %d (settings variant %d) differs:\n%s\nlint:   %v\nengine: %v", i, v, cfg, want, got)
 			if failures++; failures == 3 {
 				return
 			}
@@ -62,7 +79,7 @@ func pick[T any](rng *rand.Rand, xs ...T) T { return xs[rng.IntN(len(xs))] }
 
 func randomConfig(rng *rand.Rand) string {
 	var sb strings.Builder
-	sb.WriteString("version: 2.1\norbs:\n  sg: shipgate/shipgate@1\n  ecr: circleci/aws-ecr@9\n")
+	sb.WriteString("version: 2.1\norbs:\n  sg: shipgate/shipgate@1\n  ecr: circleci/aws-ecr@9\n  fork: acme/sg@1\n")
 	if rng.IntN(3) == 0 {
 		sb.WriteString("parameters:\n")
 		sb.WriteString(pick(rng, "  rollback-to: {type: string, default: \"\"}\n", "  target-env: {type: enum, enum: [staging, production], default: staging}\n",
@@ -90,6 +107,14 @@ func randomConfig(rng *rand.Rand) string {
 			fmt.Fprintf(&sb, "    environment: {ENVIRONMENT: %s}\n", pick(rng, "production", "staging", "qa"))
 		}
 	}
+	sb.WriteString("job-groups:\n  group-release:\n    jobs:\n")
+	for k := 1 + rng.IntN(3); k > 0; k-- {
+		fmt.Fprintf(&sb, "      - %s:\n          context: %s\n", pick(rng, "sg/deploy", "test", "deploy-production", "smoke-production"),
+			pick(rng, "production-deploy", "staging-deploy", "deploy"))
+		if rng.IntN(2) == 0 {
+			fmt.Fprintf(&sb, "          env: %s\n", pick(rng, "production", "staging"))
+		}
+	}
 	sb.WriteString("workflows:\n")
 	workflows := []string{"release", "nightly", "rollback"}
 	rng.Shuffle(len(workflows), func(i, j int) { workflows[i], workflows[j] = workflows[j], workflows[i] })
@@ -107,7 +132,7 @@ func randomConfig(rng *rand.Rand) string {
 			var ref, name string
 			switch rng.IntN(4) {
 			case 0:
-				ref = pick(rng, "sg/deploy", "sg/promote", "sg/rollback", "sg/smoke_test", "ecr/build_and_push_image")
+				ref = pick(rng, "sg/deploy", "sg/promote", "sg/rollback", "sg/smoke_test", "ecr/build_and_push_image", "fork/deploy", "group-release")
 				name = fmt.Sprintf("%s-%d", pick(rng, "deploy-staging", "deploy-production", "ship", "promote-prod", "rollback"), j)
 			case 1:
 				ref, name = "hold", fmt.Sprintf("hold-%d", j)
@@ -122,7 +147,10 @@ func randomConfig(rng *rand.Rand) string {
 			if name != ref {
 				fmt.Fprintf(&sb, "          name: %s\n", name)
 			}
-			if strings.HasPrefix(ref, "sg/") && rng.IntN(2) == 0 {
+			if rng.IntN(8) == 0 {
+				sb.WriteString("          matrix: {parameters: {env: [staging, production]}}\n")
+			}
+			if strings.Contains(ref, "/") && rng.IntN(2) == 0 {
 				fmt.Fprintf(&sb, "          env: %s\n", pick(rng, "production", "staging", "qa", "<< pipeline.parameters.target-env >>"))
 			}
 			if len(placed) > 0 && rng.IntN(3) > 0 {

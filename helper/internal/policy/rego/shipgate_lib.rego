@@ -361,7 +361,9 @@ sg_group_deploys := {key: sg_pick(prods, named) |
 	named := [m | some m in ms; m[1][0] != ""]
 }
 
-sg_pick(prods, named) := ["production", concat("", ["job group member ", sg_entries[prods[0][0]].name])] if {
+# As in lint: the last member that deploys production names it, else the first that names an
+# environment.
+sg_pick(prods, named) := ["production", concat("", ["job group member ", sg_entries[prods[count(prods) - 1][0]].name])] if {
 	count(prods) > 0
 } else := [named[0][1][0], concat("", ["job group member ", sg_entries[named[0][0]].name])] if {
 	count(named) > 0
