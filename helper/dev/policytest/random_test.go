@@ -106,6 +106,9 @@ func randomConfig(rng *rand.Rand) string {
 		if rng.IntN(6) == 0 {
 			fmt.Fprintf(&sb, "    environment: {ENVIRONMENT: %s}\n", pick(rng, "production", "staging", "qa"))
 		}
+		if rng.IntN(6) == 0 {
+			fmt.Fprintf(&sb, "    parameters: {env: {type: string, default: %s}}\n", pick(rng, "production", "staging", "sandbox", "\"\""))
+		}
 	}
 	sb.WriteString("job-groups:\n  group-release:\n    jobs:\n")
 	for k := 1 + rng.IntN(3); k > 0; k-- {
@@ -124,7 +127,9 @@ func randomConfig(rng *rand.Rand) string {
 			sb.WriteString(pick(rng, "    when: {equal: [main, << pipeline.git.branch >>]}\n",
 				"    when: {not: {equal: [develop, << pipeline.git.branch >>]}}\n",
 				"    unless: {matches: {pattern: \"^feature/.*\", value: << pipeline.git.branch >>}}\n",
-				"    triggers: [{schedule: {cron: \"0 3 * * *\", filters: {branches: {only: main}}}}]\n"))
+				"    triggers: [{schedule: {cron: \"0 3 * * *\", filters: {branches: {only: main}}}}]\n",
+				"    when: {or: [{equal: [main, << pipeline.git.branch >>]}, {equal: [develop, << pipeline.git.branch >>]}]}\n",
+				"    when: {and: [{not: {matches: {pattern: \"^dependabot/.*\", value: << pipeline.git.branch >>}}}, {equal: [true, << pipeline.parameters.run-tests >>]}]}\n"))
 		}
 		sb.WriteString("    jobs:\n")
 		var placed []string
@@ -136,6 +141,9 @@ func randomConfig(rng *rand.Rand) string {
 				name = fmt.Sprintf("%s-%d", pick(rng, "deploy-staging", "deploy-production", "ship", "promote-prod", "rollback"), j)
 			case 1:
 				ref, name = "hold", fmt.Sprintf("hold-%d", j)
+				if rng.IntN(4) == 0 {
+					name = pick(rng, names...) // an approval named like a job: SG013
+				}
 			default:
 				ref = pick(rng, names...)
 				name = ref
@@ -154,7 +162,14 @@ func randomConfig(rng *rand.Rand) string {
 				fmt.Fprintf(&sb, "          env: %s\n", pick(rng, "production", "staging", "qa", "<< pipeline.parameters.target-env >>"))
 			}
 			if len(placed) > 0 && rng.IntN(3) > 0 {
-				fmt.Fprintf(&sb, "          requires: [%s]\n", pick(rng, placed...))
+				if rng.IntN(4) == 0 {
+					fmt.Fprintf(&sb, "          requires: [{%s: [success, failed]}]\n", pick(rng, placed...))
+				} else {
+					fmt.Fprintf(&sb, "          requires: [%s]\n", pick(rng, placed...))
+				}
+			}
+			if rng.IntN(8) == 0 {
+				fmt.Fprintf(&sb, "          %s: %s\n", pick(rng, "image", "aws_access_key_id", "target"), pick(rng, "app:latest", "app@sha256:abc", "production", "$KEY"))
 			}
 			if rng.IntN(2) == 0 {
 				fmt.Fprintf(&sb, "          context: %s\n", pick(rng, "deploy", "staging-deploy", "production-deploy", "[aws, prod-keys]", "qa"))
