@@ -50,6 +50,7 @@ func TestPolicyBundleBadInput(t *testing.T) {
 		"unknown rule":     {"policy", "bundle", "--out", dir, "--settings", bad},
 		"stray argument":   {"policy", "bundle", "--out", dir, "extra"},
 		"bad output":       {"policy", "bundle", "--out", dir, "--output", "yaml"},
+		"out is a file":    {"policy", "bundle", "--out", bad},
 	} {
 		r := runCLI(t, nil, args...)
 		if r.code != 2 || r.stdout != "" {
