@@ -12,7 +12,9 @@ import (
 	"bytes"
 	"embed"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -231,7 +233,7 @@ func nonNilListMap(m map[string][]string) map[string][]string {
 // (sg*.rego, shipgate_*.rego), which are removed so a rule disabled since does not linger.
 func (b *Bundle) Write(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return failure.New(failure.Usage, "creating policy folder %s: %w", dir, err)
+		return failure.New(failure.Usage, "creating policy folder %s: %w", dir, cause(err))
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, "*.rego"))
 	for _, path := range old {
@@ -240,7 +242,7 @@ func (b *Bundle) Write(dir string) error {
 			continue
 		}
 		if err := os.Remove(path); err != nil {
-			return failure.New(failure.Usage, "removing stale policy %s: %w", path, err)
+			return failure.New(failure.Usage, "removing stale policy %s: %w", path, cause(err))
 		}
 	}
 	names := make([]string, 0, len(b.Files))
@@ -254,6 +256,15 @@ func (b *Bundle) Write(dir string) error {
 		}
 	}
 	return nil
+}
+
+// cause drops the path an *fs.PathError repeats, so the message names it once.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func generatedName(base string) bool {
