@@ -251,8 +251,17 @@ func (b *Bundle) Write(dir string) error {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		if err := atomicfile.Write(filepath.Join(dir, name), b.Files[name], 0o644); err != nil {
+		path := filepath.Join(dir, name)
+		if err := atomicfile.Write(path, b.Files[name], 0o644); err != nil {
 			return failure.New(failure.Usage, "writing policy %s: %w", name, err)
+		}
+		// Read it back: a bundle pushed to CircleCI must be exactly what was generated.
+		got, err := os.ReadFile(path)
+		if err != nil {
+			return failure.New(failure.Usage, "reading back policy %s: %w", path, cause(err))
+		}
+		if !bytes.Equal(got, b.Files[name]) {
+			return failure.New(failure.Internal, "reading back policy %s: the file differs from what was written", path)
 		}
 	}
 	return nil
