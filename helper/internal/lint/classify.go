@@ -168,7 +168,7 @@ func (l *linter) classify() {
 				e.deploy = true
 			case e.isShipgateJob("rollback", "smoke_test"):
 				e.deploy = false
-			case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
+			case l.cfg.usesShipgateCommand(e, "deploy_release", "deploy", "promote"):
 				e.deploy = true
 			default:
 				ws := words(e.name + " " + e.ref)
@@ -287,7 +287,7 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 		return true
 	}
 	// So does the orb's deploy command (promote, your steps, mark, smoke test, mark).
-	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy") {
+	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy_release", "deploy") {
 		return true
 	}
 	for _, step := range e.steps() {

@@ -22,7 +22,7 @@ var deliveryRules = []Rule{
 	{RuleArtifactHandOver, SeverityError, "deploy job does not receive the built artifact",
 		"attach the workspace with release.json (or resolve the digest with `shipgate find`) and deploy that digest"},
 	{RuleKnownGoodRecord, SeverityError, "production deploy records no known-good state",
-		"run `shipgate/mark_good` (or `shipgate mark-good`) after the production smoke test, or use `shipgate/deploy`, which does"},
+		"run `shipgate/mark_good` (or `shipgate mark-good`) after the production smoke test, or use the `shipgate/deploy` job, which does"},
 	{RuleScheduledWorkflow, SeverityError, "release scheduled with workflow triggers",
 		"remove `triggers: - schedule:` and create a scheduled pipeline (Project Settings > Triggers) that runs the workflow"},
 	{RuleForeignContext, SeverityError, "deploy job uses another environment's context",
@@ -76,8 +76,9 @@ func (l *linter) checkArtifactHandOver(e *entry) {
 }
 
 // SG016: a production deploy must be followed by a known-good mark after its smoke test: the
-// orb's deploy job or command (which mark good after their smoke test), a job whose mark-good
-// step follows its smoke test, or a mark-good job after a smoke-tested one.
+// orb's deploy job (which marks good after its smoke test), a job whose mark-good step follows
+// its smoke test, or a mark-good job after a smoke-tested one. The orb's deploy command records
+// only deploying and deployed (src/commands/deploy.yml), so it does not count.
 func (l *linter) checkKnownGoodRecord(e *entry) {
 	if e.env != envProduction {
 		return
@@ -85,7 +86,7 @@ func (l *linter) checkKnownGoodRecord(e *entry) {
 	chain := append([]*entry{e}, e.descendants()...)
 	for _, j := range chain {
 		for _, x := range append([]*entry{j}, j.members()...) {
-			if x.isShipgateJob("deploy") || l.cfg.usesShipgateCommand(x, "deploy") || l.marksGoodAfterSmoke(x) {
+			if x.isShipgateJob("deploy") || l.marksGoodAfterSmoke(x) {
 				return
 			}
 		}

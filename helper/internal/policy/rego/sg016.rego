@@ -15,8 +15,8 @@ sg016_known_good contains msg if {
 
 sg_downstream(key) := {key} | sg_descendants(key)
 
-# The orb's deploy job and command mark good after their smoke test; so does a job whose
-# mark-good step follows its smoke step.
+# The orb's deploy job marks good after its smoke test; so does a job whose mark-good step
+# follows its smoke step. (The orb's deploy command records only deploying and deployed.)
 sg_records_known_good(key) if {
 	some j in sg_downstream(key)
 	some x in {j} | sg_members(j)
@@ -32,8 +32,6 @@ sg_records_known_good(key) if {
 }
 
 sg_marks_good_itself(x) if sg_shipgate_job(x, {"deploy"})
-
-sg_marks_good_itself(x) if sg_uses_shipgate_command(x, {"deploy"})
 
 sg_marks_good_itself(x) if {
 	steps := sg_steps(x)

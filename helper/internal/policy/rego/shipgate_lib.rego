@@ -314,13 +314,13 @@ sg_is_plain_deploy(key) if {
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
 	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
-	sg_uses_shipgate_command(key, {"deploy", "promote"})
+	sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
 }
 
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
 	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
-	not sg_uses_shipgate_command(key, {"deploy", "promote"})
+	not sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
 	e := sg_entries[key]
 	text := concat(" ", [e.name, e.ref])
 	not sg_any_word(text, sg_rollback_words)

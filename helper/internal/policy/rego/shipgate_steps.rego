@@ -98,7 +98,7 @@ sg_smoke_tested_itself(key) if { sg_shipgate_job(key, {"deploy", "smoke_test"}) 
 
 sg_smoke_tested_itself(key) if { sg_any_word(concat(" ", [sg_entries[key].name, sg_entries[key].ref]), sg_smoke_words) }
 
-sg_smoke_tested_itself(key) if { sg_uses_shipgate_command(key, {"smoke_test", "deploy"}) }
+sg_smoke_tested_itself(key) if { sg_uses_shipgate_command(key, {"smoke_test", "deploy_release", "deploy"}) }
 
 sg_smoke_tested_itself(key) if {
 	some step in sg_steps(key)
