@@ -119,3 +119,27 @@ func TestSoftRollout(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryLintRuleIsDecided: each lint rule is encoded in the bundle or left out with a reason,
+// never both, never neither.
+func TestEveryLintRuleIsDecided(t *testing.T) {
+	in := map[string]bool{}
+	for _, r := range policy.Rules() {
+		in[r.ID] = true
+	}
+	out := policy.LeftOut()
+	for _, r := range lint.Rules() {
+		_, left := out[r.ID]
+		switch {
+		case in[r.ID] && left:
+			t.Errorf("%s is both in the bundle and left out", r.ID)
+		case !in[r.ID] && !left:
+			t.Errorf("%s is neither in the bundle nor left out with a reason (policy.go leftOut)", r.ID)
+		}
+	}
+	for id := range in {
+		if _, ok := lint.LookupRule(id); !ok {
+			t.Errorf("the bundle encodes %s, which lint does not define", id)
+		}
+	}
+}
