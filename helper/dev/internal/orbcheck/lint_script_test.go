@@ -10,52 +10,57 @@ import (
 
 // TestLintScriptJudgesThePolicyBundle runs src/scripts/lint.sh with stand-ins for shipgate and
 // the circleci CLI on PATH: without policy_bundle only lint runs; with it, `circleci policy
-// decide BUNDLE --input FILE --no-compile --strict` runs too and either failure fails the
-// step; a missing circleci CLI is exit 7 with a one-line reason, never a silent pass.
+// decide BUNDLE --input FILE --no-compile --skip-update-check` runs too, its decision is
+// printed, and a HARD_FAIL (exit 6), a decide error or a lint failure fails the step; a soft
+// failure does not. A missing circleci CLI is exit 7 with a one-line reason, never a silent
+// pass. The pinned circleci CLI v0.1.30995 wants a token set even for a local decision and
+// prints no decision under --strict (observed; helper/dev/policytest runs the real CLI).
 func TestLintScriptJudgesThePolicyBundle(t *testing.T) {
 	script := filepath.Join(repoRoot, "src", "scripts", "lint.sh")
+	const decide = "circleci policy decide policies --input cfg.yml --no-compile --skip-update-check token=unused-by-a-local-decision\n"
 	cases := []struct {
-		name               string
-		bundle             string
-		lintRC, decideRC   string
-		noCircleCI         bool
-		wantRC             int
-		wantCalls, wantErr string
+		name             string
+		bundle           string
+		lintRC, decideRC string
+		decision         string
+		noCircleCI       bool
+		wantRC           int
+		wantCalls        string
+		wantOut, wantErr string
 	}{
 		{name: "lint only", lintRC: "0", wantRC: 0, wantCalls: "shipgate lint cfg.yml\n"},
 		{name: "lint fails", lintRC: "6", wantRC: 6, wantCalls: "shipgate lint cfg.yml\n"},
-		{name: "bundle passes", bundle: "policies", lintRC: "0", decideRC: "0", wantRC: 0,
-			wantCalls: "shipgate lint cfg.yml\ncircleci policy decide policies --input cfg.yml --no-compile --strict\n"},
-		{name: "bundle hard failure", bundle: "policies", lintRC: "0", decideRC: "1", wantRC: 1,
-			wantCalls: "shipgate lint cfg.yml\ncircleci policy decide policies --input cfg.yml --no-compile --strict\n"},
-		{name: "lint fails, bundle still judged", bundle: "policies", lintRC: "6", decideRC: "0", wantRC: 6,
-			wantCalls: "shipgate lint cfg.yml\ncircleci policy decide policies --input cfg.yml --no-compile --strict\n"},
+		{name: "bundle passes", bundle: "policies", lintRC: "0", decideRC: "0", decision: `{"status": "PASS"}`,
+			wantRC: 0, wantCalls: "shipgate lint cfg.yml\n" + decide, wantOut: `"PASS"`},
+		{name: "soft failure passes", bundle: "policies", lintRC: "0", decideRC: "0", decision: `{"status": "SOFT_FAIL"}`,
+			wantRC: 0, wantCalls: "shipgate lint cfg.yml\n" + decide, wantOut: "SOFT_FAIL"},
+		{name: "hard failure", bundle: "policies", lintRC: "0", decideRC: "0",
+			decision: "{\n  \"status\": \"HARD_FAIL\",\n  \"hard_failures\": [{\"rule\": \"sg001_production_approval\"}]\n}",
+			wantRC:   6, wantCalls: "shipgate lint cfg.yml\n" + decide, wantOut: "sg001_production_approval", wantErr: "HARD_FAIL"},
+		{name: "decide error", bundle: "policies", lintRC: "0", decideRC: "1", decision: "",
+			wantRC: 1, wantCalls: "shipgate lint cfg.yml\n" + decide, wantErr: "could not judge"},
+		{name: "lint fails, bundle still judged", bundle: "policies", lintRC: "6", decideRC: "0", decision: `{"status": "PASS"}`,
+			wantRC: 6, wantCalls: "shipgate lint cfg.yml\n" + decide},
 		{name: "no circleci CLI", bundle: "policies", lintRC: "0", noCircleCI: true, wantRC: 7,
 			wantCalls: "shipgate lint cfg.yml\n", wantErr: "circleci CLI is not installed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			bin, calls := t.TempDir(), filepath.Join(t.TempDir(), "calls")
-			stub := func(name, rc string) {
-				body := "#!/bin/bash\necho \"" + name + " $*\" >> \"$CALLS\"\nexit " + rc + "\n"
-				must(t, os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755))
+			write := func(name, body string) {
+				must(t, os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/bash\n"+body), 0o755))
 			}
-			stub("shipgate", tc.lintRC)
+			write("shipgate", "echo \"shipgate $*\" >> \"$CALLS\"\nexit "+tc.lintRC+"\n")
 			if !tc.noCircleCI {
-				stub("circleci", tc.decideRC)
-			}
-			cmd := exec.Command("/bin/bash", script)
-			// PATH holds the stand-ins and the folder of bash's own tools, nothing else.
-			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + calls, "PARAM_FILE=cfg.yml", "PARAM_POLICY_BUNDLE=" + tc.bundle}
-			if !tc.noCircleCI {
-				if _, err := exec.LookPath("circleci"); err == nil {
-					t.Log("a real circleci CLI is installed; the stand-in comes first on PATH")
-				}
+				write("circleci", "echo \"circleci $* token=$CIRCLECI_CLI_TOKEN\" >> \"$CALLS\"\ncat <<'JSON'\n"+tc.decision+"\nJSON\nexit "+tc.decideRC+"\n")
 			} else if p, err := exec.LookPath("circleci"); err == nil {
 				t.Skipf("a real circleci CLI at %s would be found", p)
 			}
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
+			cmd := exec.Command("/bin/bash", script)
+			// PATH holds the stand-ins first, then the system's own tools (bash, grep, mktemp).
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "CALLS=" + calls, "PARAM_FILE=cfg.yml", "PARAM_POLICY_BUNDLE=" + tc.bundle}
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
 			rc := 0
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -64,9 +69,9 @@ func TestLintScriptJudgesThePolicyBundle(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, _ := os.ReadFile(calls)
-			if rc != tc.wantRC || string(got) != tc.wantCalls || !strings.Contains(stderr.String(), tc.wantErr) {
-				t.Errorf("exit %d calls %q stderr %q; want exit %d calls %q stderr containing %q",
-					rc, got, stderr.String(), tc.wantRC, tc.wantCalls, tc.wantErr)
+			if rc != tc.wantRC || string(got) != tc.wantCalls || !strings.Contains(stdout.String(), tc.wantOut) || !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("exit %d calls %q stdout %q stderr %q; want exit %d calls %q stdout containing %q stderr containing %q",
+					rc, got, stdout.String(), stderr.String(), tc.wantRC, tc.wantCalls, tc.wantOut, tc.wantErr)
 			}
 		})
 	}
