@@ -6,10 +6,13 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // The delivery rules (issue 17): how the artifact reaches a deploy, that production records
 // its known-good state, how recurring releases are triggered, and whose context a deploy uses.
+// Registered in file.go's check tables (three deploy checks, one file check).
 // The config-policy bundle encodes the same rules (helper/internal/policy/rego/sg015-sg018).
 const (
 	RuleArtifactHandOver  = "SG015"
@@ -29,16 +32,6 @@ var deliveryRules = []Rule{
 		"give each deploy job the context of its own environment (e.g. production-deploy for production)"},
 }
 
-// checkDelivery runs the delivery rules.
-func (l *linter) checkDelivery(deploys []*entry) {
-	for _, e := range deploys {
-		l.checkArtifactHandOver(e)
-		l.checkKnownGoodRecord(e)
-		l.checkForeignContext(e)
-	}
-	l.checkScheduledWorkflows()
-}
-
 // ledgerLookup is a step that resolves a digest from the ledger rather than building one.
 var ledgerLookup = regexp.MustCompile(`\bshipgate\s+(find|rollback)\b`)
 
@@ -55,7 +48,7 @@ func (l *linter) receivesArtifact(e *entry) bool {
 				return true
 			}
 		}
-		for _, s := range scalars(body) {
+		for _, s := range circleci.Scalars(body) {
 			if digestHints.MatchString(s) || ledgerLookup.MatchString(s) {
 				return true
 			}
@@ -133,10 +126,10 @@ func (l *linter) isSmokeStep(step *yaml.Node) bool {
 }
 
 func runText(body *yaml.Node) string {
-	if text := scalarValue(body); text != "" {
+	if text := circleci.Scalar(body); text != "" {
 		return text
 	}
-	return scalarValue(value(body, "name")) + " " + scalarValue(value(body, "command"))
+	return circleci.Scalar(circleci.Get(body, "name")) + " " + circleci.Scalar(circleci.Get(body, "command"))
 }
 
 func (l *linter) marksGood(e *entry) bool {
@@ -168,8 +161,8 @@ func (l *linter) marksGoodAfterSmoke(e *entry) bool {
 func (l *linter) checkScheduledWorkflows() {
 	for _, wf := range l.cfg.workflows {
 		var schedule *yaml.Node
-		for _, t := range items(value(wf.body, "triggers")) {
-			if k, _ := lookup(t, "schedule"); k != nil {
+		for _, t := range circleci.Items(circleci.Get(wf.body, "triggers")) {
+			if k, _ := circleci.Lookup(t, "schedule"); k != nil {
 				schedule = k
 				break
 			}
