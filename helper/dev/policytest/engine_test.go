@@ -12,6 +12,7 @@ import (
 	"github.com/CircleCI-Public/circle-policy-agent/cpa"
 	"gopkg.in/yaml.v3"
 
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/lint"
 	"github.com/shipgate/shipgate/helper/internal/policy"
 )
@@ -45,12 +46,24 @@ func loadBundleWith(t *testing.T, opts policy.Options) (*cpa.Policy, *policy.Bun
 }
 
 // engineInput decodes a config the way the engine receives it: the source config as a
-// document (an orb example's `usage:` is the config it shows).
+// document, read as CircleCI reads YAML (1.1 booleans such as `off`, merge keys; the circleci
+// model's Value); an orb example's `usage:` is the config it shows.
 func engineInput(t *testing.T, data []byte) map[string]any {
 	t.Helper()
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	var node yaml.Node
+	if err := yaml.Unmarshal(data, &node); err != nil {
 		t.Fatalf("decoding: %v", err)
+	}
+	if len(node.Content) == 0 {
+		t.Fatal("decoding: no document")
+	}
+	v, err := circleci.Value(node.Content[0])
+	if err != nil {
+		t.Fatalf("decoding: %v", err)
+	}
+	doc, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("decoding: the top level is %T, not a mapping", v)
 	}
 	if usage, ok := doc["usage"].(map[string]any); ok && doc["jobs"] == nil && doc["workflows"] == nil && doc["version"] == nil {
 		return usage

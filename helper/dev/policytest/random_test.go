@@ -129,6 +129,7 @@ func randomConfig(rng *rand.Rand) string {
 				"    unless: {matches: {pattern: \"^feature/.*\", value: << pipeline.git.branch >>}}\n",
 				"    triggers: [{schedule: {cron: \"0 3 * * *\", filters: {branches: {only: main}}}}]\n",
 				"    when: {or: [{equal: [main, << pipeline.git.branch >>]}, {equal: [develop, << pipeline.git.branch >>]}]}\n",
+				"    when: off\n", "    when: pipeline.git.branch == \"main\"\n",
 				"    when: {and: [{not: {matches: {pattern: \"^dependabot/.*\", value: << pipeline.git.branch >>}}}, {equal: [true, << pipeline.parameters.run-tests >>]}]}\n"))
 		}
 		sb.WriteString("    jobs:\n")
@@ -181,7 +182,10 @@ func randomConfig(rng *rand.Rand) string {
 				sb.WriteString(pick(rng, "          filters: {branches: {only: main}}\n", "          filters: {branches: {only: develop}}\n",
 					"          filters: {branches: {only: [main, develop]}}\n", "          filters: {branches: {ignore: /feature\\/.*/}}\n",
 					"          filters: {branches: {ignore: /.*/}, tags: {only: /^v.*/}}\n", "          filters: {tags: {only: /^v.*/}}\n",
-					"          filters: pipeline.git.branch == \"main\"\n", "          filters: {branches: {only: /release\\/.*/}}\n"))
+					"          filters: pipeline.git.branch == \"main\"\n", "          filters: {branches: {only: /release\\/.*/}}\n",
+					"          filters: pipeline.git.branch != \"main\"\n",
+					"          filters: pipeline.git.branch == \"develop\" or pipeline.git.branch == \"main\"\n",
+					"          filters: not pipeline.git.branch == \"main\" and pipeline.git.branch != \"develop\"\n"))
 			}
 			placed = append(placed, name)
 		}

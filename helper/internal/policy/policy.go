@@ -89,7 +89,7 @@ func LeftOut() map[string]string {
 }
 
 // libraryFiles hold the shared model every rule file uses; they are always written.
-var libraryFiles = []string{"shipgate_lib.rego", "shipgate_branches.rego", "shipgate_steps.rego"}
+var libraryFiles = []string{"shipgate_lib.rego", "shipgate_branches.rego", "shipgate_steps.rego", "shipgate_actions.rego"}
 
 // SettingsFile is the generated file that carries the settings into the bundle.
 const SettingsFile = "shipgate_settings.rego"

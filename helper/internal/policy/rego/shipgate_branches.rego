@@ -81,8 +81,9 @@ sg_entry_allows(key, _) if {
 sg_entry_allows(key, b) if {
 	f := sg_str(sg_entries[key].body.filters)
 	f != ""
-	not contains(f, "!=")
-	b in sg_expression_branches(f)
+	r := sg_expr(f, b)
+	r[1]
+	r[0]
 }
 
 # A scalar (a number or boolean too) is read as an expression, as lint does.
@@ -184,7 +185,19 @@ sg_c3(n, b) := [not_r0, r[1]] if {
 	_ = n["or"]
 } else := sg_c0(n, b)
 
-sg_condition(n, b) := sg_c3(n, b)
+# A literal condition (CircleCI reads YAML 1.1: `when: off` is false) is decided as it stands; a
+# string that is one << pipeline.git.branch >> reference is the branch (true unless empty); other
+# text is an expression.
+sg_condition(n, b) := [n, true] if { is_boolean(n) }
+else := [n != 0, true] if { is_number(n) }
+else := [b != "", true] if {
+	is_string(n)
+	sg_is_branch_value(n)
+} else := [false, false] if {
+	is_string(n)
+	regex.match(`^\s*<<[^<>]*>>\s*$`, n)
+} else := sg_expr(n, b) if { is_string(n) }
+else := sg_c3(n, b)
 
 sg_wf_body(scope) := sg_obj(sg_workflows[sg_scope_wf(scope)]) if { sg_is_workflow_scope(scope) }
 else := {}
@@ -259,3 +272,67 @@ sg_promotes_to_production(key) if {
 	some d in sg_descendants(key)
 	sg_env(d) == "production"
 }
+
+# ---- expressions (`filters: pipeline.git.branch == "main"`, `when: <text>`) ------------------
+#
+# A subset of CircleCI's expression language, evaluated for a probed branch: comparisons (== and
+# !=) between pipeline.git.branch and literals, literals alone, `not`, `and`, `or`. Anything
+# else (parentheses, other operators, other pipeline values) is unknown, as in lint when a value
+# is not known: a filter then limits the job, a workflow condition does not narrow it. lint
+# evaluates the full language (circleci.EvalExpression).
+
+sg_expr(text, b) := [any_true, true] if {
+	ors := [sg_and_terms(part, b) | some part in regex.split(`\s+or\s+`, trim_space(text))]
+	every r in ors {
+		r[1]
+	}
+	any_true := count([r | some r in ors; r[0]]) > 0
+} else := [false, false]
+
+sg_and_terms(part, b) := [all_true, true] if {
+	terms := [sg_term(t, b) | some t in regex.split(`\s+and\s+`, trim_space(part))]
+	every r in terms {
+		r[1]
+	}
+	all_true := count([r | some r in terms; not r[0]]) == 0
+} else := [false, false]
+
+sg_term(t, b) := [not_v, r[1]] if {
+	m := regex.find_all_string_submatch_n(`^not\s+(.+)$`, trim_space(t), 1)
+	count(m) == 1
+	r := sg_term2(m[0][1], b)
+	not_v := r[0] == false
+} else := sg_term2(t, b)
+
+sg_term2(t, b) := [result, true] if {
+	m := regex.find_all_string_submatch_n(`^(\S+)\s*(==|!=)\s*(\S+)$`, trim_space(t), 1)
+	count(m) == 1
+	l := sg_operand(m[0][1], b)
+	r := sg_operand(m[0][3], b)
+	l[1]
+	r[1]
+	result := sg_compare(m[0][2], l[0], r[0])
+} else := [sg_truthy(v[0]), true] if {
+	not regex.match(`==|!=`, t)
+	v := sg_operand(trim_space(t), b)
+	v[1]
+} else := [false, false]
+
+sg_compare("==", a, b) := a == b
+
+sg_compare("!=", a, b) := a != b
+
+# sg_operand returns [value, known].
+sg_operand(x, b) := [b, true] if { x == "pipeline.git.branch" }
+else := [substring(x, 1, count(x) - 2), true] if { regex.match(`^"[^"]*"$|^'[^']*'$`, x) }
+else := [true, true] if { x == "true" }
+else := [false, true] if { x == "false" }
+else := [null, true] if { x == "null" }
+else := [to_number(x), true] if { regex.match(`^-?[0-9]+(\.[0-9]+)?$`, x) }
+else := [null, false]
+
+sg_truthy(v) if { is_boolean(v); v == true }
+
+sg_truthy(v) if { is_number(v); v != 0 }
+
+sg_truthy(v) if { is_string(v); v != "" }

@@ -285,6 +285,8 @@ sg_infer_env(key) := [env, why] if {
 	count(found) > 0
 	env := found[0][0]
 	c := found[0][1]
+} else := sg_env_of_commands(key) if {
+	sg_env_of_commands(key)
 } else := [env, concat("", ["job parameter ", k])] if {
 	found := [[x, k2] | some k2, p in sg_obj(sg_def(key).parameters); sg_env_param_keys[lower(k2)]; x := sg_env_of_value(sg_str(sg_obj(p)["default"])); x != ""]
 	count(found) > 0
@@ -317,6 +319,17 @@ sg_is_plain_deploy(key) if {
 	sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
 }
 
+# By what its steps do (lint: deploysignals.go), then by its name, unless its steps show it
+# publishes documentation or only uploads files.
+sg_is_plain_deploy(key) if {
+	not sg_explicit(key)
+	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
+	not sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
+	e := sg_entries[key]
+	not sg_any_word(concat(" ", [e.name, e.ref]), sg_rollback_words)
+	sg_deploy_signal(key)
+}
+
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
 	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
@@ -325,6 +338,7 @@ sg_is_plain_deploy(key) if {
 	text := concat(" ", [e.name, e.ref])
 	not sg_any_word(text, sg_rollback_words)
 	sg_name_says_deploy(text, sg_infer_env(key)[0])
+	not sg_named_but_not_deploy(key)
 }
 
 sg_name_says_deploy(text, _) if { sg_any_word(text, sg_strong_deploy_words) }
