@@ -79,7 +79,7 @@ func (l *linter) checkKnownGoodRecord(e *entry) {
 	chain := append([]*entry{e}, e.descendants()...)
 	for _, j := range chain {
 		for _, x := range append([]*entry{j}, j.members()...) {
-			if x.isShipgateJob("deploy") || l.marksGoodAfterSmoke(x) {
+			if x.isShipgateJob("deploy_release", "deploy") || l.marksGoodAfterSmoke(x) {
 				return
 			}
 		}

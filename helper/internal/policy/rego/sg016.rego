@@ -31,7 +31,7 @@ sg_records_known_good(key) if {
 	sg_marks_good(d)
 }
 
-sg_marks_good_itself(x) if sg_shipgate_job(x, {"deploy"})
+sg_marks_good_itself(x) if sg_shipgate_job(x, {"deploy_release", "deploy"})
 
 sg_marks_good_itself(x) if {
 	steps := sg_steps(x)

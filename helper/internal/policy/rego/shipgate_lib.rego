@@ -310,12 +310,12 @@ sg_is_plain_deploy(key) if { _ = sg_explicit(key) }
 
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
-	sg_shipgate_job(key, {"deploy", "promote"})
+	sg_shipgate_job(key, {"deploy_release", "deploy", "promote"})
 }
 
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
-	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
+	not sg_shipgate_job(key, {"deploy_release", "deploy", "promote", "rollback", "smoke_test"})
 	sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
 }
 
@@ -323,7 +323,7 @@ sg_is_plain_deploy(key) if {
 # publishes documentation or only uploads files.
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
-	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
+	not sg_shipgate_job(key, {"deploy_release", "deploy", "promote", "rollback", "smoke_test"})
 	not sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
 	e := sg_entries[key]
 	not sg_any_word(concat(" ", [e.name, e.ref]), sg_rollback_words)
@@ -332,7 +332,7 @@ sg_is_plain_deploy(key) if {
 
 sg_is_plain_deploy(key) if {
 	not sg_explicit(key)
-	not sg_shipgate_job(key, {"deploy", "promote", "rollback", "smoke_test"})
+	not sg_shipgate_job(key, {"deploy_release", "deploy", "promote", "rollback", "smoke_test"})
 	not sg_uses_shipgate_command(key, {"deploy_release", "deploy", "promote"})
 	e := sg_entries[key]
 	text := concat(" ", [e.name, e.ref])

@@ -94,7 +94,7 @@ sg_smoke_tested_computed(key) if {
 sg_smoke_tested_computed(key) if { sg_smoke_tested_itself(key) }
 
 # The orb's deploy job and command run their smoke tests after the deploy steps.
-sg_smoke_tested_itself(key) if { sg_shipgate_job(key, {"deploy", "smoke_test"}) }
+sg_smoke_tested_itself(key) if { sg_shipgate_job(key, {"deploy_release", "deploy", "smoke_test"}) }
 
 sg_smoke_tested_itself(key) if { sg_any_word(concat(" ", [sg_entries[key].name, sg_entries[key].ref]), sg_smoke_words) }
 
