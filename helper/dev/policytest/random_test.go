@@ -91,9 +91,14 @@ func randomConfig(rng *rand.Rand) string {
 		"run: shipgate mark-good --env production", "sg/promote", "sg/deploy", "sg/rollback", "run: shipgate find --env staging",
 		"ecr/build_and_push_image", "run: export AWS_SECRET_ACCESS_KEY=$KEY", "run: kubectl apply -f k8s/",
 		"persist_to_workspace: {root: ., paths: [release.json]}", "run: {name: Verify, command: ./verify.sh}",
+		"run: helm upgrade app ./chart --install --kube-context prod", "run: helm upgrade app ./chart --namespace staging",
+		"run: terraform workspace select production && terraform apply -auto-approve", "run: aws s3 sync site/ s3://docs",
+		"run: kubectl apply --dry-run=client -f k8s/", "run: sudo FOO=1 kubectl rollout restart deploy/app",
+		"ship-it", "when: {condition: true, steps: [run: kubectl set image deploy/app app=x]}",
 	}
 	names := []string{"build", "test", "deploy-staging", "deploy-production", "deploy-prod-eu", "release-staging", "promote-production",
 		"rollback-production", "smoke-production", "ship-qa", "deploy", "publish", "mark-production", "deploy-preview", "notify"}
+	sb.WriteString("commands:\n  ship-it:\n    steps:\n      - run: " + pick(rng, "helm upgrade app ./chart --kube-context staging", "echo shipping", "gcloud run deploy app --project prod") + "\n")
 	sb.WriteString("jobs:\n")
 	for _, name := range names {
 		if rng.IntN(3) == 0 {
