@@ -23,7 +23,7 @@ if [ -n "${PARAM_POLICY_BUNDLE:-}" ]; then
   # Not --strict: it replaces the decision (which rules failed, and why) with one line.
   decide_status=0
   CIRCLECI_CLI_TOKEN="${CIRCLECI_CLI_TOKEN:-unused-by-a-local-decision}" \
-    circleci policy decide "${PARAM_POLICY_BUNDLE}" --input "${PARAM_FILE}" --no-compile --skip-update-check >"${decision}" || decide_status=$?
+    circleci policy decide --input "${PARAM_FILE}" --no-compile --skip-update-check -- "${PARAM_POLICY_BUNDLE}" >"${decision}" || decide_status=$?
   cat "${decision}"
   if [ "${decide_status}" -ne 0 ]; then
     echo "shipgate lint: circleci policy decide could not judge ${PARAM_FILE} with ${PARAM_POLICY_BUNDLE} (exit ${decide_status})" >&2

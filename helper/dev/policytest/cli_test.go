@@ -47,7 +47,9 @@ func TestCircleCICLIDecides(t *testing.T) {
 				t.Fatal(err)
 			}
 			run := func(extra ...string) ([]byte, error) {
-				args := append([]string{"policy", "decide", bundle, "--input", input, "--no-compile", "--skip-update-check"}, extra...)
+				// The orb's lint.sh order: the bundle after "--", so a path starting with "-" stays a path.
+				args := append([]string{"policy", "decide", "--input", input, "--no-compile", "--skip-update-check"}, extra...)
+				args = append(args, "--", bundle)
 				cmd := exec.Command(cli, args...)
 				// A placeholder: the CLI wants a token set even for a decision it makes locally.
 				cmd.Env = append(os.Environ(), "HOME="+dir, "CIRCLECI_CLI_TOKEN=unused-by-a-local-decision")

@@ -17,7 +17,7 @@ import (
 // prints no decision under --strict (observed; helper/dev/policytest runs the real CLI).
 func TestLintScriptJudgesThePolicyBundle(t *testing.T) {
 	script := filepath.Join(repoRoot, "src", "scripts", "lint.sh")
-	const decide = "circleci policy decide policies --input cfg.yml --no-compile --skip-update-check token=unused-by-a-local-decision\n"
+	const decide = "circleci policy decide --input cfg.yml --no-compile --skip-update-check -- policies token=unused-by-a-local-decision\n"
 	cases := []struct {
 		name             string
 		bundle           string
