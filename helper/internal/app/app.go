@@ -61,9 +61,14 @@ func newApp(s *streams) *cli.App {
 		},
 		Commands: commands(s),
 		Metadata: map[string]any{"streams": s},
+		// Shell completion: `source <(shipgate completion bash)`-style scripts call the binary with
+		// --generate-bash-completion (urfave/cli's autocomplete/ scripts; docs/interface.md).
+		EnableBashCompletion: true,
+		Suggest:              true,
 	}
+	application.Action = func(ctx *cli.Context) error { return unknownSubcommand(ctx, application.Commands) }
 	for _, c := range application.Commands {
-		prepareCommand(c)
+		prepareCommand(c, "")
 	}
 	return application
 }
@@ -84,6 +89,7 @@ func commands(s *streams) []*cli.Command {
 		lintCommand(s),
 		gcpCommand(s),
 		versionCommand(s),
+		completionCommand(s),
 		referenceCommand(s),
 	)
 	return cmds
@@ -91,9 +97,25 @@ func commands(s *streams) []*cli.Command {
 
 // prepareCommand applies the conventions every command shares: SHIPGATE_<FLAG> environment
 // variables for flags (empty counts as unset), and usage errors mapped to exit code 2.
-func prepareCommand(c *cli.Command) {
+func prepareCommand(c *cli.Command, parent string) {
+	path := strings.TrimSpace(parent + " " + c.Name)
+	addExamples(c, path)
+	// urfave/cli adds a "help" subcommand to every command at run time; decide now.
+	leaf := len(c.Subcommands) == 0
+	if leaf {
+		// `promote help` would otherwise be a subcommand; --help stays.
+		c.HideHelpCommand = true
+	} else if c.Action == nil {
+		c.Action = func(ctx *cli.Context) error { return unknownSubcommand(ctx, c.Subcommands) }
+	}
 	before := c.Before
 	c.Before = func(ctx *cli.Context) error {
+		if leaf {
+			// First: a stray word means later flags were not parsed (issue 18 point 1).
+			if err := checkArguments(ctx, c); err != nil {
+				return err
+			}
+		}
 		if err := applyFlagEnvironment(ctx, c.Flags); err != nil {
 			return err
 		}
@@ -112,7 +134,7 @@ func prepareCommand(c *cli.Command) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
 	applyTimeout(c)
 	for _, sub := range c.Subcommands {
-		prepareCommand(sub)
+		prepareCommand(sub, path)
 	}
 }
 

@@ -118,6 +118,11 @@ func TestBadInputsAreRefused(t *testing.T) {
 		{"smoke-test", "JSON expectation without '='", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--json", ".a.b"}, nil, 2},
 		{"smoke-test", "header with a literal credential", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--header", "Authorization=Bearer " + canary.SmokeToken}, nil, 2},
 		{"smoke-test", "negative --successes", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--successes", "-1"}, nil, 2},
+		{"promote", "stray word before --env (issue 18.1)", []string{"promote", "--from", image, "--to", reg.Repo("prod"), "oops", "--env", "production"}, nil, 2},
+		{"promote", "two values after one --to", []string{"promote", "--from", image, "--to", reg.Repo("prod"), reg.Repo("x")}, nil, 2},
+		{"releases", "environment as a positional word", []string{"releases", "--repo", reg.Repo("app"), "prod"}, nil, 2},
+		{"lint", "flag after the file", []string{"lint", "c.yml", "--output", "json"}, nil, 2},
+		{"shipgate", "mistyped command", []string{"releses", "--repo", reg.Repo("app")}, nil, 2},
 		{"smoke-test", "negative --timeout", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--timeout", "-1s"}, nil, 2},
 	}
 	before := registryTags(t, reg)

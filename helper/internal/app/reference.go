@@ -38,8 +38,16 @@ func CommandReference() string {
 			}
 			full := strings.TrimSpace(prefix + " " + c.Name)
 			fmt.Fprintf(&b, "## `shipgate %s`\n\n%s.\n\n", full, strings.TrimSuffix(c.Usage, "."))
-			if c.Description != "" {
-				fmt.Fprintf(&b, "%s\n\n", strings.TrimSpace(c.Description))
+			desc, examples, _ := strings.Cut(c.Description, examplesHeading)
+			if desc = strings.TrimSpace(desc); desc != "" {
+				fmt.Fprintf(&b, "%s\n\n", desc)
+			}
+			if examples = strings.TrimSpace(examples); examples != "" {
+				b.WriteString("```sh\n")
+				for _, line := range strings.Split(examples, "\n") {
+					b.WriteString(strings.TrimSpace(line) + "\n")
+				}
+				b.WriteString("```\n\n")
 			}
 			if len(c.Flags) > 0 {
 				b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")

@@ -59,7 +59,7 @@ func runRegistryCommand(t *testing.T, env map[string]string, refs []string, args
 	}}
 	application := newApp(s)
 	application.Commands = []*cli.Command{cmd}
-	prepareCommand(cmd)
+	prepareCommand(cmd, "")
 	err := application.RunContext(context.Background(), append([]string{"shipgate", "promote-stand-in"}, args...))
 	code := reportError(&stderr, err)
 	return got, isNil, stderr.String(), code
