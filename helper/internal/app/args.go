@@ -116,3 +116,27 @@ func commandPath(ctx *cli.Context) string {
 func helpCommandLine(path string) string {
 	return strings.Join(strings.Fields("shipgate "+path+" --help"), " ")
 }
+
+// missingFlag is the one style of every "required flag not given" error (issue 18 point 6):
+// `--NAME is required: WHAT IT IS`. Required flags are checked by the command, not by
+// urfave/cli's Required, because a flag may also come from SHIPGATE_<NAME> (applied in Before,
+// after urfave's own check).
+func missingFlag(name, what string) error {
+	return failure.New(failure.Usage, "--%s is required: %s", name, what)
+}
+
+// requireFlags returns missingFlag for the first of pairs (flag name, what it is) not given.
+func requireFlags(c *cli.Context, pairs ...[2]string) error {
+	for _, p := range pairs {
+		given := c.String(p[0]) != ""
+		for _, f := range c.Command.Flags {
+			if _, slice := f.(*cli.StringSliceFlag); slice && f.Names()[0] == p[0] {
+				given = len(c.StringSlice(p[0])) > 0
+			}
+		}
+		if !given {
+			return missingFlag(p[0], p[1])
+		}
+	}
+	return nil
+}

@@ -166,11 +166,11 @@ func exchangeOptions(c *cli.Context, s *streams) (awsrole.Options, error) {
 	var o awsrole.Options
 	o.RoleARN = c.String("role-arn")
 	if o.RoleARN == "" {
-		return o, failure.New(failure.Usage, "--role-arn is required")
+		return o, missingFlag("role-arn", "the IAM role ARN to assume")
 	}
 	o.Region = firstNonEmpty(c.String("region"), s.getenv("AWS_REGION"), s.getenv("AWS_DEFAULT_REGION"))
 	if o.Region == "" {
-		return o, failure.New(failure.Usage, "--region is required (or set $AWS_REGION)")
+		return o, missingFlag("region", "the AWS region (or set $AWS_REGION)")
 	}
 	o.ChainRoleARNs = c.StringSlice("chain-role-arn")
 	o.AllowedAccountIDs = splitIDs(c.StringSlice("allowed-account-ids"))

@@ -35,6 +35,11 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := requireFlags(c, [2]string{"account-id", "the 12-digit AWS account ID holding the OIDC provider"},
+				[2]string{"org-id", "the CircleCI organization ID (Organization Settings > Overview)"},
+				[2]string{"project-id", "the CircleCI project ID (Project Settings > Overview)"}); err != nil {
+				return err
+			}
 			o := awsrole.TrustPolicyOptions{
 				AccountID: c.String("account-id"), OrgID: c.String("org-id"), ProjectID: c.String("project-id"),
 				Branch: c.String("branch"), VCSOrigin: c.String("vcs-origin"), Issuer: c.String("issuer"), Partition: c.String("partition"),

@@ -31,6 +31,15 @@ func findCommand(s *streams) *cli.Command {
 			if (c.String("commit") == "") == (c.String("tree") == "") {
 				return failure.New(failure.Usage, "give exactly one of --commit or --tree")
 			}
+			commit, tree := c.String("commit"), c.String("tree")
+			if full, ok := expandShortSHA(c.Context, commit, "commit"); ok {
+				s.progress("resolved commit %s to %s (local git)", commit, full)
+				commit = full
+			}
+			if full, ok := expandShortSHA(c.Context, tree, "tree"); ok {
+				s.progress("resolved tree %s to %s (local git)", tree, full)
+				tree = full
+			}
 			status, err := ledger.ParseStatus(c.String("status"))
 			if err != nil {
 				return err
@@ -39,9 +48,12 @@ func findCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			found, err := l.Find(c.Context, ledger.FindQuery{Env: env, Status: status, Commit: c.String("commit"), Tree: c.String("tree")})
+			found, err := l.Find(c.Context, ledger.FindQuery{Env: env, Status: status, Commit: commit, Tree: tree})
 			if err != nil {
-				return err
+				if commit != "" {
+					return shortSHAHint(err, "--commit", commit)
+				}
+				return shortSHAHint(err, "--tree", tree)
 			}
 			view := viewOf(repo, *found)
 			vars := map[string]string{"SHIPGATE_IMAGE": view.Image, "SHIPGATE_DIGEST": view.Digest, "SHIPGATE_REPOSITORY": repo.String()}

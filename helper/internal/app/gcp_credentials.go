@@ -50,7 +50,7 @@ func gcpCredentialsCommand(s *streams) *cli.Command {
 			if out == "" {
 				home := s.getenv("HOME")
 				if home == "" {
-					return failure.New(failure.Usage, "--out is required when $HOME is not set")
+					return missingFlag("out", "where to write the credentials file ($HOME is not set)")
 				}
 				out = filepath.Join(home, ".config", "shipgate", "gcp-credentials.json")
 			}
@@ -131,10 +131,10 @@ func gcpProvider(c *cli.Context) (gcpauth.Provider, error) {
 	case parts:
 		for _, f := range []string{"project-number", "pool", "provider-id"} {
 			if c.String(f) == "" {
-				return gcpauth.Provider{}, failure.New(failure.Usage, "--%s is required with --project-number/--pool/--provider-id", f)
+				return gcpauth.Provider{}, missingFlag(f, "with --project-number/--pool/--provider-id, all three")
 			}
 		}
 		return gcpauth.NewProvider(c.String("project-number"), c.String("pool"), c.String("provider-id"))
 	}
-	return gcpauth.Provider{}, failure.New(failure.Usage, "--provider is required (projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER)")
+	return gcpauth.Provider{}, missingFlag("provider", "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
 }

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"strings"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
@@ -101,11 +103,11 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 // and rollbacks are about digests.
 func digestReference(value, flag string) (registry.Reference, error) {
 	if value == "" {
-		return registry.Reference{}, failure.New(failure.Usage, "%s REPO@DIGEST is required", flag)
+		return registry.Reference{}, missingFlag(strings.TrimPrefix(flag, "--"), "the image as REPO@DIGEST")
 	}
 	ref, err := registry.ParseReference(value)
 	if err != nil {
-		return registry.Reference{}, err
+		return registry.Reference{}, withDigestHint(err, value)
 	}
 	if !ref.HasDigest() {
 		return registry.Reference{}, failure.New(failure.Safety, "%s %s is not pinned by digest (REPO@sha256:…)", flag, value)

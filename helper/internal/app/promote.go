@@ -43,7 +43,7 @@ func promoteCommand(s *streams) *cli.Command {
 				return err
 			}
 			if len(c.StringSlice("to")) == 0 {
-				return failure.New(failure.Usage, "--to is required (a destination repository)")
+				return missingFlag("to", "a destination REPO (repeat --to for several)")
 			}
 			var dsts []registry.Repository
 			for _, to := range c.StringSlice("to") {
@@ -144,7 +144,7 @@ func promotionSource(c *cli.Context) (registry.Reference, *release.Release, erro
 	case from != "":
 		ref, err := registry.ParseReference(from)
 		if err != nil {
-			return registry.Reference{}, nil, err
+			return registry.Reference{}, nil, withDigestHint(err, from)
 		}
 		if !ref.HasDigest() && !c.Bool("allow-tag") {
 			return registry.Reference{}, nil, failure.WithHint(
@@ -153,7 +153,7 @@ func promotionSource(c *cli.Context) (registry.Reference, *release.Release, erro
 		}
 		return ref, nil, nil
 	}
-	return registry.Reference{}, nil, failure.New(failure.Usage, "--from REPO@DIGEST or --release FILE is required")
+	return registry.Reference{}, nil, missingFlag("from", "the source REPO@DIGEST, or --release FILE from record-artifact")
 }
 
 func renderPromotion(r *registry.PromoteResult) string {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/release"
 )
@@ -28,7 +27,7 @@ func recordArtifactCommand(s *streams) *cli.Command {
 				return err
 			}
 			if c.String("image") == "" {
-				return failure.New(failure.Usage, "--image is required")
+				return missingFlag("image", "the pushed image, REPO:TAG or REPO@DIGEST")
 			}
 			ref, err := registry.ParseReference(c.String("image"))
 			if err != nil {

@@ -47,7 +47,7 @@ func repoFlags() []cli.Flag {
 
 func repoAndEnv(c *cli.Context) (registry.Repository, string, error) {
 	if c.String("repo") == "" {
-		return registry.Repository{}, "", failure.New(failure.Usage, "--repo is required")
+		return registry.Repository{}, "", missingFlag("repo", "the REPO holding the ledger (or $SHIPGATE_REPOSITORY)")
 	}
 	repo, err := registry.ParseRepository(c.String("repo"))
 	if err != nil {

@@ -41,8 +41,9 @@ func rollbackCommand(s *streams) *cli.Command {
 			if c.Int("steps") < 1 {
 				return failure.New(failure.Usage, "--steps %d: want 1 or more", c.Int("steps"))
 			}
+			shortDigest := ""
 			if d := c.String("digest"); d != "" {
-				if q.Digest, err = registry.ParseDigest(d); err != nil {
+				if q.Digest, shortDigest, err = parseRollbackDigest(d); err != nil {
 					return err
 				}
 				if c.IsSet("steps") {
@@ -52,6 +53,12 @@ func rollbackCommand(s *streams) *cli.Command {
 			l, err := newLedger(c, s, repo)
 			if err != nil {
 				return err
+			}
+			if shortDigest != "" {
+				if q.Digest, err = resolveShortDigest(c.Context, l, env, shortDigest); err != nil {
+					return err
+				}
+				s.progress("resolved --digest %s to %s (the only match in the %s ledger)", shortDigest, q.Digest, env)
 			}
 			rb, err := l.RollbackTarget(c.Context, q)
 			if err != nil {
