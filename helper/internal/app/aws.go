@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // awsHooks are the seams tests replace: the program runner used to mint tokens, whether minting
@@ -260,5 +260,5 @@ type awsSummary struct {
 }
 
 func (a awsSummary) text() string {
-	return fmt.Sprintf("assumed %s (account %s, region %s) until %s\n", a.AssumedRoleARN, a.Account, a.Region, a.Expiration)
+	return safetext.Sprintf("assumed %s (account %s, region %s) until %s\n", a.AssumedRoleARN, a.Account, a.Region, a.Expiration)
 }

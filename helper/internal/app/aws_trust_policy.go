@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -9,6 +8,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 func awsTrustPolicyCommand(s *streams) *cli.Command {
@@ -85,12 +85,12 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 			}
 			err = s.printResult(format, result, func() string {
 				if result.Match {
-					return fmt.Sprintf("the token from %s matches: sub %q is like %q, aud %q\n", src.Describe(), claims.Subject, norm.SubjectPattern(), norm.OrgID)
+					return safetext.Sprintf("the token from %s matches: sub %q is like %q, aud %q\n", src.Describe(), claims.Subject, norm.SubjectPattern(), norm.OrgID)
 				}
 				var b strings.Builder
-				fmt.Fprintf(&b, "the token from %s does not match the policy:\n", src.Describe())
+				safetext.Fprintf(&b, "the token from %s does not match the policy:\n", src.Describe())
 				for _, m := range mismatches {
-					fmt.Fprintf(&b, "  %s: token has %q, policy needs %q\n", m.Claim, m.Got, m.Want)
+					safetext.Fprintf(&b, "  %s: token has %q, policy needs %q\n", m.Claim, m.Got, m.Want)
 				}
 				return b.String()
 			})

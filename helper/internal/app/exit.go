@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // usageError marks a flag-parsing or argument error as bad usage (exit code 2).
@@ -44,10 +45,11 @@ func reportError(stderr io.Writer, err error) int {
 	if err == nil {
 		return code
 	}
+	// Folded to one line, then escaped: a cause may quote a server's or a file's words.
 	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintf(stderr, "shipgate: error: %s\n", msg)
+	fmt.Fprintf(stderr, "shipgate: error: %s\n", safetext.Escape(msg))
 	if hint := failure.HintOf(err); hint != "" {
-		fmt.Fprintf(stderr, "shipgate: hint: %s\n", hint)
+		fmt.Fprintf(stderr, "shipgate: hint: %s\n", safetext.Escape(hint))
 	}
 	return code
 }

@@ -1,13 +1,13 @@
 package app
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/gcpauth"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 func gcpCredentialsCommand(s *streams) *cli.Command {
@@ -103,7 +103,7 @@ func gcpCredentialsCommand(s *streams) *cli.Command {
 				if sa != "" {
 					who = sa
 				}
-				return fmt.Sprintf("wrote %s: %s via %s (sub %d bytes)\n", out, who, provider.Name(), summary.SubjectBytes)
+				return safetext.Sprintf("wrote %s: %s via %s (sub %d bytes)\n", out, who, provider.Name(), summary.SubjectBytes)
 			})
 		},
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/release"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 func promoteCommand(s *streams) *cli.Command {
@@ -160,19 +161,19 @@ func renderPromotion(r *registry.PromoteResult) string {
 	var b strings.Builder
 	for _, d := range r.Destinations {
 		if r.DryRun {
-			fmt.Fprintf(&b, "plan for %s:\n", d.Image)
+			safetext.Fprintf(&b, "plan for %s:\n", d.Image)
 			if d.AlreadyPresent {
 				fmt.Fprintf(&b, "  already present\n")
 			}
 			for _, blob := range d.Blobs {
-				fmt.Fprintf(&b, "  %-7s %s %d bytes\n", blob.Action, blob.Digest, blob.Size)
+				safetext.Fprintf(&b, "  %-7s %s %d bytes\n", blob.Action, blob.Digest, blob.Size)
 			}
 			for _, t := range d.Tags {
-				fmt.Fprintf(&b, "  tag     %s\n", t)
+				safetext.Fprintf(&b, "  tag     %s\n", t)
 			}
 			continue
 		}
-		fmt.Fprintln(&b, d.Image)
+		safetext.Fprintf(&b, "%s\n", d.Image)
 	}
 	return b.String()
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // releaseView is one ledger entry as releases, find and rollback print it.
@@ -112,7 +113,7 @@ func releasesCommand(s *streams) *cli.Command {
 					if v.Current {
 						marker = " (current)"
 					}
-					fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, abbreviate(v.Digest, 19), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
+					safetext.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, abbreviate(v.Digest, 19), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
 				}
 				w.Flush()
 				return b.String()
