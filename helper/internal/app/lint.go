@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 	"github.com/shipgate/shipgate/helper/internal/lint"
 )
 
@@ -81,14 +82,14 @@ func lintOptions(c *cli.Context) (lint.Options, error) {
 	if path == "" {
 		path = lint.SettingsFile
 	}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
+	if _, statErr := os.Stat(path); explicit || !errors.Is(statErr, fs.ErrNotExist) {
+		data, err := inputfile.Read(path, "lint settings", inputfile.SmallLimit)
+		if err != nil {
+			return lint.Options{}, err
+		}
 		if base, err = lint.ParseSettings(path, data); err != nil {
 			return lint.Options{}, err
 		}
-	case explicit || !errors.Is(err, fs.ErrNotExist):
-		return lint.Options{}, failure.New(failure.Usage, "reading lint settings %s: %w", path, pathCause(err))
 	}
 	flags := lint.Options{
 		ReleaseBranch: c.String("release-branch"),
@@ -129,7 +130,8 @@ func readLintInputs(args []string) ([]lint.Input, error) {
 	var inputs []lint.Input
 	for _, name := range args {
 		if name == "-" {
-			in, err := lint.ReadInput("<stdin>", lintStdin)
+			// Bounded like a file: a pipe that never ends is not a config.
+			in, err := lint.ReadInput("<stdin>", io.LimitReader(lintStdin, inputfile.ConfigLimit))
 			if err != nil {
 				return nil, err
 			}
@@ -177,9 +179,9 @@ func expandLintArg(name string) ([]string, error) {
 }
 
 func readLintFile(name string) (lint.Input, error) {
-	f, err := os.Open(name)
+	f, err := inputfile.Open(name, "lint config", inputfile.ConfigLimit)
 	if err != nil {
-		return lint.Input{}, failure.New(failure.Usage, "reading %s: %w", name, pathCause(err))
+		return lint.Input{}, err
 	}
 	defer f.Close()
 	in, err := lint.ReadInput(name, f)

@@ -2,12 +2,12 @@ package app
 
 import (
 	"encoding/json"
-	"os"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/gcpauth"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // Artifact Registry and GCR through the workload identity credentials file, in-process: no
@@ -37,7 +37,7 @@ func init() {
 }
 
 func isExternalAccount(path string) bool {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, "$GOOGLE_APPLICATION_CREDENTIALS", inputfile.SmallLimit)
 	if err != nil {
 		return false
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/shipgate/shipgate/helper/internal/backoff"
 	"io"
 	"net"
 	"net/http"
@@ -20,7 +19,9 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/shipgate/shipgate/helper/internal/backoff"
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // CloudPlatformScope is the scope access tokens get by default.
@@ -127,9 +128,9 @@ func readCredentialsFile(path string) ([]byte, error) {
 		return nil, failure.WithHint(failure.New(failure.Usage, "no credentials file: --credentials and $GOOGLE_APPLICATION_CREDENTIALS are both empty"),
 			"run shipgate gcp credentials first (the orb's gcp_credentials command)")
 	}
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, "credentials file", inputfile.SmallLimit)
 	if err != nil {
-		return nil, failure.Wrap(failure.Usage, err, "reading credentials file")
+		return nil, err
 	}
 	var f struct {
 		Type string `json:"type"`
@@ -145,7 +146,7 @@ func readCredentialsFile(path string) ([]byte, error) {
 
 // executableCommand returns the credential source command of an external_account file.
 func executableCommand(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, "credentials file", inputfile.SmallLimit)
 	if err != nil {
 		return "", err
 	}

@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // The variables CircleCI injects into every job (FACTS.md §1). V2 carries the VCS origin and
@@ -87,12 +87,9 @@ const maxTokenBytes = 64 << 10
 
 // Token implements Source.
 func (f FileSource) Token(context.Context) (string, error) {
-	data, err := os.ReadFile(f.Path)
+	data, err := inputfile.Read(f.Path, "OIDC token file", maxTokenBytes)
 	if err != nil {
-		return "", failure.Wrap(failure.Usage, err, "reading OIDC token file %q", f.Path)
-	}
-	if len(data) > maxTokenBytes {
-		return "", failure.New(failure.Usage, "OIDC token file %q is %d bytes: not a token", f.Path, len(data))
+		return "", err
 	}
 	v := strings.TrimSpace(string(data))
 	if v == "" {

@@ -6,12 +6,15 @@ package release
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // SchemaVersion is the release.json format this package writes.
@@ -59,15 +62,23 @@ type Pipeline struct {
 // Version is the release's version for smoke tests: the commit it was built from.
 func (r *Release) Version() string { return r.Source.Commit }
 
-// Read loads and validates release.json.
+// MaxFileSize bounds release.json: a real one is about 1 KiB.
+const MaxFileSize = 1 << 20
+
+// Read loads and validates release.json: a regular file of at most MaxFileSize, JSON without
+// duplicate keys (encoding/json would keep the last silently), whose image, repository and
+// digest agree (issue 14 class 5). Every refusal is a usage error naming the field.
 func Read(path string) (*Release, error) {
-	data, err := os.ReadFile(path)
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil, failure.WithHint(failure.New(failure.Usage, "release file %q does not exist", path),
+			"the build job writes it with `shipgate record-artifact` and persists it to the workspace; attach the workspace first")
+	}
+	data, err := inputfile.Read(path, "release file", MaxFileSize)
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, failure.WithHint(failure.New(failure.Usage, "release file %q does not exist", path),
-				"the build job writes it with `shipgate record-artifact` and persists it to the workspace; attach the workspace first")
-		}
-		return nil, failure.Wrap(failure.Usage, err, "reading release file %q", path)
+		return nil, err
+	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "release file %q", path)
 	}
 	var r Release
 	if err := json.Unmarshal(data, &r); err != nil {
@@ -85,7 +96,77 @@ func Read(path string) (*Release, error) {
 	if r.Repository == "" || r.Digest == "" {
 		return nil, failure.New(failure.Usage, "release file %q names no repository or digest", path)
 	}
+	if err := r.consistent(); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "release file %q", path)
+	}
 	return &r, nil
+}
+
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+
+// consistent checks that the fields naming the artifact agree: promote uses repository and
+// digest, a reader of the file may well use image.
+func (r *Release) consistent() error {
+	if !digestRE.MatchString(r.Digest) {
+		return fmt.Errorf("field \"digest\" %q: want sha256: and 64 lower-case hex digits", r.Digest)
+	}
+	if r.Image == "" {
+		return nil // written by hand or by an older tool: repository and digest are enough
+	}
+	repo, digest, ok := strings.Cut(r.Image, "@")
+	if !ok {
+		return fmt.Errorf("field \"image\" %q is not pinned by digest (REPO@sha256:…)", r.Image)
+	}
+	if digest != r.Digest {
+		return fmt.Errorf("field \"image\" has digest %s but field \"digest\" is %s", digest, r.Digest)
+	}
+	if repo != r.Repository {
+		return fmt.Errorf("field \"image\" names repository %s but field \"repository\" is %s", repo, r.Repository)
+	}
+	return nil
+}
+
+// checkDuplicateKeys walks the JSON token stream and refuses an object that repeats a key,
+// naming it with its path (.source.commit).
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("parsing: %w", err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return fmt.Errorf("parsing: %w", err)
+				}
+				key, _ := k.(string)
+				if seen[key] {
+					return fmt.Errorf("duplicate field %q", path+"."+key)
+				}
+				seen[key] = true
+				if err := walk(path + "." + key); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // '}'
+			return err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // ']'
+			return err
+		}
+		return nil
+	}
+	return walk("")
 }
 
 // Write writes release.json atomically (a temporary file renamed into place), keeping the
