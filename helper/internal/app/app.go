@@ -39,6 +39,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv}
 	application := newApp(s)
 	err := application.RunContext(ctx, args)
+	if sig, ok := interruptedBy(ctx); ok && err != nil {
+		// Whatever the command was doing when the signal came, it stopped because of it.
+		reportError(stderr, fmt.Errorf("%s: %w", sig, err))
+		return sig.exitCode()
+	}
 	return reportError(stderr, err)
 }
 

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -28,13 +26,7 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	if errors.Is(err, context.Canceled) {
-		// Interrupted by a signal: the work was not done. Treat as unavailable only when a
-		// domain package said so; otherwise it is an internal stop.
-		if failure.KindOf(err) == failure.Internal {
-			return int(failure.Internal)
-		}
-	}
+	// An interrupted command never reaches here: run returns 128+signal for it (signals.go).
 	return int(failure.KindOf(err))
 }
 
