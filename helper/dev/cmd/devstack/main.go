@@ -13,7 +13,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/shipgate/shipgate/helper/internal/devstack"
+	"github.com/shipgate/shipgate/helper/dev/internal/devstack"
 )
 
 func main() {

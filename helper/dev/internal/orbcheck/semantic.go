@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shipgate/shipgate/helper/internal/orbpack"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
 )
 
 // Semantic checks: what CircleCI rejects (or silently mishandles) but its JSON schema lets

@@ -1,5 +1,5 @@
 // Command circlerun runs a CircleCI configuration's workflows on this machine with the local
-// runner (helper/internal/localrunner). It is a development tool for proving the orb's
+// runner (helper/dev/internal/localrunner). It is a development tool for proving the orb's
 // examples; it is not part of the shipped shipgate helper.
 //
 //	circlerun --config .circleci/config.yml --orb shipgate/shipgate=orb.yml \
@@ -20,7 +20,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/shipgate/shipgate/helper/internal/localrunner"
+	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
 )
 
 func main() {

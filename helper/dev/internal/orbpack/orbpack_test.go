@@ -119,11 +119,11 @@ func FuzzPack(f *testing.F) {
 
 // The committed orb.yml is generated: it must equal the packed src/.
 func TestCommittedOrbIsPacked(t *testing.T) {
-	got, err := Pack("../../../src")
+	got, err := Pack("../../../../src")
 	if err != nil {
 		t.Fatal(err)
 	}
-	committed, err := os.ReadFile("../../../orb.yml")
+	committed, err := os.ReadFile("../../../../orb.yml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shipgate/shipgate/helper/internal/localrunner"
+	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
 )
 
 // Demo runs the example pipeline end to end and narrates it: `make demo`. It returns the exit

@@ -10,7 +10,7 @@ import (
 // TestReferenceIsCurrent fails when docs/orb-reference.md differs from what the packed orb.yml
 // renders.
 func TestReferenceIsCurrent(t *testing.T) {
-	root := filepath.Join("..", "..", "..")
+	root := filepath.Join("..", "..", "..", "..")
 	packed, err := os.ReadFile(filepath.Join(root, "orb.yml"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -16,9 +15,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/shipgate/shipgate/helper/internal/localrunner"
-	"github.com/shipgate/shipgate/helper/internal/orbpack"
-	"github.com/shipgate/shipgate/helper/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/dev/internal/reporoot"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
 )
 
@@ -246,19 +246,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 }
 
 // FindRoot walks up from dir to the directory holding shipgate's go.mod.
-func FindRoot(dir string) (string, error) {
-	for {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.Contains(string(data), "module github.com/shipgate/shipgate\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("not inside the shipgate repository")
-		}
-		dir = parent
-	}
-}
+func FindRoot(dir string) (string, error) { return reporoot.Find(dir) }
 
 func fileSHA256(path string) (string, error) {
 	f, err := os.Open(path)

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-const repoRoot = "../../.."
+const repoRoot = "../../../.."
 
 func validator(t *testing.T) *Validator {
 	t.Helper()

@@ -21,14 +21,20 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/shipgate/shipgate/helper/internal/orbcheck"
-	"github.com/shipgate/shipgate/helper/internal/orbdoc"
-	"github.com/shipgate/shipgate/helper/internal/orbpack"
-	"github.com/shipgate/shipgate/helper/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbcheck"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbdoc"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/dev/internal/reporoot"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/imageseed"
 )
 
 func main() {
+	// Paths (flags and their defaults) are relative to the repository root, wherever this runs.
+	if err := reporoot.Chdir(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -41,7 +41,7 @@ func TestParseChecksumsRejects(t *testing.T) {
 }
 
 func TestWriteHashesIntoTheOrbScript(t *testing.T) {
-	script, err := os.ReadFile("../../../src/scripts/install.sh")
+	script, err := os.ReadFile("../../../../src/scripts/install.sh")
 	if err != nil {
 		t.Fatal(err)
 	}

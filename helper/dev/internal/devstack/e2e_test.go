@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shipgate/shipgate/helper/internal/localrunner"
+	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
 )
 
 // The stubs this package writes run the test binary itself: `<test binary> stub NAME ...`.

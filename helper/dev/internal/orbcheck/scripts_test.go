@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shipgate/shipgate/helper/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
 )
 
 func scripts(t *testing.T) []string {

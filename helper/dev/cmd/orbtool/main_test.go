@@ -31,7 +31,7 @@ func TestPackCheckAndWrite(t *testing.T) {
 }
 
 func TestRepositoryValidatesAndReviews(t *testing.T) {
-	root := filepath.Join("..", "..", "..")
+	root := filepath.Join("..", "..", "..", "..")
 	var stdout, stderr bytes.Buffer
 	for _, args := range [][]string{
 		{"validate", "-src", filepath.Join(root, "src"), "-orb", filepath.Join(root, "orb.yml"),
