@@ -22,11 +22,24 @@ var Version = "dev"
 // env is the process environment as commands see it; tests replace it.
 type env func(string) string
 
-// streams carries a run's output sinks and environment to the command files.
+// streams carries a run's output sinks, environment and dependencies to the command files.
 type streams struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv env
+	deps   deps
+}
+
+// deps are the outside world a run depends on beyond its environment: passed in, never patched
+// into package variables, so tests run in parallel with their own (issue 12 point 5).
+type deps struct {
+	stdin io.Reader
+	aws   awsDeps
+	gcp   gcpDeps
+}
+
+func defaultDeps() deps {
+	return deps{stdin: os.Stdin, aws: defaultAWSDeps(), gcp: defaultGCPDeps()}
 }
 
 // Run executes shipgate with args (args[0] is the program name) and returns the exit code.
@@ -36,7 +49,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
-	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv}
+	return runWith(ctx, args, stdout, stderr, getenv, defaultDeps())
+}
+
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env, d deps) int {
+	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv, deps: d}
 	application := newApp(s)
 	err := application.RunContext(ctx, args)
 	if sig, ok := interruptedBy(ctx); ok && err != nil {

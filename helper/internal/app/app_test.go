@@ -19,9 +19,16 @@ type cliResult struct {
 // real environment is visible), capturing its output.
 func runCLI(t testing.TB, environment map[string]string, args ...string) cliResult {
 	t.Helper()
+	return runCLIWith(t, defaultDeps(), environment, args...)
+}
+
+// runCLIWith is runCLI with the given dependencies (a test's STS retry policy, a token minter, a
+// stdin).
+func runCLIWith(t testing.TB, d deps, environment map[string]string, args ...string) cliResult {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(name string) string { return environment[name] }
-	code := run(context.Background(), append([]string{"shipgate"}, args...), &stdout, &stderr, getenv)
+	code := runWith(context.Background(), append([]string{"shipgate"}, args...), &stdout, &stderr, getenv, d)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
 

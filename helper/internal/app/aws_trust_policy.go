@@ -70,7 +70,7 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			expiry := claims.CheckExpiry(awsHooks.now(), 0)
+			expiry := claims.CheckExpiry(s.deps.aws.now(), 0)
 			result := struct {
 				Match      bool               `json:"match"`
 				Expired    bool               `json:"expired"`

@@ -57,7 +57,7 @@ func gcpCredentialsCommand(s *streams) *cli.Command {
 			if out, err = filepath.Abs(out); err != nil {
 				return failure.Wrap(failure.Usage, err, "--out")
 			}
-			self, err := gcpHooks.executable()
+			self, err := s.deps.gcp.executable()
 			if err != nil {
 				return failure.Wrap(failure.Internal, err, "finding the shipgate executable")
 			}

@@ -15,9 +15,6 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/lint"
 )
 
-// lintStdin is what `shipgate lint -` reads; tests replace it.
-var lintStdin io.Reader = os.Stdin
-
 // defaultLintFile is the config `shipgate lint` checks when no file is named.
 const defaultLintFile = ".circleci/config.yml"
 
@@ -47,7 +44,7 @@ func lintCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			inputs, err := readLintInputs(c.Args().Slice())
+			inputs, err := readLintInputs(c.Args().Slice(), s.deps.stdin)
 			if err != nil {
 				return err
 			}
@@ -123,7 +120,7 @@ func lintOptions(c *cli.Context) (lint.Options, error) {
 
 // readLintInputs reads every named file (default .circleci/config.yml; - is stdin; a folder
 // stands for the .yml and .yaml files directly in it, e.g. the orb's src/examples).
-func readLintInputs(args []string) ([]lint.Input, error) {
+func readLintInputs(args []string, stdin io.Reader) ([]lint.Input, error) {
 	if len(args) == 0 {
 		args = []string{defaultLintFile}
 	}
@@ -131,7 +128,7 @@ func readLintInputs(args []string) ([]lint.Input, error) {
 	for _, name := range args {
 		if name == "-" {
 			// Bounded like a file: a pipe that never ends is not a config.
-			in, err := lint.ReadInput("<stdin>", io.LimitReader(lintStdin, inputfile.ConfigLimit))
+			in, err := lint.ReadInput("<stdin>", io.LimitReader(stdin, inputfile.ConfigLimit))
 			if err != nil {
 				return nil, err
 			}

@@ -126,10 +126,9 @@ func TestLintStdinAndDefaultFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := lintStdin
-	t.Cleanup(func() { lintStdin = saved })
-	lintStdin = strings.NewReader(string(data))
-	r := runCLI(t, nil, "lint", "-")
+	d := defaultDeps()
+	d.stdin = strings.NewReader(string(data))
+	r := runCLIWith(t, d, nil, "lint", "-")
 	if r.code != 6 || !strings.Contains(r.stdout, "<stdin>:14:9: error SG005") {
 		t.Errorf("stdin: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}

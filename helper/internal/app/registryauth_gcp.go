@@ -10,10 +10,9 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
-// Artifact Registry and GCR through the workload identity credentials file, in-process: no
-// docker-credential-gcr, no gcloud.
-func init() {
-	registryAuthProviders = append(registryAuthProviders, registryAuthProvider{
+// gcpRegistryAuth: Artifact Registry and GCR through the workload identity credentials file,
+// in-process: no docker-credential-gcr, no gcloud.
+var gcpRegistryAuth = registryAuthProvider{
 		flags: func() []cli.Flag {
 			return []cli.Flag{
 				&cli.StringFlag{Name: "gcp-credentials", Usage: "authenticate to *-docker.pkg.dev and gcr.io with this external_account `FILE` (default $GOOGLE_APPLICATION_CREDENTIALS when it is one)"},
@@ -33,7 +32,6 @@ func init() {
 			}
 			return &gcpauth.Keychain{Options: o}, nil
 		},
-	})
 }
 
 func isExternalAccount(path string) bool {

@@ -20,8 +20,9 @@ type registryAuthProvider struct {
 	keychain func(c *cli.Context, s *streams) (authn.Keychain, error)
 }
 
-// registryAuthProviders is filled by the cloud files of this package.
-var registryAuthProviders []registryAuthProvider
+// registryAuthProviders are the cloud keychains, in the order they are asked (wired here, not
+// registered by init functions in file-name order).
+var registryAuthProviders = []registryAuthProvider{awsRegistryAuth, gcpRegistryAuth}
 
 // registryFlags are the flags every command that talks to a registry shares.
 func registryFlags() []cli.Flag {
