@@ -65,7 +65,7 @@ func TestTimeoutWrapsOnlyRegistryCommands(t *testing.T) {
 		for _, c := range cmds {
 			name := strings.TrimSpace(prefix + " " + c.Name)
 			for _, f := range c.Flags {
-				if d, ok := f.(*cli.DurationFlag); ok && d.Usage == registryTimeoutUsage {
+				if _, ok := f.(registryTimeoutFlag); ok {
 					wrapped[name] = true
 				}
 			}
