@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/shipgate/shipgate/helper/internal/awsrole/iamcond"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
 )
@@ -153,31 +154,5 @@ func CheckToken(o TrustPolicyOptions, c *oidctoken.Claims) ([]Mismatch, error) {
 	return out, nil
 }
 
-// StringLike is IAM's StringLike operator: `*` matches any run of characters (slashes
-// included), `?` exactly one, over the whole value, case-sensitively.
-func StringLike(pattern, value string) bool {
-	p, v := []rune(pattern), []rune(value)
-	pi, vi, star, mark := 0, 0, -1, 0
-	for vi < len(v) {
-		switch {
-		// A '*' in the pattern is always a wildcard, also where the value holds a literal '*'
-		// (a fuzzing finding: "*" must match "*0").
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, vi
-			pi++
-		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
-			pi++
-			vi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			vi = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// StringLike is IAM's StringLike operator (iamcond.StringLike, shared with the STS emulator).
+func StringLike(pattern, value string) bool { return iamcond.StringLike(pattern, value) }
