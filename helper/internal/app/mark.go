@@ -8,7 +8,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/release"
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 )
 
 // markCommand builds mark-deployed, mark-good and mark-bad: each appends one ledger entry.
@@ -55,10 +55,10 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 				return err
 			}
 			rec := ledger.Record{Reason: c.String("reason"), Version: c.String("version"), RollbackFrom: c.String("rollback-from"), Tool: "shipgate " + Version}
-			_, pipeline := release.Context(s.getenv, ".")
+			_, pipeline := artifact.Context(s.getenv, ".")
 			rec.MarkedBy = ledger.Pipeline(pipeline)
 			if file := c.String("release"); file != "" {
-				rel, err := release.Read(file)
+				rel, err := artifact.Read(file)
 				if err != nil {
 					return err
 				}

@@ -11,7 +11,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/release"
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
@@ -130,13 +130,13 @@ func promoteCommand(s *streams) *cli.Command {
 }
 
 // promotionSource reads --from or --release; a tag-only --from needs --allow-tag.
-func promotionSource(c *cli.Context) (registry.Reference, *release.Release, error) {
+func promotionSource(c *cli.Context) (registry.Reference, *artifact.Release, error) {
 	from, releaseFile := c.String("from"), c.String("release")
 	switch {
 	case from != "" && releaseFile != "":
 		return registry.Reference{}, nil, failure.New(failure.Usage, "give --from or --release, not both")
 	case releaseFile != "":
-		rel, err := release.Read(releaseFile)
+		rel, err := artifact.Read(releaseFile)
 		if err != nil {
 			return registry.Reference{}, nil, err
 		}

@@ -7,7 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/release"
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 )
 
 func recordArtifactCommand(s *streams) *cli.Command {
@@ -37,27 +37,27 @@ func recordArtifactCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			artifact, err := client.Describe(c.Context, ref)
+			desc, err := client.Describe(c.Context, ref)
 			if err != nil {
 				return fmt.Errorf("resolving %s: %w", ref, err)
 			}
-			src, pipeline := release.Context(s.getenv, ".")
-			rel := &release.Release{
-				Image:      ref.Repository.Digest(artifact.Digest),
+			src, pipeline := artifact.Context(s.getenv, ".")
+			rel := &artifact.Release{
+				Image:      ref.Repository.Digest(desc.Digest),
 				Repository: ref.Repository.String(),
-				Digest:     artifact.Digest.String(),
-				MediaType:  artifact.MediaType,
-				Platforms:  artifact.Platforms,
-				Size:       artifact.Size,
+				Digest:     desc.Digest.String(),
+				MediaType:  desc.MediaType,
+				Platforms:  desc.Platforms,
+				Size:       desc.Size,
 				Source:     src,
 				Pipeline:   pipeline,
 				CreatedAt:  time.Now().UTC().Format(time.RFC3339),
 			}
 			if ref.Tag != "" {
 				rel.ResolvedFrom = ref.Repository.String() + ":" + ref.Tag
-				s.progress("resolved %s to %s (once; later jobs use the digest)", rel.ResolvedFrom, artifact.Digest)
+				s.progress("resolved %s to %s (once; later jobs use the digest)", rel.ResolvedFrom, desc.Digest)
 			}
-			if err := release.Write(c.String("out"), rel); err != nil {
+			if err := artifact.Write(c.String("out"), rel); err != nil {
 				return err
 			}
 			if err := s.exportVars(c, releaseVars(rel)); err != nil {
@@ -69,7 +69,7 @@ func recordArtifactCommand(s *streams) *cli.Command {
 }
 
 // releaseVars are the exported names for a release (docs/interface.md).
-func releaseVars(rel *release.Release) map[string]string {
+func releaseVars(rel *artifact.Release) map[string]string {
 	return map[string]string{
 		"SHIPGATE_IMAGE":      rel.Image,
 		"SHIPGATE_DIGEST":     rel.Digest,

@@ -10,7 +10,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/release"
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 )
 
 func rollbackCommand(s *streams) *cli.Command {
@@ -81,7 +81,7 @@ func rollbackCommand(s *streams) *cli.Command {
 			vars["SHIPGATE_ROLLBACK_FROM"] = from
 			vars["SHIPGATE_VERSION"] = target.Version
 			if out := c.String("out"); out != "" {
-				if err := release.Write(out, rollbackRelease(repo, rb.Target.Digest, rb.Target.Record)); err != nil {
+				if err := artifact.Write(out, rollbackRelease(repo, rb.Target.Digest, rb.Target.Record)); err != nil {
 					return err
 				}
 				if abs, err := filepath.Abs(out); err == nil {
@@ -108,15 +108,15 @@ func orNone(s string) string {
 
 // rollbackRelease rebuilds a release file for a rollback target from its ledger record, so the
 // redeploy's entries carry the original source and version.
-func rollbackRelease(repo registry.Repository, digest v1.Hash, rec *ledger.Record) *release.Release {
-	rel := &release.Release{Image: repo.Digest(digest), Repository: repo.String(), Digest: digest.String(),
+func rollbackRelease(repo registry.Repository, digest v1.Hash, rec *ledger.Record) *artifact.Release {
+	rel := &artifact.Release{Image: repo.Digest(digest), Repository: repo.String(), Digest: digest.String(),
 		CreatedAt: time.Now().UTC().Format(time.RFC3339)}
 	if rec != nil {
-		rel.Source = release.Source{Commit: rec.Source.Commit, Tree: rec.Source.Tree, Branch: rec.Source.Branch, Tag: rec.Source.Tag}
+		rel.Source = artifact.Source{Commit: rec.Source.Commit, Tree: rec.Source.Tree, Branch: rec.Source.Branch, Tag: rec.Source.Tag}
 		if rel.Source.Commit == "" {
 			rel.Source.Commit = rec.Version
 		}
-		rel.Pipeline = release.Pipeline(rec.Source.Pipeline)
+		rel.Pipeline = artifact.Pipeline(rec.Source.Pipeline)
 	}
 	return rel
 }

@@ -1,4 +1,4 @@
-package release
+package artifact
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
-// Package release reads and writes release.json: the record of one built artifact (its
+// Package artifact reads and writes release.json: the record of one built artifact (its
 // digest, platforms and size, and the source and CircleCI context it was built from) that the
 // build job persists to the workspace and every later job promotes by digest.
-package release
+package artifact
 
 import (
 	"bytes"
