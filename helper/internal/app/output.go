@@ -67,6 +67,15 @@ func (s *streams) exportVars(c *cli.Context, vars map[string]string) error {
 	return nil
 }
 
+// nonNil makes an empty list print as [] in JSON, never null (issue 18 point 10): consumers
+// iterate over it without a null check.
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
+}
+
 // progress prints a progress or diagnostic line on stderr.
 func (s *streams) progress(format string, args ...any) {
 	// Arguments are often a registry's or a file's words: escaped (issue 14 class 3).
