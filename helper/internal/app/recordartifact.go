@@ -15,10 +15,15 @@ func recordArtifactCommand(s *streams) *cli.Command {
 		Name:  "record-artifact",
 		Usage: "resolve an image to its digest once and write release.json for later jobs",
 		Description: "Run in the build job after pushing. The digest, platforms, size and the source and CircleCI\n" +
-			"context go into release.json, which the job persists to the workspace.",
+			"context go into release.json, which the job persists to the workspace. Outside a git checkout (and\n" +
+			"without $CIRCLE_SHA1) give --commit and --tree, or `shipgate find` cannot match the release: a\n" +
+			"warning says so.",
 		Flags: withFlags([]cli.Flag{
 			&cli.StringFlag{Name: "image", Usage: "the pushed image, `REF` (tag or digest)"},
 			&cli.StringFlag{Name: "out", Value: "release.json", Usage: "where to write the release `FILE`"},
+			&cli.StringFlag{Name: "commit", Usage: "the source commit `SHA` (default $CIRCLE_SHA1, else git in the working directory)"},
+			&cli.StringFlag{Name: "tree", Usage: "the source git tree `SHA` (default: git's tree of the commit)"},
+			&cli.StringFlag{Name: "branch", Usage: "the source `BRANCH` (default $CIRCLE_BRANCH, else git)"},
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
@@ -33,6 +38,14 @@ func recordArtifactCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			// Checked before the registry is asked: a bad --commit is bad usage.
+			src, pipeline := artifact.Context(s.getenv, ".")
+			if err := src.Override(artifact.Source{Commit: c.String("commit"), Tree: c.String("tree"), Branch: c.String("branch")}, "."); err != nil {
+				return err
+			}
+			for _, gap := range src.Gaps() {
+				s.progress("warning: %s", gap)
+			}
 			client, err := newRegistryClient(c, s)
 			if err != nil {
 				return err
@@ -41,7 +54,6 @@ func recordArtifactCommand(s *streams) *cli.Command {
 			if err != nil {
 				return fmt.Errorf("resolving %s: %w", ref, err)
 			}
-			src, pipeline := artifact.Context(s.getenv, ".")
 			rel := &artifact.Release{
 				Image:      ref.Repository.Digest(desc.Digest),
 				Repository: ref.Repository.String(),

@@ -244,3 +244,46 @@ func git(dir string, args ...string) string {
 	}
 	return strings.TrimSpace(string(out))
 }
+
+var fullSHA = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+
+// Override replaces the source fields given explicitly (record-artifact --commit, --tree,
+// --branch: a build outside a git checkout, issue 18 point 7). Commit and tree must be full
+// SHAs (find matches on them); a tree is looked up with git when only the commit is given and
+// git knows it.
+func (s *Source) Override(o Source, dir string) error {
+	for _, f := range []struct{ name, value string }{{"--commit", o.Commit}, {"--tree", o.Tree}} {
+		if f.value != "" && !fullSHA.MatchString(f.value) {
+			return failure.New(failure.Usage, "%s %q: want a full SHA (40 or 64 lower-case hex digits)", f.name, f.value)
+		}
+	}
+	if strings.ContainsFunc(o.Branch, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return failure.New(failure.Usage, "--branch %q: a branch name has no spaces or control characters", o.Branch)
+	}
+	if o.Commit != "" && o.Commit != s.Commit {
+		s.Commit, s.Tree = o.Commit, ""
+		if o.Tree == "" {
+			s.Tree = git(dir, "rev-parse", "--verify", "--quiet", o.Commit+"^{tree}")
+		}
+	}
+	if o.Tree != "" {
+		s.Tree = o.Tree
+	}
+	if o.Branch != "" {
+		s.Branch = o.Branch
+	}
+	return nil
+}
+
+// Gaps says what a later `shipgate find` cannot match this source by: no commit (find
+// --commit), no tree (find --tree, which branch promotion uses).
+func (s Source) Gaps() []string {
+	var gaps []string
+	if s.Commit == "" {
+		gaps = append(gaps, "no source commit: `shipgate find --commit` cannot find this release (pass --commit, or run in a git checkout or with $CIRCLE_SHA1)")
+	}
+	if s.Tree == "" {
+		gaps = append(gaps, "no source tree: `shipgate find --tree` cannot find this release (pass --tree, or run in a git checkout)")
+	}
+	return gaps
+}
