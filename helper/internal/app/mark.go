@@ -5,10 +5,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/artifact"
 )
 
 // markCommand builds mark-deployed, mark-good and mark-bad: each appends one ledger entry.

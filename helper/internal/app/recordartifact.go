@@ -6,8 +6,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/artifact"
+	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
 func recordArtifactCommand(s *streams) *cli.Command {

@@ -7,10 +7,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/artifact"
 )
 
 func rollbackCommand(s *streams) *cli.Command {

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -20,12 +21,12 @@ import (
 // against the ledger being read (rollback), a short --commit/--tree against the local git
 // repository (find). Issue 18 point 6.
 
-var shortDigestRE = regexp.MustCompile(`^(sha256:)?([0-9a-f]{7,63})$`)
+var shortDigestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(sha256:)?([0-9a-f]{7,63})$`) })
 
 // shortDigestPrefix returns the hex prefix of a short digest ("sha256:abc1234" or "abc1234"),
 // or "" when value is not one.
 func shortDigestPrefix(value string) string {
-	m := shortDigestRE.FindStringSubmatch(value)
+	m := shortDigestRE().FindStringSubmatch(value)
 	if m == nil {
 		return ""
 	}
@@ -83,13 +84,13 @@ func parseRollbackDigest(value string) (v1.Hash, string, error) {
 	return v1.Hash{}, "", withDigestHint(err, value)
 }
 
-var shortSHARE = regexp.MustCompile(`^[0-9a-fA-F]{4,11}$`)
+var shortSHARE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-fA-F]{4,11}$`) })
 
 // expandShortSHA resolves a short commit or tree SHA (kind "commit" or "tree") with the local
 // git repository; it returns value unchanged when it is not short or git cannot resolve it
 // uniquely (the caller's own validation then says what is wrong, with a hint).
 func expandShortSHA(ctx context.Context, value, kind string) (string, bool) {
-	if !shortSHARE.MatchString(value) {
+	if !shortSHARE().MatchString(value) {
 		return value, false
 	}
 	out, err := exec.CommandContext(ctx, "git", "rev-parse", "--verify", "--quiet", "--end-of-options", value+"^{"+kind+"}").Output()
@@ -102,7 +103,7 @@ func expandShortSHA(ctx context.Context, value, kind string) (string, bool) {
 
 // shortSHAHint explains a refused short SHA.
 func shortSHAHint(err error, flag, value string) error {
-	if err == nil || !shortSHARE.MatchString(value) {
+	if err == nil || !shortSHARE().MatchString(value) {
 		return err
 	}
 	return failure.WithHint(err, fmt.Sprintf("give the full SHA (git rev-parse %s), or run where git can resolve %s", value, flag))

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/failure"
@@ -102,12 +103,12 @@ func Read(path string) (*Release, error) {
 	return &r, nil
 }
 
-var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+var digestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
 
 // consistent checks that the fields naming the artifact agree: promote uses repository and
 // digest, a reader of the file may well use image.
 func (r *Release) consistent() error {
-	if !digestRE.MatchString(r.Digest) {
+	if !digestRE().MatchString(r.Digest) {
 		return fmt.Errorf("field \"digest\" %q: want sha256: and 64 lower-case hex digits", r.Digest)
 	}
 	if r.Image == "" {
@@ -245,7 +246,7 @@ func git(dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-var fullSHA = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
+var fullSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`) })
 
 // Override replaces the source fields given explicitly (record-artifact --commit, --tree,
 // --branch: a build outside a git checkout, issue 18 point 7). Commit and tree must be full
@@ -253,7 +254,7 @@ var fullSHA = regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`)
 // git knows it.
 func (s *Source) Override(o Source, dir string) error {
 	for _, f := range []struct{ name, value string }{{"--commit", o.Commit}, {"--tree", o.Tree}} {
-		if f.value != "" && !fullSHA.MatchString(f.value) {
+		if f.value != "" && !fullSHA().MatchString(f.value) {
 			return failure.New(failure.Usage, "%s %q: want a full SHA (40 or 64 lower-case hex digits)", f.name, f.value)
 		}
 	}

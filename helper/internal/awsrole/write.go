@@ -4,15 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/exportenv"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
@@ -90,7 +91,7 @@ func CredentialProcessJSON(c Credentials) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`)
+var profileNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`) })
 
 // ProfileFiles says where the AWS shared files live.
 type ProfileFiles struct {
@@ -104,7 +105,7 @@ type ProfileFiles struct {
 // never sees half a file and an existing wider mode does not survive; a symbolic link is
 // refused rather than followed.
 func WriteProfile(files ProfileFiles, profile string, c Credentials, region string) error {
-	if !profileNameRE.MatchString(profile) {
+	if !profileNameRE().MatchString(profile) {
 		return failure.New(failure.Usage, "--profile %q: want 1 to 64 letters, digits and _.+@-", profile)
 	}
 	for _, v := range []string{c.AccessKeyID, c.SecretAccessKey, c.SessionToken, region} {

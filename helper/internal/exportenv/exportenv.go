@@ -10,12 +10,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
-var posixName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var posixName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // Quote returns value as one bash single-quoted word: 'it'\”s' for it's.
 func Quote(value string) string {
@@ -25,7 +26,7 @@ func Quote(value string) string {
 // Line returns the export line for name and value, or an error when the name is not a POSIX
 // variable name or the value holds a NUL byte (which bash cannot carry).
 func Line(name, value string) (string, error) {
-	if !posixName.MatchString(name) {
+	if !posixName().MatchString(name) {
 		return "", failure.New(failure.Usage, "export name %q is not a POSIX variable name", name)
 	}
 	if strings.ContainsRune(value, 0) {
@@ -37,7 +38,7 @@ func Line(name, value string) (string, error) {
 // Unset returns an `unset NAME` line, used to clear variables that would shadow exported ones
 // (for example static AWS keys shadowing an assumed role).
 func Unset(name string) (string, error) {
-	if !posixName.MatchString(name) {
+	if !posixName().MatchString(name) {
 		return "", failure.New(failure.Usage, "unset name %q is not a POSIX variable name", name)
 	}
 	return "unset " + name + "\n", nil

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -164,16 +165,18 @@ func executableCommand(path string) (string, error) {
 }
 
 var (
-	statusRE   = regexp.MustCompile(`(?s)status code (\d{3}): (.*)$`)
-	exitCodeRE = regexp.MustCompile(`executable command failed with exit code (-?\d+)`)
-	jwtLike    = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
-	bearerLike = regexp.MustCompile(`ya29\.[A-Za-z0-9._-]+`)
+	statusRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)status code (\d{3}): (.*)$`) })
+	exitCodeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`executable command failed with exit code (-?\d+)`) })
+	jwtLike    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+	})
+	bearerLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ya29\.[A-Za-z0-9._-]+`) })
 )
 
 // redact removes anything token-shaped from a library message before it is shown.
 func redact(s string) string {
-	s = jwtLike.ReplaceAllString(s, "[redacted]")
-	s = bearerLike.ReplaceAllString(s, "[redacted]")
+	s = jwtLike().ReplaceAllString(s, "[redacted]")
+	s = bearerLike().ReplaceAllString(s, "[redacted]")
 	if len(s) > 400 {
 		s = s[:400] + "…"
 	}
@@ -190,14 +193,14 @@ func Classify(ctx context.Context, err error, credentialsFile string) (error, bo
 		return failure.Wrap(failure.Unavailable, ctx.Err(), "getting a Google access token"), false
 	case strings.Contains(msg, "executables need to be explicitly allowed"):
 		return executablesNotAllowed(), false
-	case exitCodeRE.MatchString(msg):
+	case exitCodeRE().MatchString(msg):
 		return diagnoseExecutable(ctx, credentialsFile, msg), false
 	case strings.Contains(msg, "the token returned by the executable is expired"):
 		return failure.New(failure.Auth, "the credential source returned an expired OIDC token"), false
 	case strings.Contains(msg, "response contains unsuccessful response"):
 		return failure.New(failure.Auth, "the credential source failed: %s", redact(msg)), false
 	}
-	if m := statusRE.FindStringSubmatch(msg); m != nil {
+	if m := statusRE().FindStringSubmatch(msg); m != nil {
 		status, _ := strconv.Atoi(m[1])
 		return classifyStatus(status, strings.TrimSpace(m[2]))
 	}
@@ -273,7 +276,7 @@ func classifyStatus(status int, body string) (error, bool) {
 // and message; never a token) and the exit code says the class.
 func diagnoseExecutable(ctx context.Context, credentialsFile, libraryMsg string) error {
 	kind := failure.Unavailable
-	if m := exitCodeRE.FindStringSubmatch(libraryMsg); m != nil {
+	if m := exitCodeRE().FindStringSubmatch(libraryMsg); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil && n >= 1 && n <= 7 {
 			kind = failure.Kind(n)
 		}

@@ -7,9 +7,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/artifact"
 )
 
 // RecordArtifactType identifies shipgate's ledger records. Promotion never copies artifacts of

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/inputfile"
@@ -178,7 +179,9 @@ func isNotFound(err error) bool {
 
 // jwtLike matches anything shaped like a compact JWS, so a token that a failing CLI printed on
 // its error stream is not repeated in our message.
-var jwtLike = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+var jwtLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+})
 
 // summarise returns the first line of a program's error output, with anything token-shaped
 // redacted and the length bounded.
@@ -187,7 +190,7 @@ func summarise(stderr []byte) string {
 	if i := strings.IndexByte(line, '\n'); i >= 0 {
 		line = strings.TrimSpace(line[:i])
 	}
-	line = jwtLike.ReplaceAllString(line, "[redacted]")
+	line = jwtLike().ReplaceAllString(line, "[redacted]")
 	if len(line) > 200 {
 		line = line[:200] + "…"
 	}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -65,14 +66,16 @@ var credentialPatterns = []struct {
 }
 
 // secretPair matches name=value or "name": "value" pairs whose name says secret.
-var secretPair = regexp.MustCompile(`(?i)("?[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|authorization|session|cookie|signature)[a-z0-9_.-]*"?\s*[:=]\s*"?)([^"\s,&;}]+)`)
+var secretPair = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)("?[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|authorization|session|cookie|signature)[a-z0-9_.-]*"?\s*[:=]\s*"?)([^"\s,&;}]+)`)
+})
 
 // authScheme is a value that names an authorization scheme; the credential after it is
 // handled by the scheme pattern.
-var authScheme = regexp.MustCompile(`(?i)^(bearer|basic|token|digest)$`)
+var authScheme = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(bearer|basic|token|digest)$`) })
 
 // longToken finds long runs of token characters; highEntropy decides which of them to remove.
-var longToken = regexp.MustCompile(`[A-Za-z0-9+/_-]{32,}={0,2}`)
+var longToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9+/_-]{32,}={0,2}`) })
 
 // highEntropy reports whether a long token mixes upper case, lower case and digits, as
 // generated secrets do. Commit SHAs and digests (lower-case hex) and UUIDs stay readable: they
@@ -100,14 +103,14 @@ func (r *redactor) String(s string) string {
 	for _, p := range credentialPatterns {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
-	s = secretPair.ReplaceAllStringFunc(s, func(pair string) string {
-		m := secretPair.FindStringSubmatch(pair)
-		if authScheme.MatchString(m[2]) || m[2] == redacted {
+	s = secretPair().ReplaceAllStringFunc(s, func(pair string) string {
+		m := secretPair().FindStringSubmatch(pair)
+		if authScheme().MatchString(m[2]) || m[2] == redacted {
 			return pair
 		}
 		return m[1] + redacted
 	})
-	return longToken.ReplaceAllStringFunc(s, func(token string) string {
+	return longToken().ReplaceAllStringFunc(s, func(token string) string {
 		if highEntropy(token) {
 			return redacted
 		}
@@ -143,7 +146,9 @@ func (r *redactor) excerpt(body []byte) string {
 }
 
 // secretQueryName matches query parameter names whose values are shown as [REDACTED].
-var secretQueryName = regexp.MustCompile(`(?i)password|passwd|secret|token|key|sig|signature|credential|auth|session|code`)
+var secretQueryName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)password|passwd|secret|token|key|sig|signature|credential|auth|session|code`)
+})
 
 // displayURL renders u for output: the password of any user info and the values of query
 // parameters that look secret are replaced, and the redactor runs over the rest.
@@ -156,7 +161,7 @@ func (r *redactor) displayURL(u *url.URL) string {
 		query := shown.Query()
 		changed := false
 		for name, values := range query {
-			if secretQueryName.MatchString(name) {
+			if secretQueryName().MatchString(name) {
 				for i := range values {
 					values[i] = "REDACTED"
 				}
