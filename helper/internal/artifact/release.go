@@ -146,10 +146,13 @@ func checkDuplicateKeys(data []byte) error {
 					return fmt.Errorf("parsing: %w", err)
 				}
 				key, _ := k.(string)
-				if seen[key] {
+				// encoding/json matches field names case-insensitively: "Digest" after
+				// "digest" would silently win as well.
+				folded := strings.ToLower(key)
+				if seen[folded] {
 					return fmt.Errorf("duplicate field %q", path+"."+key)
 				}
-				seen[key] = true
+				seen[folded] = true
 				if err := walk(path + "." + key); err != nil {
 					return err
 				}

@@ -81,6 +81,7 @@ func TestReadRefusesInconsistentFiles(t *testing.T) {
 		{"duplicate digest", `{"schemaVersion":1,"repository":"r/app","digest":"` + d1 + `","digest":"` + d2 + `"}`, `duplicate field ".digest"`},
 		{"oversized", `{"schemaVersion":1,"repository":"r/app","digest":"` + d1 + `","pad":"` + strings.Repeat("x", MaxFileSize) + `"}`, "larger than the 1 MiB allowed"},
 		{"repository mismatch", `{"schemaVersion":1,"image":"r/other@` + d1 + `","repository":"r/app","digest":"` + d1 + `"}`, `field "image" names repository r/other but field "repository" is r/app`},
+		{"duplicate in another case", `{"schemaVersion":1,"repository":"r/app","digest":"` + d1 + `","Digest":"` + d2 + `"}`, `duplicate field ".Digest"`},
 		{"duplicate nested", `{"schemaVersion":1,"repository":"r/app","digest":"` + d1 + `","source":{"commit":"a","commit":"b"}}`, `duplicate field ".source.commit"`},
 		{"image by tag", `{"schemaVersion":1,"image":"r/app:v1","repository":"r/app","digest":"` + d1 + `"}`, `field "image" "r/app:v1" is not pinned by digest`},
 		{"short digest", `{"schemaVersion":1,"repository":"r/app","digest":"sha256:abc"}`, `field "digest" "sha256:abc"`},
