@@ -177,7 +177,8 @@ func updateINI(path, section string, keys [][2]string) error {
 
 // readNoFollow reads path ("" when it does not exist), refusing a symbolic link.
 func readNoFollow(path string) (string, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// O_NONBLOCK: a FIFO planted at the path is refused below instead of hanging the command.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -188,6 +189,9 @@ func readNoFollow(path string) (string, error) {
 		return "", failure.Wrap(failure.Usage, err, "opening %q", path)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", failure.New(failure.Usage, "%q is not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
 	if err != nil {
 		return "", failure.Wrap(failure.Usage, err, "reading %q", path)
