@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
@@ -29,6 +31,8 @@ func stallingProxy(t *testing.T, reg *registryserver.Server, stall func(*http.Re
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if stall(r) {
 			stalled.Add(1)
+			// Read the body first: only then does the server notice the client going away.
+			_, _ = io.Copy(io.Discard, r.Body)
 			<-r.Context().Done()
 			return
 		}
@@ -49,19 +53,31 @@ func TestSignalsStopEveryCommandPromptly(t *testing.T) {
 	host, stalled := stallingProxy(t, src, func(r *http.Request) bool {
 		return r.Method == http.MethodGet && (strings.Contains(r.URL.Path, "/blobs/") || strings.Contains(r.URL.Path, "/tags/list"))
 	})
-	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	// A registry that answers nothing at all (every request held).
+	silent, silentCount := stallingProxy(t, src, func(*http.Request) bool { return true })
+	service := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		<-r.Context().Done()
+	}))
 	t.Cleanup(service.Close)
 
+	// An STS that accepts and never answers, and a well-formed token for it.
+	aws := newAWSEnv(t)
+	token := aws.mint(t, oidcissuer.Token{})
 	cases := []struct {
 		name string
 		args []string
 		sig  syscall.Signal
 	}{
+		{"aws assume-role/SIGTERM", []string{"aws", "assume-role", "--role-arn", testRole, "--region", "eu-west-1", "--sts-endpoint", service.URL, "--export-to", "EXPORT"}, syscall.SIGTERM},
 		// The reported case: promote stuck copying from a silent registry.
 		{"promote/SIGTERM", []string{"promote", "--from", host + "/app@" + digest, "--to", dst.Repo("prod"), "--tag", "v1", "--export-to", "EXPORT"}, syscall.SIGTERM},
 		{"promote/SIGINT", []string{"promote", "--from", host + "/app@" + digest, "--to", dst.Repo("prod"), "--tag", "v1", "--export-to", "EXPORT"}, syscall.SIGINT},
 		{"releases/SIGTERM", []string{"releases", "--repo", host + "/app", "--env", "prod"}, syscall.SIGTERM},
 		{"rollback/SIGINT", []string{"rollback", "--repo", host + "/app", "--env", "prod", "--out", "OUT", "--export-to", "EXPORT"}, syscall.SIGINT},
+		{"record-artifact/SIGTERM", []string{"record-artifact", "--image", silent + "/app:v1", "--out", "OUT", "--export-to", "EXPORT"}, syscall.SIGTERM},
+		{"mark-good/SIGINT", []string{"mark-good", "--image", silent + "/app@" + digest, "--env", "prod"}, syscall.SIGINT},
+		{"find/SIGTERM", []string{"find", "--repo", silent + "/app", "--env", "prod", "--commit", strings.Repeat("a", 40), "--export-to", "EXPORT"}, syscall.SIGTERM},
 		{"smoke-test/SIGTERM", []string{"smoke-test", "--url", service.URL, "--no-expect-version", "--junit", "OUT"}, syscall.SIGTERM},
 	}
 	for _, tc := range cases {
@@ -80,15 +96,19 @@ func TestSignalsStopEveryCommandPromptly(t *testing.T) {
 			var stderr bytes.Buffer
 			cmd := exec.Command(bin, args...)
 			cmd.Dir = dir
-			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DOCKER_CONFIG=" + dir}
+			cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DOCKER_CONFIG=" + dir, "CIRCLE_OIDC_TOKEN_V2=" + token}
 			cmd.Stderr = &stderr
-			before := stalled.Load()
+			counter := stalled
+			if strings.Contains(strings.Join(args, " "), silent) {
+				counter = silentCount
+			}
+			before := counter.Load()
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
 			// Wait until the command is stuck on the silent peer (or give it a moment).
 			deadline := time.Now().Add(10 * time.Second)
-			for stalled.Load() == before && time.Now().Before(deadline) && !strings.HasPrefix(tc.name, "smoke-test") {
+			for counter.Load() == before && time.Now().Before(deadline) && !strings.HasPrefix(tc.name, "smoke-test") && !strings.HasPrefix(tc.name, "aws") {
 				time.Sleep(20 * time.Millisecond)
 			}
 			time.Sleep(300 * time.Millisecond)
