@@ -29,36 +29,20 @@ func rollbackCommand(s *streams) *cli.Command {
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
-			format, err := outputFormat(c)
+			o, err := rollbackOptionsFrom(c)
 			if err != nil {
 				return err
 			}
-			repo, env, err := repoAndEnv(c)
-			if err != nil {
-				return err
-			}
-			q := ledger.RollbackQuery{Env: env, Steps: c.Int("steps"), Force: c.Bool("force")}
-			if c.Int("steps") < 1 {
-				return failure.New(failure.Usage, "--steps %d: want 1 or more", c.Int("steps"))
-			}
-			shortDigest := ""
-			if d := c.String("digest"); d != "" {
-				if q.Digest, shortDigest, err = parseRollbackDigest(d); err != nil {
-					return err
-				}
-				if c.IsSet("steps") {
-					return failure.New(failure.Usage, "give --digest or --steps, not both")
-				}
-			}
+			format, repo, env, q := o.format, o.repo, o.query.Env, o.query
 			l, err := newLedger(c, s, repo)
 			if err != nil {
 				return err
 			}
-			if shortDigest != "" {
-				if q.Digest, err = resolveShortDigest(c.Context, l, env, shortDigest); err != nil {
+			if o.shortDigest != "" {
+				if q.Digest, err = resolveShortDigest(c.Context, l, env, o.shortDigest); err != nil {
 					return err
 				}
-				s.progress("resolved --digest %s to %s (the only match in the %s ledger)", shortDigest, q.Digest, env)
+				s.progress("resolved --digest %s to %s (the only match in the %s ledger)", o.shortDigest, q.Digest, env)
 			}
 			rb, err := l.RollbackTarget(c.Context, q)
 			if err != nil {
@@ -97,6 +81,39 @@ func rollbackCommand(s *streams) *cli.Command {
 			return s.printResult(format, result, func() string { return target.Image })
 		},
 	}
+}
+
+// rollbackOptions are rollback's flags, validated before the registry is asked.
+type rollbackOptions struct {
+	format      string
+	repo        registry.Repository
+	query       ledger.RollbackQuery
+	shortDigest string // a --digest prefix, resolved against the ledger
+}
+
+func rollbackOptionsFrom(c *cli.Context) (rollbackOptions, error) {
+	var o rollbackOptions
+	var err error
+	if o.format, err = outputFormat(c); err != nil {
+		return o, err
+	}
+	var env string
+	if o.repo, env, err = repoAndEnv(c); err != nil {
+		return o, err
+	}
+	o.query = ledger.RollbackQuery{Env: env, Steps: c.Int("steps"), Force: c.Bool("force")}
+	if c.Int("steps") < 1 {
+		return o, failure.New(failure.Usage, "--steps %d: want 1 or more", c.Int("steps"))
+	}
+	if d := c.String("digest"); d != "" {
+		if o.query.Digest, o.shortDigest, err = parseRollbackDigest(d); err != nil {
+			return o, err
+		}
+		if c.IsSet("steps") {
+			return o, failure.New(failure.Usage, "give --digest or --steps, not both")
+		}
+	}
+	return o, nil
 }
 
 func orNone(s string) string {
