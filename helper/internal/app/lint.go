@@ -56,11 +56,7 @@ func lintCommand(s *streams) *cli.Command {
 				return failure.Wrap(failure.Internal, err, "writing the report")
 			}
 			if report.Failed {
-				if format == "text" {
-					// The text report on stdout already ends with the summary: say it once.
-					return failure.New(failure.Unhealthy, "lint failed (the report above lists the problems)")
-				}
-				return failure.New(failure.Unhealthy, "lint: %s", report.Summary())
+				return failure.New(failure.Unhealthy, "lint: %s", report.FailureLine(format))
 			}
 			return nil
 		},

@@ -32,22 +32,23 @@ func TestLintCommand(t *testing.T) {
 	goodFiles, _ := filepath.Glob(filepath.Join(lintFixtures, "good", "*.yml"))
 
 	cases := []struct {
-		name        string
-		env         map[string]string
-		args        []string
-		code        int
-		stdout      string // substring
-		stderr      string // substring
-		noStdout    bool
-		stderrNone  bool
-		stderrLacks string
+		name       string
+		env        map[string]string
+		args       []string
+		code       int
+		stdout     string // substring
+		stderr     string // substring
+		noStdout   bool
+		stderrNone bool
+		// stdoutLacks and stderrLacks must not appear (the summary is printed once).
+		stdoutLacks, stderrLacks string
 	}{
 		{name: "clean", args: []string{good}, code: 0, stdout: "no problems in 1 file", stderrNone: true},
 		{name: "finding", args: []string{bad}, code: 6, stdout: "sg001-no-approval.yml:14:9: error SG001: production deploy job deploy-production has no approval",
-			stderr: "shipgate: error: lint failed (the report above lists the problems)"},
-		// The summary is printed once: on stdout with the text report, on stderr otherwise.
-		{name: "summary once", args: []string{bad}, code: 6, stdout: "1 error, 0 warnings, 0 notes in 1 file\n", stderrLacks: "1 error"},
-		{name: "summary on stderr for json", args: []string{"--output", "json", bad}, code: 6, stderr: "shipgate: error: lint: 1 error, 0 warnings, 0 notes in 1 file"},
+			stderr: "shipgate: error: lint: findings at or above error (the report above lists them)"},
+		{name: "summary once", args: []string{bad}, code: 6, stdout: "1 error, 0 warnings, 0 notes in 1 file", stderrLacks: "1 error"},
+		{name: "summary on stderr for json", args: []string{"--output", "json", bad}, code: 6,
+			stderr: "shipgate: error: lint: 1 error, 0 warnings, 0 notes in 1 file", stdoutLacks: "1 error, 0 warnings"},
 		{name: "hint printed", args: []string{bad}, code: 6, stdout: "    hint: add a `type: approval` job"},
 		{name: "several files", args: []string{good, bad}, code: 6, stdout: "in 2 files"},
 		{name: "folder", args: []string{filepath.Join(lintFixtures, "good")}, code: 0, stdout: fmt.Sprintf("no problems in %d files", len(goodFiles))},
@@ -88,11 +89,14 @@ func TestLintCommand(t *testing.T) {
 			if tc.noStdout && r.stdout != "" {
 				t.Errorf("stdout should be empty on a usage error, got %q", r.stdout)
 			}
-			if tc.stderrLacks != "" && strings.Contains(r.stderr, tc.stderrLacks) {
-				t.Errorf("stderr %q repeats %q", r.stderr, tc.stderrLacks)
-			}
 			if tc.stderrNone && r.stderr != "" {
 				t.Errorf("stderr should be empty, got %q", r.stderr)
+			}
+			if tc.stdoutLacks != "" && strings.Contains(r.stdout, tc.stdoutLacks) {
+				t.Errorf("stdout %q should not contain %q", r.stdout, tc.stdoutLacks)
+			}
+			if tc.stderrLacks != "" && strings.Contains(r.stderr, tc.stderrLacks) {
+				t.Errorf("stderr %q should not contain %q", r.stderr, tc.stderrLacks)
 			}
 		})
 	}

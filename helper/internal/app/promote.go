@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/ecrauth"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
@@ -37,6 +39,7 @@ func promoteCommand(s *streams) *cli.Command {
 			&cli.BoolFlag{Name: "allow-tag", Usage: "accept a source given by tag (resolved once, and printed)"},
 			&cli.BoolFlag{Name: "no-referrers", Usage: "do not copy signatures, attestations and SBOMs that refer to the digest"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (per blob: present, mount or copy) and write nothing"},
+			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (warnings and errors still print)"},
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
@@ -48,7 +51,7 @@ func promoteCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			p := &promotion{promoteOptions: opts, s: s, client: client}
+			p := &promoteRun{promoteOptions: opts, s: s, client: client, progress: progressWriter(c, s)}
 			result, err := p.run(c.Context)
 			if err != nil {
 				return err
@@ -109,14 +112,15 @@ func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
 	return o, nil
 }
 
-// promotion is one run of promote, in named phases.
-type promotion struct {
+// promoteRun is one run of promote, in named phases.
+type promoteRun struct {
 	promoteOptions
-	s      *streams
-	client *registry.Client
+	s        *streams
+	client   *registry.Client
+	progress io.Writer // nil with --quiet
 }
 
-func (p *promotion) run(ctx context.Context) (*registry.PromoteResult, error) {
+func (p *promoteRun) run(ctx context.Context) (*promotion.Result, error) {
 	if err := p.resolveSource(ctx); err != nil {
 		return nil, err
 	}
@@ -131,9 +135,10 @@ func (p *promotion) run(ctx context.Context) (*registry.PromoteResult, error) {
 	if err := p.announceTagMoves(ctx); err != nil {
 		return nil, err
 	}
-	result, err := p.client.Promote(ctx, registry.PromoteOptions{
+	result, err := promotion.Promote(ctx, p.client, promotion.Options{
 		Source: p.source, Destinations: p.dsts, Tags: p.tags, DryRun: p.dryRun,
 		Referrers: p.referrers, SkipArtifactTypes: []string{ledger.RecordArtifactType},
+		Progress: p.progress,
 	})
 	if err != nil {
 		return nil, err
@@ -147,7 +152,7 @@ func (p *promotion) run(ctx context.Context) (*registry.PromoteResult, error) {
 }
 
 // resolveSource pins a tag-only source (--allow-tag) to its digest, once.
-func (p *promotion) resolveSource(ctx context.Context) error {
+func (p *promoteRun) resolveSource(ctx context.Context) error {
 	if p.source.HasDigest() {
 		return nil
 	}
@@ -167,7 +172,7 @@ func (p *promotion) resolveSource(ctx context.Context) error {
 // point 4: safety without being asked). The environment is --env; without it, the one
 // environment of the destination's ledger; a destination with no ledger has no bad marks; one
 // with several environments needs --env (or the explicit --no-env-check).
-func (p *promotion) checkNotBad(ctx context.Context) error {
+func (p *promoteRun) checkNotBad(ctx context.Context) error {
 	if p.noEnvCheck {
 		p.s.progress("warning: --no-env-check: bad marks in the destinations were not checked")
 		return nil
@@ -242,7 +247,7 @@ func ledgerEnvironments(ctx context.Context, client *registry.Client, repo regis
 
 // announceTagMoves says, before anything is written, which --tag already points at another
 // digest in a destination and will move (old → new), so a moved tag is never silent.
-func (p *promotion) announceTagMoves(ctx context.Context) error {
+func (p *promoteRun) announceTagMoves(ctx context.Context) error {
 	for _, dst := range p.dsts {
 		for _, tag := range p.tags {
 			if !registry.ValidTag(tag) {
@@ -269,7 +274,7 @@ func (p *promotion) announceTagMoves(ctx context.Context) error {
 }
 
 // exports are the names later steps read (docs/interface.md).
-func (p *promotion) exports(result *registry.PromoteResult) map[string]string {
+func (p *promoteRun) exports(result *promotion.Result) map[string]string {
 	vars := map[string]string{
 		"SHIPGATE_IMAGE":      result.Destinations[0].Image,
 		"SHIPGATE_DIGEST":     result.Digest.String(),
@@ -316,7 +321,7 @@ func promotionSource(c *cli.Context) (registry.Reference, *artifact.Release, err
 	return registry.Reference{}, nil, missingFlag("from", "the source REPO@DIGEST, or --release FILE from record-artifact")
 }
 
-func renderPromotion(r *registry.PromoteResult) string {
+func renderPromotion(r *promotion.Result) string {
 	var b strings.Builder
 	for _, d := range r.Destinations {
 		if r.DryRun {

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/artifact"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
@@ -50,7 +51,7 @@ func recordArtifactCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			desc, err := client.Describe(c.Context, ref)
+			desc, err := promotion.Describe(c.Context, client, ref)
 			if err != nil {
 				return fmt.Errorf("resolving %s: %w", ref, err)
 			}
