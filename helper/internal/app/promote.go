@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -210,39 +209,14 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 	return nil
 }
 
-// ledgerEnvironments lists the environments with entries in repo's ledger (every tag read
-// once). The ledger track's ledger.(*Ledger).Environments (issue 18 point 3) answers the same
-// question; this call site moves to it when that lands.
+// ledgerEnvironments lists the environments with entries in repo's ledger; a repository that
+// does not exist yet has none.
 func ledgerEnvironments(ctx context.Context, client *registry.Client, repo registry.Repository) ([]string, error) {
-	seen := map[string]bool{}
-	next, previous := "", ""
-	for {
-		page, err := client.ListTagsPage(ctx, repo, "", 1000, next)
-		if err != nil {
-			if failure.KindOf(err) == failure.NotFound {
-				return nil, nil // a repository not written yet: no ledger
-			}
-			return nil, fmt.Errorf("listing the environments of %s: %w", repo, err)
-		}
-		for _, tag := range page.Tags {
-			if e, ok := ledger.ParseTag(tag); ok {
-				seen[e.Env] = true
-			}
-		}
-		if page.Next == "" || len(page.Tags) == 0 {
-			break
-		}
-		if page.Next == previous {
-			return nil, failure.New(failure.Unavailable, "registry %s repeated a page of its tag listing", repo.Registry)
-		}
-		previous, next = page.Next, page.Next
+	envs, err := ledger.New(client, repo).Environments(ctx)
+	if failure.KindOf(err) == failure.NotFound {
+		return nil, nil
 	}
-	envs := make([]string, 0, len(seen))
-	for env := range seen {
-		envs = append(envs, env)
-	}
-	sort.Strings(envs)
-	return envs, nil
+	return envs, err
 }
 
 // announceTagMoves says, before anything is written, which --tag already points at another
