@@ -204,3 +204,40 @@ COMP_WORDS=(shipgate promote --); COMP_CWORD=2; _shipgate_bash_autocomplete; ech
 		t.Errorf("completion fish: exit %d, want 2", r.code)
 	}
 }
+
+// TestMissingRequiredFlagsOneStyle (issue 18 point 6): a command run without its required
+// flags names the first one in one style, `--NAME is required: what it is`, exit 2.
+func TestMissingRequiredFlagsOneStyle(t *testing.T) {
+	want := map[string]string{
+		"record-artifact": "--image", "promote": "--from", "mark-deployed": "--image", "mark-good": "--image",
+		"mark-bad": "--image", "releases": "--repo", "find": "--repo", "rollback": "--repo",
+		"aws assume-role": "--role-arn", "aws credential-process": "--role-arn", "aws trust-policy": "--account-id",
+		"gcp credentials": "--provider", "gcp provider-config": "--org-id",
+	}
+	leaves, _ := commandPaths(t)
+	for _, leaf := range leaves {
+		path := strings.Join(leaf.words, " ")
+		flag, ok := want[path]
+		if !ok {
+			continue
+		}
+		delete(want, path)
+		r := runCLI(t, map[string]string{"HOME": t.TempDir()}, leaf.words...)
+		first := strings.Split(r.stderr, "\n")[0]
+		if r.code != 2 || !strings.HasPrefix(first, "shipgate: error: "+flag+" is required: ") {
+			t.Errorf("%s: exit %d, first line %q; want %q", path, r.code, first, flag+" is required: …")
+		}
+	}
+	for path := range want {
+		t.Errorf("%s is not a command", path)
+	}
+	// The second required flag too, once the first is given.
+	r := runCLI(t, nil, "mark-good", "--image", "reg.example/app@sha256:"+strings.Repeat("a", 64))
+	if !strings.HasPrefix(r.stderr, "shipgate: error: --env is required: ") {
+		t.Errorf("mark-good without --env: %q", r.stderr)
+	}
+	r = runCLI(t, nil, "promote", "--from", "reg.example/app@sha256:"+strings.Repeat("a", 64))
+	if !strings.HasPrefix(r.stderr, "shipgate: error: --to is required: ") {
+		t.Errorf("promote without --to: %q", r.stderr)
+	}
+}

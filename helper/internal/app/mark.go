@@ -84,6 +84,9 @@ func markOptionsFrom(c *cli.Context, s *streams, status ledger.Status) (markOpti
 		return o, err
 	}
 	env := c.String("env")
+	if env == "" {
+		return o, missingFlag("env", "the ENV this entry is for, e.g. production (or $SHIPGATE_ENV)")
+	}
 	if err := ledger.ValidateEnv(env); err != nil {
 		return o, err
 	}

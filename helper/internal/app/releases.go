@@ -57,6 +57,9 @@ func repoAndEnv(c *cli.Context) (registry.Repository, string, error) {
 		return registry.Repository{}, "", err
 	}
 	env := c.String("env")
+	if env == "" {
+		return registry.Repository{}, "", missingFlag("env", "the ENV whose ledger to read, e.g. production (or $SHIPGATE_ENV)")
+	}
 	if err := ledger.ValidateEnv(env); err != nil {
 		return registry.Repository{}, "", err
 	}
