@@ -100,10 +100,9 @@ func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
 		}
 		o.dsts = append(o.dsts, repo)
 	}
-	switch {
-	case o.env != "" && o.noEnvCheck:
-		return o, failure.New(failure.Usage, "--env and --no-env-check: choose one")
-	case o.env != "":
+	// --env may come from an earlier step's SHIPGATE_ENV: with --no-env-check it still names
+	// the environment exported, and the check is skipped (said on stderr).
+	if o.env != "" {
 		if err := ledger.ValidateEnv(o.env); err != nil {
 			return o, err
 		}

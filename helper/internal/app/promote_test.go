@@ -50,7 +50,12 @@ func TestPromoteChecksBadMarksWithoutBeingAsked(t *testing.T) {
 	if !strings.Contains(r.stderr, "warning: --no-env-check") {
 		t.Errorf("--no-env-check is not announced: %q", r.stderr)
 	}
-	mustCode(t, runCLI(t, nil, "promote", "--from", src+"@"+d2, "--to", dst, "--no-env-check", "--env", "production"), 2)
+	// An environment inherited from an earlier step (SHIPGATE_ENV) does not undo it.
+	r = runCLI(t, map[string]string{"SHIPGATE_ENV": "production"}, "promote", "--from", src+"@"+d2, "--to", dst, "--no-env-check")
+	mustCode(t, r, 0)
+	if !strings.Contains(r.stderr, "warning: --no-env-check") {
+		t.Errorf("--no-env-check with SHIPGATE_ENV: %q", r.stderr)
+	}
 
 	// A moving tag is reported, old → new (dry run: "would move").
 	r = runCLI(t, nil, "promote", "--from", src+"@"+d1, "--to", dst, "--tag", "v1", "--dry-run")
