@@ -33,6 +33,7 @@ func runCLIWith(t testing.TB, d deps, environment map[string]string, args ...str
 }
 
 func TestUnknownFlagIsUsageError(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "version", "--no-such-flag")
 	if r.code != 2 {
 		t.Fatalf("exit %d, want 2 (stderr %q)", r.code, r.stderr)
@@ -43,6 +44,7 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "version")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != Version {
 		t.Fatalf("version: code %d stdout %q", r.code, r.stdout)
@@ -50,6 +52,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestFlagEnvName(t *testing.T) {
+	t.Parallel()
 	if got := FlagEnvName("export-to"); got != "SHIPGATE_EXPORT_TO" {
 		t.Fatal(got)
 	}

@@ -42,6 +42,7 @@ type leafCommand struct {
 // silently disappear (issue 18 point 1). Every command refuses it with exit 2, names it and
 // prints nothing on stdout; lint (which takes files) refuses a flag after a file instead.
 func TestStrayArgumentsAreRefused(t *testing.T) {
+	t.Parallel()
 	leaves, _ := commandPaths(t)
 	for _, leaf := range leaves {
 		t.Run(strings.Join(leaf.words, "_"), func(t *testing.T) {
@@ -83,6 +84,7 @@ func TestStrayArgumentsAreRefused(t *testing.T) {
 
 // TestReportedStrayWordCases are the cases of issue 18 point 1 as typed.
 func TestReportedStrayWordCases(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		want []string
@@ -109,6 +111,7 @@ func TestReportedStrayWordCases(t *testing.T) {
 // TestUnknownCommandSuggests: a mistyped command is bad usage (exit 2) with urfave/cli's
 // closest name, at the top level and inside a command group (issue 18 point 6).
 func TestUnknownCommandSuggests(t *testing.T) {
+	t.Parallel()
 	_, groups := commandPaths(t)
 	cases := []struct {
 		args    []string
@@ -151,6 +154,7 @@ func TestUnknownCommandSuggests(t *testing.T) {
 // TestEveryCommandHasExamples: --help of every command shows at least one example, and every
 // example names a command that exists.
 func TestEveryCommandHasExamples(t *testing.T) {
+	t.Parallel()
 	leaves, _ := commandPaths(t)
 	seen := map[string]bool{}
 	for _, leaf := range leaves {
@@ -174,6 +178,7 @@ func TestEveryCommandHasExamples(t *testing.T) {
 // TestShellCompletion runs the real binary through the bash script `completion bash` prints:
 // urfave/cli's completion reads os.Args, so it cannot run in-process.
 func TestShellCompletion(t *testing.T) {
+	t.Parallel()
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
@@ -208,6 +213,7 @@ COMP_WORDS=(shipgate promote --); COMP_CWORD=2; _shipgate_bash_autocomplete; ech
 // TestMissingRequiredFlagsOneStyle (issue 18 point 6): a command run without its required
 // flags names the first one in one style, `--NAME is required: what it is`, exit 2.
 func TestMissingRequiredFlagsOneStyle(t *testing.T) {
+	t.Parallel()
 	want := map[string]string{
 		"record-artifact": "--image", "promote": "--from", "mark-deployed": "--image", "mark-good": "--image",
 		"mark-bad": "--image", "releases": "--repo", "find": "--repo", "rollback": "--repo",

@@ -33,6 +33,7 @@ type badInput struct {
 // planted credential in the output. With SHIPGATE_BADINPUT_REPORT=FILE it writes the list
 // as Markdown (RELIABILITY.md).
 func TestBadInputsAreRefused(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, reg.Repo("app:v1"), 1).String()
 	image := reg.Repo("app") + "@" + digest

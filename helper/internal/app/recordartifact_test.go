@@ -17,6 +17,7 @@ import (
 // git checkout, without $CIRCLE_SHA1, warns that find cannot match the release; --commit,
 // --tree and --branch fill the source; a malformed --commit is refused before any request.
 func TestRecordArtifactOutsideGit(t *testing.T) {
+	t.Parallel()
 	bin := shipgateBinary(t)
 	reg := registryserver.StartT(t, registryserver.Options{})
 	testimage.Image(t, reg.Repo("app:v1"), 1)

@@ -46,6 +46,7 @@ func stallingProxy(t *testing.T, reg *registryserver.Server, stall func(*http.Re
 // registry (or service) that stalls. Each command ends within 2 s of SIGTERM or SIGINT with
 // exit 128+signal, writes no tag to the destination, no export file and no temporary file.
 func TestSignalsStopEveryCommandPromptly(t *testing.T) {
+	t.Parallel()
 	bin := shipgateBinary(t)
 	src := registryserver.StartT(t, registryserver.Options{})
 	dst := registryserver.StartT(t, registryserver.Options{})
