@@ -2,6 +2,7 @@ package app
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 	"unicode"
@@ -77,5 +78,22 @@ func TestTextOutputCannotBeForged(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("JSON lost the exact reason: %s", r.stdout)
+	}
+}
+
+// TestErrorAndProgressLinesAreEscaped: an error cause or a progress argument quoting a
+// server's or a file's words cannot add a line or an escape sequence to stderr.
+func TestErrorAndProgressLinesAreEscaped(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	code := reportError(&b, errors.New("registry said: denied\x1b[2K\rshipgate: done \u202e"))
+	if code != 1 || strings.Count(b.String(), "\n") != 1 || strings.ContainsAny(b.String(), "\x1b\r\u202e") {
+		t.Errorf("error line %q (exit %d)", b.String(), code)
+	}
+	b.Reset()
+	s := &streams{stderr: &b}
+	s.progress("warning: %s", "tag moved\nshipgate: all good\x1b]8;;http://x\x07")
+	if strings.Count(b.String(), "\n") != 1 || strings.ContainsAny(b.String(), "\x1b\x07") {
+		t.Errorf("progress line %q", b.String())
 	}
 }
