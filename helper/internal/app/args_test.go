@@ -247,3 +247,62 @@ func TestMissingRequiredFlagsOneStyle(t *testing.T) {
 		t.Errorf("promote without --to: %q", r.stderr)
 	}
 }
+
+// FuzzStrayWord: whatever word follows a command's flags, and wherever it stands among them,
+// a command that takes no arguments refuses it (exit 2) before doing anything, saying so
+// (issue 18 point 1). The command and the position come from the fuzzer too.
+func FuzzStrayWord(f *testing.F) {
+	f.Add(uint8(1), uint8(0), "oops")
+	f.Add(uint8(5), uint8(2), "reg.example/second")
+	f.Add(uint8(9), uint8(1), "production")
+	f.Add(uint8(3), uint8(3), "help")
+	application := newApp(&streams{getenv: func(string) string { return "" }})
+	type leaf struct {
+		words []string
+		tail  []string // a real flag of the command and a value, around which the word goes
+	}
+	var leaves []leaf
+	var walk func(prefix []string, cmds []*cli.Command)
+	walk = func(prefix []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			path := append(append([]string(nil), prefix...), c.Name)
+			if len(c.Subcommands) > 0 {
+				walk(path, c.Subcommands)
+				continue
+			}
+			if c.ArgsUsage != "" {
+				continue
+			}
+			l := leaf{words: path}
+			for _, fl := range c.Flags {
+				if sf, ok := fl.(*cli.StringFlag); ok {
+					l.tail = []string{"--" + sf.Name, "v1"}
+					break
+				}
+			}
+			leaves = append(leaves, l)
+		}
+	}
+	walk(nil, application.Commands)
+	f.Fuzz(func(t *testing.T, which, pos uint8, word string) {
+		if word == "" || word[0] == '-' || strings.ContainsRune(word, 0) {
+			return // a flag, or nothing: not a stray word
+		}
+		l := leaves[int(which)%len(leaves)]
+		at := int(pos) % (len(l.tail) + 1)
+		if at == 1 {
+			at = 2 // between a flag and its value the word would be the value
+		}
+		args := append([]string(nil), l.words...)
+		args = append(args, l.tail[:min(at, len(l.tail))]...)
+		args = append(args, word)
+		args = append(args, l.tail[min(at, len(l.tail)):]...)
+		r := runCLI(t, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "unexpected argument") {
+			t.Fatalf("%q: exit %d, want 2 naming the argument (stderr %q)", args, r.code, r.stderr)
+		}
+		if r.stdout != "" {
+			t.Fatalf("%q: stdout %q", args, r.stdout)
+		}
+	})
+}
