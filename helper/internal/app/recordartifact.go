@@ -37,7 +37,7 @@ func recordArtifactCommand(s *streams) *cli.Command {
 			}
 			ref, err := registry.ParseReference(c.String("image"))
 			if err != nil {
-				return err
+				return withDigestHint(err, c.String("image"))
 			}
 			// Checked before the registry is asked: a bad --commit is bad usage.
 			src, pipeline := artifact.Context(s.getenv, ".")
