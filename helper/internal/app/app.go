@@ -71,8 +71,14 @@ func newApp(s *streams) *cli.App {
 		Version: Version,
 		Description: "shipgate is the helper behind the shipgate CircleCI orb. Every command also runs standalone.\n" +
 			"Exit codes: 0 done, 1 internal error, 2 bad usage, 3 refused (auth), 4 not found,\n" +
-			"5 refused by a safety rule, 6 unhealthy, 7 dependency unavailable.\n" +
-			"Every flag can also be set as SHIPGATE_<FLAG_NAME> (an empty value counts as unset).",
+			"5 refused by a safety rule, 6 unhealthy, 7 dependency unavailable, 130/143 interrupted (SIGINT/SIGTERM).\n" +
+			"Every flag can also be set as SHIPGATE_<FLAG_NAME> (an empty value counts as unset).\n\n" +
+			"Examples:\n" +
+			"  shipgate record-artifact --image registry.example.com/app:$CIRCLE_SHA1 --export-to $BASH_ENV\n" +
+			"  shipgate promote --release release.json --to registry.example.com/prod/app --env production\n" +
+			"  shipgate releases --repo registry.example.com/prod/app --env production\n" +
+			"  shipgate rollback --repo registry.example.com/prod/app --env production --export-to $BASH_ENV\n" +
+			"  shipgate promote --help   (every command's flags and examples)",
 		Writer:          s.stdout,
 		ErrWriter:       s.stderr,
 		HideHelpCommand: true,
