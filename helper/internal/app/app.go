@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -53,6 +54,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv en
 }
 
 func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env, d deps) int {
+	// Progress comes from several goroutines at once (blob copies, heartbeats): one line per
+	// write, never interleaved, whatever stderr is.
+	stderr = &lockedWriter{w: stderr}
 	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv, deps: d}
 	application := newApp(s)
 	err := application.RunContext(ctx, args)
@@ -93,8 +97,20 @@ func newApp(s *streams) *cli.App {
 		// --generate-bash-completion (urfave/cli's autocomplete/ scripts; docs/interface.md).
 		EnableBashCompletion: true,
 		Suggest:              true,
+		// urfave/cli's own --help and --version are package globals that every run writes to
+		// (BoolFlag.Apply); runs in one process (the tests, in parallel) would race on them.
+		// Each app gets its own instances instead; urfave still recognises them by name.
+		HideHelp:    true,
+		HideVersion: true,
+		Flags:       []cli.Flag{newHelpFlag(), &cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true}},
 	}
-	application.Action = func(ctx *cli.Context) error { return unknownSubcommand(ctx, application.Commands) }
+	application.Action = func(ctx *cli.Context) error {
+		if ctx.Bool("version") { // HideVersion turned urfave's own check off (see above)
+			cli.ShowVersion(ctx)
+			return nil
+		}
+		return unknownSubcommand(ctx, application.Commands)
+	}
 	for _, c := range application.Commands {
 		prepareCommand(c, "")
 	}
@@ -130,6 +146,8 @@ func prepareCommand(c *cli.Command, parent string) {
 	addExamples(c, path)
 	// urfave/cli adds a "help" subcommand to every command at run time; decide now.
 	leaf := len(c.Subcommands) == 0
+	c.HideHelp = true // its global --help flag: see newApp
+	c.Flags = append(c.Flags, newHelpFlag())
 	if leaf {
 		// `promote help` would otherwise be a subcommand; --help stays.
 		c.HideHelpCommand = true
@@ -144,7 +162,7 @@ func prepareCommand(c *cli.Command, parent string) {
 				return err
 			}
 		}
-		if err := applyFlagEnvironment(ctx, c.Flags); err != nil {
+		if err := applyFlagEnvironment(ctx, withoutHelp(c.Flags)); err != nil {
 			return err
 		}
 		// A bad --export-to is bad usage: refuse it before anything is attempted, not after a
@@ -263,6 +281,34 @@ func versionCommand(s *streams) *cli.Command {
 			return err
 		},
 	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// newHelpFlag is a command's own --help (see newApp).
+func newHelpFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}
+}
+
+// withoutHelp is flags without --help, which is never read from the environment.
+func withoutHelp(flags []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, 0, len(flags))
+	for _, f := range flags {
+		if f.Names()[0] != "help" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func hasFlag(flags []cli.Flag, name string) bool {

@@ -60,7 +60,7 @@ func flagWords(args []string) []string {
 // subcommands: without arguments it shows help; with one it refuses the unknown name (exit 2)
 // with urfave's closest-name suggestion.
 func unknownSubcommand(ctx *cli.Context, subcommands []*cli.Command) error {
-	if !ctx.Args().Present() {
+	if !ctx.Args().Present() || ctx.Args().Len() == 1 && ctx.Args().First() == "help" {
 		return cli.ShowSubcommandHelp(ctx)
 	}
 	word := ctx.Args().First()

@@ -49,9 +49,9 @@ func CommandReference() string {
 				}
 				b.WriteString("```\n\n")
 			}
-			if len(c.Flags) > 0 {
+			if len(withoutHelp(c.Flags)) > 0 {
 				b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
-				flags := append([]cli.Flag(nil), c.Flags...)
+				flags := withoutHelp(c.Flags)
 				sort.SliceStable(flags, func(i, j int) bool { return flags[i].Names()[0] < flags[j].Names()[0] })
 				for _, f := range flags {
 					name := f.Names()[0]
