@@ -39,7 +39,7 @@ func checkArguments(ctx *cli.Context, c *cli.Command) error {
 	}
 	if flags := flagWords(args[1:]); len(flags) > 0 {
 		return failure.WithHint(
-			failure.New(failure.Usage, "%s: flag %s after the argument %q would be read as a file name", path, flags[0], args[0]),
+			failure.New(failure.Usage, "%s: flag %s after the argument %q would be read as another argument, not as a flag", path, flags[0], args[0]),
 			fmt.Sprintf("put flags before the arguments: shipgate %s %s ... %s", path, flags[0], args[0]))
 	}
 	return nil
