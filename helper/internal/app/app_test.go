@@ -53,7 +53,7 @@ func TestVersion(t *testing.T) {
 
 func TestFlagEnvName(t *testing.T) {
 	t.Parallel()
-	if got := FlagEnvName("export-to"); got != "SHIPGATE_EXPORT_TO" {
+	if got := FlagEnvName("export-to"); got != "SHIPGATE_FLAG_EXPORT_TO" {
 		t.Fatal(got)
 	}
 }

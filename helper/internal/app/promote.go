@@ -100,8 +100,8 @@ func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
 		}
 		o.dsts = append(o.dsts, repo)
 	}
-	// --env may come from an earlier step's SHIPGATE_ENV: with --no-env-check it still names
-	// the environment exported, and the check is skipped (said on stderr).
+	// --env may come from the job's SHIPGATE_FLAG_ENV: with --no-env-check it still names the
+	// environment exported, and the check is skipped (said on stderr).
 	if o.env != "" {
 		if err := ledger.ValidateEnv(o.env); err != nil {
 			return o, err

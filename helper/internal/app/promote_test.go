@@ -50,11 +50,11 @@ func TestPromoteChecksBadMarksWithoutBeingAsked(t *testing.T) {
 	if !strings.Contains(r.stderr, "warning: --no-env-check") {
 		t.Errorf("--no-env-check is not announced: %q", r.stderr)
 	}
-	// An environment inherited from an earlier step (SHIPGATE_ENV) does not undo it.
-	r = runCLI(t, map[string]string{"SHIPGATE_ENV": "production"}, "promote", "--from", src+"@"+d2, "--to", dst, "--no-env-check")
+	// An environment set for the whole job (SHIPGATE_FLAG_ENV) does not undo it.
+	r = runCLI(t, map[string]string{"SHIPGATE_FLAG_ENV": "production"}, "promote", "--from", src+"@"+d2, "--to", dst, "--no-env-check")
 	mustCode(t, r, 0)
 	if !strings.Contains(r.stderr, "warning: --no-env-check") {
-		t.Errorf("--no-env-check with SHIPGATE_ENV: %q", r.stderr)
+		t.Errorf("--no-env-check with SHIPGATE_FLAG_ENV: %q", r.stderr)
 	}
 
 	// A moving tag is reported, old → new (dry run: "would move").

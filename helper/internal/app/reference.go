@@ -28,7 +28,7 @@ func CommandReference() string {
 	var b strings.Builder
 	b.WriteString("# shipgate command reference\n\n")
 	b.WriteString("Generated from the CLI's own definitions by `make docs` (`shipgate reference`); a test fails when\n")
-	b.WriteString("this file is stale. Every flag can also be set as `SHIPGATE_<FLAG_NAME>` (an empty value counts as\n")
+	b.WriteString("this file is stale. Every flag can also be set as `SHIPGATE_FLAG_<FLAG_NAME>` (an empty value counts as\n")
 	b.WriteString("unset). Exit codes: see the README.\n\n")
 	var walk func(prefix string, cmds []*cli.Command)
 	walk = func(prefix string, cmds []*cli.Command) {
@@ -70,11 +70,6 @@ func CommandReference() string {
 						def = "`" + def + "`"
 					}
 					env := "`" + FlagEnvName(name) + "`"
-					if flagEnvExceptions[c.Name+" --"+name] {
-						env = "–"
-					} else if alias := flagEnvAliases[name]; alias != "" {
-						env += ", `" + alias + "`"
-					}
 					fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", name, env, def, usage)
 				}
 				b.WriteString("\n")

@@ -43,14 +43,14 @@ func viewOf(repo registry.Repository, r ledger.Release) releaseView {
 
 func repoFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "repo", Usage: "the `REPO`sitory holding the ledger (default: $SHIPGATE_REPOSITORY)"},
+		&cli.StringFlag{Name: "repo", Usage: "the `REPO`sitory holding the ledger"},
 		&cli.StringFlag{Name: "env", Usage: "the `ENV`ironment"},
 	}
 }
 
 func repoAndEnv(c *cli.Context) (registry.Repository, string, error) {
 	if c.String("repo") == "" {
-		return registry.Repository{}, "", missingFlag("repo", "the REPO holding the ledger (or $SHIPGATE_REPOSITORY)")
+		return registry.Repository{}, "", missingFlag("repo", "the REPO holding the ledger (or $SHIPGATE_FLAG_REPO)")
 	}
 	repo, err := registry.ParseRepository(c.String("repo"))
 	if err != nil {
@@ -58,7 +58,7 @@ func repoAndEnv(c *cli.Context) (registry.Repository, string, error) {
 	}
 	env := c.String("env")
 	if env == "" {
-		return registry.Repository{}, "", missingFlag("env", "the ENV whose ledger to read, e.g. production (or $SHIPGATE_ENV)")
+		return registry.Repository{}, "", missingFlag("env", "the ENV whose ledger to read, e.g. production (or $SHIPGATE_FLAG_ENV)")
 	}
 	if err := ledger.ValidateEnv(env); err != nil {
 		return registry.Repository{}, "", err
