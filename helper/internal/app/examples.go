@@ -41,6 +41,11 @@ var commandExamples = map[string][]string{
 		"shipgate lint --output sarif .circleci/config.yml > lint.sarif",
 		"shipgate lint --disable SG012 src/examples",
 	},
+	"policy bundle": {
+		"shipgate policy bundle --out policies",
+		"shipgate policy bundle --soft --settings .shipgate-lint.yml --out policies",
+		"circleci policy decide --input .circleci/config.yml --no-compile -- policies",
+	},
 	"aws assume-role": {
 		"shipgate aws assume-role --role-arn arn:aws:iam::123456789012:role/deploy --region eu-west-1 --export-to $BASH_ENV",
 	},
