@@ -41,7 +41,7 @@ func main() {
 	flag.StringVar(&t.crane, "crane", "", "crane to measure (default: the v0.22.1 pinned in helper/dev/tools/crane, built by devtool)")
 	sizes := flag.String("layer-mib", "1,10,100", "layer sizes (MiB) of the wall-time scenario")
 	counts := flag.Bool("counts", true, "run the request-count scenarios (false: wall time only, for quick checks)")
-	runs := flag.Int("runs", 15, "runs per tool in the wall-time scenario (the median is reported)")
+	runs := flag.Int("runs", 21, "runs per tool in the wall-time scenario (the median and the minimum are reported)")
 	flag.Parse()
 	for name, path := range map[string]*string{"regctl": &t.regctl, "crane": &t.crane} {
 		if *path == "" {
