@@ -47,3 +47,12 @@ func TestMedianMin(t *testing.T) {
 		}
 	}
 }
+
+func TestParseSizesSkipsWhatIsNotAPositiveNumber(t *testing.T) {
+	if got := parseSizes(" 1, 10,x,0,-3,100"); !slices.Equal(got, []int{1, 10, 100}) {
+		t.Errorf("parseSizes = %v, want [1 10 100]", got)
+	}
+	if got := parseSizes("0"); len(got) != 0 {
+		t.Errorf("parseSizes(0) = %v, want none", got)
+	}
+}
