@@ -200,9 +200,13 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 	return result, nil
 }
 
-// defaultParallel is how many blob transfers and child manifests move at once: crane's and
-// regclient's default is also a handful; more gains nothing on one registry's connection pool.
-const defaultParallel = 8
+// defaultParallel is how many blob transfers and child manifests move at once. A registry's
+// answers, not shipgate's CPU, bound a copy of many small blobs (a traced 3-platform index copy
+// to another registry spent most of its time waiting for the destination's POSTs and PUTs), so
+// more requests in flight hide more of that latency: against 8, 16 took 0.90, 0.97 and 0.97 of
+// the wall time (medians of pairwise ratios, 25 to 40 runs each, shared 2-core machine) for the
+// same CPU time; 32 took 1.04 of 16's. The transport keeps up to 32 idle connections per host.
+const defaultParallel = 16
 
 // promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
 // which also yields the bytes to tag), so a destination that holds the digest costs 1 request
