@@ -202,11 +202,12 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 
 // defaultParallel is how many blob transfers and child manifests move at once. A registry's
 // answers, not shipgate's CPU, bound a copy of many small blobs (a traced 3-platform index copy
-// to another registry spent most of its time waiting for the destination's POSTs and PUTs), so
-// more requests in flight hide more of that latency: against 8, 16 took 0.90, 0.97 and 0.97 of
-// the wall time (medians of pairwise ratios, 25 to 40 runs each, shared 2-core machine) for the
-// same CPU time; 32 took 1.04 of 16's. The transport keeps up to 32 idle connections per host.
-const defaultParallel = 16
+// to another registry spent most of its time waiting for the destination's POSTs and PUTs), yet
+// more in flight did not reliably help: 16 against 8 took 0.90 to 0.97 of the CLI's wall time in
+// pairwise runs, but 1.02 to 1.19 of the library's in interleaved runs of
+// BenchmarkPromoteIndexAcrossRegistries (both on the shared 2-core machine). 8 stays, as
+// crane's and regclient's defaults are also a handful.
+const defaultParallel = 8
 
 // promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
 // which also yields the bytes to tag), so a destination that holds the digest costs 1 request
