@@ -365,7 +365,7 @@ func runWallTime(report *strings.Builder, t tools, sizes []int, runs int) {
 }
 
 // bigLayerRuns bounds the runs of the 100 MiB copy (each moves 200 MiB through both proxies).
-const bigLayerRuns = 9
+const bigLayerRuns = 15
 
 // rotate returns names starting at the (round mod len)-th.
 func rotate(names []string, round int) []string {
