@@ -82,6 +82,7 @@ func commands(s *streams) []*cli.Command {
 		awsCommand(s),
 		smokeTestCommand(s),
 		lintCommand(s),
+		policyCommand(s),
 		gcpCommand(s),
 		versionCommand(s),
 		referenceCommand(s),
