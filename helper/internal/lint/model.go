@@ -48,6 +48,9 @@ type workflow struct {
 	entries []*entry
 	byName  map[string]*entry
 	deps    map[string][]*entry
+	// gate is the workflow's own branch gate (when/unless, schedules), read once.
+	gate     branchGate
+	gateDone bool
 }
 
 // entry is one job invocation in a workflow.
