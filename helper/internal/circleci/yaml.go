@@ -144,18 +144,24 @@ func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
 	case yaml.MappingNode:
 		return d.mapping(n, depth)
 	case yaml.ScalarNode:
-		if n.Style == 0 && n.ShortTag() == "!!str" {
-			if b, ok := yaml11Bools[n.Value]; ok {
-				return b, nil
-			}
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return v, nil
+		return scalar(n)
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
+}
+
+// scalar reads a scalar: a plain yes/no/on/off is a boolean (YAML 1.1), the rest as yaml.v3
+// resolves it.
+func scalar(n *yaml.Node) (any, error) {
+	if n.Style == 0 && n.ShortTag() == "!!str" {
+		if b, ok := yaml11Bools[n.Value]; ok {
+			return b, nil
+		}
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return v, nil
 }
 
 // mapping converts a mapping: merge keys (`<<: *a` or a list of them) fill only the keys
