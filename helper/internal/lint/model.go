@@ -93,11 +93,8 @@ const (
 	envStaging    = "staging"
 )
 
-// knownTopLevel are the top-level keys of a CircleCI config (configuration reference).
-var knownTopLevel = map[string]bool{
-	"version": true, "setup": true, "orbs": true, "commands": true, "parameters": true,
-	"executors": true, "jobs": true, "workflows": true, "job-groups": true,
-}
+// knownTopLevel are the top-level keys of a CircleCI config.
+var knownTopLevel = wordSet(circleci.ConfigKeys...)
 
 // knownOrbs are orbs whose jobs and commands the rules understand beyond their names.
 var knownOrbs = map[string]bool{
