@@ -210,7 +210,7 @@ func (l *linter) isDeploy(e *entry, env string) bool {
 		return true
 	case e.isShipgateJob("rollback", "smoke_test"):
 		return false
-	case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
+	case l.cfg.usesShipgateCommand(e, "deploy_release", "deploy", "promote"):
 		return true
 	}
 	ws := words(e.name + " " + e.ref)
@@ -320,7 +320,7 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 		return true
 	}
 	// So does the orb's deploy command (promote, your steps, mark, smoke test, mark).
-	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy") {
+	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy_release", "deploy") {
 		return true
 	}
 	for _, step := range e.steps() {
