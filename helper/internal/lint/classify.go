@@ -206,7 +206,7 @@ func (l *linter) classify() {
 // jobs and commands, then what its steps do, then its name (issue 18 point 9).
 func (l *linter) isDeploy(e *entry, env string) bool {
 	switch {
-	case e.isShipgateJob("deploy", "promote"):
+	case e.isShipgateJob("deploy_release", "deploy", "promote"):
 		return true
 	case e.isShipgateJob("rollback", "smoke_test"):
 		return false
@@ -313,7 +313,7 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 		}
 	}
 	// The orb's deploy job runs its smoke tests after the deploy steps.
-	if e.isShipgateJob("deploy", "smoke_test") {
+	if e.isShipgateJob("deploy_release", "deploy", "smoke_test") {
 		return true
 	}
 	if anyWord(words(e.name+" "+e.ref), smokeWords) {
