@@ -40,6 +40,9 @@ type Options struct {
 	MaxTags int
 	// Addr is the address to listen on; empty picks a free 127.0.0.1 port.
 	Addr string
+	// NoDelete runs the registry with deletion disabled (distribution's default configuration:
+	// every DELETE answers 405 UNSUPPORTED).
+	NoDelete bool
 }
 
 // Server is a running registry.
@@ -79,7 +82,7 @@ func Start(opts Options) (*Server, error) {
 	} else {
 		config.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
 	}
-	config.Storage["delete"] = configuration.Parameters{"enabled": true}
+	config.Storage["delete"] = configuration.Parameters{"enabled": !opts.NoDelete}
 	config.Storage["maintenance"] = configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}
 	if len(opts.Users) > 0 {
 		path := filepath.Join(tempDir, "htpasswd")
@@ -147,8 +150,8 @@ func StartExternal(binary string, opts Options) (*Server, error) {
 		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: shipgate-test\n    path: %s\n", path)
 	}
 	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"+
-		"storage:\n  inmemory: {}\n  delete:\n    enabled: true\n"+
-		"http:\n  addr: %s\n  secret: shipgate-test-registry\n%s", host, auth)
+		"storage:\n  inmemory: {}\n  delete:\n    enabled: %t\n"+
+		"http:\n  addr: %s\n  secret: shipgate-test-registry\n%s", !opts.NoDelete, host, auth)
 	configPath := filepath.Join(tempDir, "config.yml")
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		return nil, err
