@@ -1,0 +1,209 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+// Pruning bounds a ledger's tag count with guarantees, not heuristics (docs/ledger.md,
+// "Pruning"). An entry is removed only when none of these keeps it:
+//
+//   - it is newer than KeepFor (by its stamp, against the registry's clock);
+//   - it is one of the newest KeepGood good entries of the environment;
+//   - it is current (the newest deploying or deployed entry);
+//   - it is the rollback target's entry (the target as RollbackTarget chooses it);
+//   - it is the newest entry of the environment (the anchor of the next stamp).
+//
+// Bad markers are never entries, so they are never removed. An entry goes with its record:
+// the record first, then the entry tag, so a run cut short leaves an entry without a record
+// (which every reader handles, and the next run removes), never an orphan record.
+
+// DefaultKeepGood and DefaultKeepFor are prune's defaults: ten rollback candidates, and a
+// quarter of history, whichever keeps more.
+const (
+	DefaultKeepGood = 10
+	DefaultKeepFor  = 90 * 24 * time.Hour
+)
+
+// recheckEvery is how many deletions run between two checks that the rollback target has not
+// moved (a digest marked bad, or a rollback, meanwhile).
+const recheckEvery = 50
+
+// PrunePolicy says what to keep in one environment.
+type PrunePolicy struct {
+	Env string
+	// KeepGood keeps the newest N good entries (at least 1).
+	KeepGood int
+	// KeepFor keeps every entry newer than this (0 keeps nothing for its age alone).
+	KeepFor time.Duration
+	// Apply deletes; without it Prune only plans (a dry run).
+	Apply bool
+}
+
+// Kept is an entry prune keeps and the first rule that keeps it.
+type Kept struct {
+	Tag    string `json:"tag"`
+	Reason string `json:"reason"`
+}
+
+// Reasons an entry is kept.
+const (
+	KeptRecent   = "recent"
+	KeptGood     = "newest-good"
+	KeptCurrent  = "current"
+	KeptTarget   = "rollback-target"
+	KeptNewest   = "newest"
+	KeptRechecks = "rollback-target (moved during the prune)"
+)
+
+// PruneResult is a plan and, with Apply, what was deleted.
+type PruneResult struct {
+	Env string `json:"env"`
+	// Now is the registry's time the ages were measured against.
+	Now     time.Time `json:"now"`
+	Cutoff  time.Time `json:"cutoff"`
+	Entries int       `json:"entries"`
+	Kept    []Kept    `json:"kept"`
+	// Remove lists the entry tags that go (each with its record tag, <entry>.r).
+	Remove []string `json:"remove"`
+	Apply  bool     `json:"apply"`
+	// Deleted counts tags removed by this run (entries and records); AlreadyGone those another
+	// run removed first.
+	Deleted     int `json:"deleted"`
+	AlreadyGone int `json:"alreadyGone"`
+}
+
+// Prune plans, and with Apply performs, the removal of old entries of one environment.
+// Running it twice, or two at once, removes nothing the first would not: a tag already gone
+// counts as done. A registry that refuses to delete tags stops the run at the first refusal
+// (registry.ErrDeleteRefused, exit code 5) with nothing else attempted.
+func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error) {
+	if err := ValidateEnv(p.Env); err != nil {
+		return nil, err
+	}
+	if p.KeepGood < 1 {
+		return nil, failure.New(failure.Usage, "keep at least 1 good entry (a rollback target), not %d", p.KeepGood)
+	}
+	if p.KeepFor < 0 {
+		return nil, failure.New(failure.Usage, "keep-for %s: want 0 or more", p.KeepFor)
+	}
+	now, err := l.registryNow(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &PruneResult{Env: p.Env, Now: now, Cutoff: now.Add(-p.KeepFor), Apply: p.Apply, Kept: []Kept{}, Remove: []string{}}
+
+	var entries []Entry
+	if err := l.Scan(ctx, p.Env, func(e Entry) bool { entries = append(entries, e); return true }); err != nil {
+		return nil, err
+	}
+	res.Entries = len(entries)
+	target, err := l.targetTag(ctx, p.Env)
+	if err != nil {
+		return nil, err
+	}
+	good, currentSeen := 0, false
+	var remove []Entry
+	for i, e := range entries {
+		reason := ""
+		switch {
+		case i == 0:
+			reason = KeptNewest
+		case e.Tag == target:
+			reason = KeptTarget
+		case !currentSeen && (e.Status == Deploying || e.Status == Deployed):
+			reason = KeptCurrent
+		case e.Status == Good && good < p.KeepGood:
+			reason = KeptGood
+		case !e.Time().Before(res.Cutoff):
+			reason = KeptRecent
+		}
+		if e.Status == Deploying || e.Status == Deployed {
+			currentSeen = true
+		}
+		if e.Status == Good {
+			good++
+		}
+		if reason != "" {
+			res.Kept = append(res.Kept, Kept{Tag: e.Tag, Reason: reason})
+			continue
+		}
+		remove = append(remove, e)
+		res.Remove = append(res.Remove, e.Tag)
+	}
+	if !p.Apply || len(remove) == 0 {
+		return res, nil
+	}
+	// Oldest first: a run cut short leaves the newest history, never a hole in the middle.
+	for i := len(remove) - 1; i >= 0; i-- {
+		if (len(remove)-1-i)%recheckEvery == 0 {
+			moved, err := l.targetTag(ctx, p.Env)
+			if err != nil {
+				return res, err
+			}
+			if moved != target && moved != "" {
+				target = moved
+				res.Kept = append(res.Kept, Kept{Tag: moved, Reason: KeptRechecks})
+			}
+		}
+		e := remove[i]
+		if e.Tag == target {
+			continue
+		}
+		for _, tag := range []string{e.RecordTag(), e.Tag} {
+			err := l.client.DeleteTag(ctx, l.repo, tag)
+			switch {
+			case err == nil:
+				res.Deleted++
+			case failure.KindOf(err) == failure.NotFound:
+				// Gone already: another prune, or (for a record) never written.
+				res.AlreadyGone++
+			default:
+				return res, fmt.Errorf("pruning the %s ledger of %s: %w", p.Env, l.repo, err)
+			}
+		}
+	}
+	res.Remove = removedTags(res.Remove, target)
+	return res, nil
+}
+
+// removedTags drops a tag that the recheck kept from the list of removals.
+func removedTags(tags []string, kept string) []string {
+	out := tags[:0]
+	for _, t := range tags {
+		if t != kept {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// targetTag is the tag of the entry that makes the rollback target one ("" when there is
+// none). Any failure other than "no target" stops the prune: it must not guess.
+func (l *Ledger) targetTag(ctx context.Context, env string) (string, error) {
+	rb, err := l.RollbackTarget(ctx, RollbackQuery{Env: env})
+	if failure.KindOf(err) == failure.NotFound && !errors.Is(err, errEntryNotVisible) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("finding the %s rollback target to keep: %w", env, err)
+	}
+	return rb.Target.Entry.Tag, nil
+}
+
+// registryNow is the registry's clock (the clock entry stamps come from), read from the Date of
+// a one-tag listing; the local clock only when the registry sends no Date.
+func (l *Ledger) registryNow(ctx context.Context) (time.Time, error) {
+	page, err := l.client.ListTagsPage(ctx, l.repo, "", 1, "")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("reading the registry's time from %s: %w", l.repo, err)
+	}
+	if page.ServerTime.IsZero() {
+		return l.now().UTC(), nil
+	}
+	return page.ServerTime.UTC(), nil
+}
