@@ -119,7 +119,7 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 			reason = KeptCurrent
 		case e.Status == Good && good < p.KeepGood:
 			reason = KeptGood
-		case !e.Time().Before(res.Cutoff):
+		case p.KeepFor > 0 && !e.Time().Before(res.Cutoff):
 			reason = KeptRecent
 		}
 		if e.Status == Deploying || e.Status == Deployed {
