@@ -79,6 +79,7 @@ func commands(s *streams) []*cli.Command {
 		releasesCommand(s),
 		findCommand(s),
 		rollbackCommand(s),
+		ledgerCommand(s),
 		awsCommand(s),
 		smokeTestCommand(s),
 		lintCommand(s),

@@ -20,6 +20,7 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 		&cli.StringFlag{Name: "rollback-from", Usage: "the `DIGEST` this deploy rolls back from ($SHIPGATE_ROLLBACK_FROM)"},
 		&cli.StringSliceFlag{Name: "alias", Usage: "also move the moving tag `TAG` (e.g. production-current) to the digest"},
 		&cli.BoolFlag{Name: "force", Usage: "record even a digest marked bad in the environment"},
+		ledgerRepoFlag(),
 		outputFlag(),
 	}
 	if status == ledger.Deployed {
@@ -76,8 +77,12 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 			if rec.Version == "" {
 				rec.Version = rec.Source.Commit
 			}
-			l, err := newLedger(c, s, ref.Repository)
+			l, err := openLedger(c, s, ref.Repository)
 			if err != nil {
+				return err
+			}
+			// A dedicated ledger repository gets the digest first (mounted: no bytes move).
+			if _, err := l.loc.Bring(c.Context, l.client, ref.Digest); err != nil {
 				return err
 			}
 			written, err := l.Append(c.Context, ledger.Mark{Env: env, Digest: ref.Digest, Status: st, Record: rec,

@@ -28,6 +28,7 @@ func promoteCommand(s *streams) *cli.Command {
 			&cli.StringSliceFlag{Name: "tag", Usage: "also tag the digest as `TAG` in every destination (repeatable)"},
 			&cli.StringFlag{Name: "env", Usage: "the destination's environment: refuse a digest marked bad there"},
 			&cli.BoolFlag{Name: "force", Usage: "promote even a digest marked bad in --env"},
+			ledgerRepoFlag(),
 			&cli.BoolFlag{Name: "allow-tag", Usage: "accept a source given by tag (resolved once, and printed)"},
 			&cli.BoolFlag{Name: "no-referrers", Usage: "do not copy signatures, attestations and SBOMs that refer to the digest"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (per blob: present, mount or copy) and write nothing"},
@@ -75,7 +76,16 @@ func promoteCommand(s *streams) *cli.Command {
 				s.progress("resolved %s:%s to %s (once)", src.Repository, src.Tag, src.Digest)
 			}
 			if env != "" && !c.Bool("force") {
-				for _, dst := range dsts {
+				// The verdict lives where the environment's ledger does.
+				ledgers := dsts
+				if value := c.String("ledger-repo"); value != "" {
+					repo, err := registry.ParseRepository(value)
+					if err != nil {
+						return err
+					}
+					ledgers = []registry.Repository{repo}
+				}
+				for _, dst := range ledgers {
 					bad, err := ledger.New(client, dst).IsBad(c.Context, env, src.Digest)
 					if err != nil {
 						return err
