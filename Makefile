@@ -62,6 +62,7 @@ reliability:
 
 bench: build
 	$(GO) run ./helper/cmd/registrybench -out bench/RESULTS.md
+	$(GO) run ./helper/cmd/ledgerbench -out bench/LEDGER.md
 
 clean:
 	rm -rf bin
