@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
 // Pruning bounds a ledger's tag count with guarantees, not heuristics (docs/ledger.md,
@@ -155,20 +156,49 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 			continue
 		}
 		for _, tag := range []string{e.RecordTag(), e.Tag} {
-			err := l.client.DeleteTag(ctx, l.repo, tag)
-			switch {
-			case err == nil:
-				res.Deleted++
-			case failure.KindOf(err) == failure.NotFound:
-				// Gone already: another prune, or (for a record) never written.
-				res.AlreadyGone++
-			default:
+			// The first deletion of a run is read back: a registry that accepts a DELETE and
+			// keeps the tag must stop the run, not be counted as pruned.
+			gone, err := l.deleteTag(ctx, tag, res.Deleted == 0)
+			if err != nil {
 				return res, fmt.Errorf("pruning the %s ledger of %s: %w", p.Env, l.repo, err)
+			}
+			if gone {
+				res.AlreadyGone++
+			} else {
+				res.Deleted++
 			}
 		}
 	}
 	res.Remove = removedTags(res.Remove, target)
 	return res, nil
+}
+
+// deleteTag removes one tag; alreadyGone reports a tag another run (or, for a record, no write)
+// left absent. A 404 is believed only when a HEAD confirms the tag is gone: ECR answered the
+// Docker API's DELETE with 404 while keeping the image (fluxcd/pkg#328), which would otherwise
+// read as "already pruned". With verify, a deletion the registry accepted is read back too.
+func (l *Ledger) deleteTag(ctx context.Context, tag string, verify bool) (alreadyGone bool, err error) {
+	err = l.client.DeleteTag(ctx, l.repo, tag)
+	notFound := failure.KindOf(err) == failure.NotFound
+	if err != nil && !notFound {
+		return false, err
+	}
+	if !notFound && !verify {
+		return false, nil
+	}
+	desc, herr := l.client.HeadManifest(ctx, registry.Reference{Repository: l.repo, Tag: tag})
+	if herr != nil {
+		return false, fmt.Errorf("reading back the deletion of %s: %w", tag, herr)
+	}
+	if desc != nil {
+		what := "accepted the deletion of"
+		if notFound {
+			what = "answered 404 to the deletion of"
+		}
+		return false, failure.WithHint(failure.New(failure.Safety, "%w: %s %s %s, which still resolves", registry.ErrDeleteRefused, l.repo.Registry, what, tag),
+			"this registry does not delete single tags through its API; use its own retention rules (docs/ledger.md, \"Pruning\")")
+	}
+	return notFound, nil
 }
 
 // removedTags drops a tag that the recheck kept from the list of removals.

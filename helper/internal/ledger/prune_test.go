@@ -30,6 +30,10 @@ import (
 type clockProxy struct {
 	Host string
 	now  atomic.Int64 // unix seconds
+	// fakeDelete, when non-zero, answers every DELETE with this status without forwarding it:
+	// ECR answered the Docker API's DELETE with "404 page not found" (fluxcd/pkg#328); a
+	// registry may also accept a deletion it does not perform.
+	fakeDelete atomic.Int32
 }
 
 func startClockProxy(t testing.TB, targetURL string, start time.Time) *clockProxy {
@@ -53,7 +57,15 @@ func startClockProxy(t testing.TB, targetURL string, start time.Time) *clockProx
 		}
 		return nil
 	}
-	server := &http.Server{Handler: reverse, ReadHeaderTimeout: 10 * time.Second}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if status := int(p.fakeDelete.Load()); status != 0 && r.Method == http.MethodDelete {
+			w.WriteHeader(status)
+			_, _ = w.Write([]byte("404 page not found"))
+			return
+		}
+		reverse.ServeHTTP(w, r)
+	})
+	server := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = server.Serve(listener) }()
 	t.Cleanup(func() { _ = server.Close() })
 	return p
@@ -254,9 +266,9 @@ func TestPruneNeverRemovesTheTargetOrTheNewestGood(t *testing.T) {
 }
 
 // TestPruneOnRegistriesThatRefuseDeletion: distribution with deletion disabled (405
-// UNSUPPORTED) and docker-registry 2.8 (no tag deletion: 400 DIGEST_INVALID) make prune stop
-// at its first deletion with a refusal (exit code 5), and nothing is removed. The dry run
-// works there.
+// UNSUPPORTED), docker-registry 2.8 (no tag deletion: 400 DIGEST_INVALID), and registries that
+// answer a DELETE with 404 or 202 but keep the tag make prune stop at its first deletion with a
+// refusal (exit code 5), and nothing is removed. The dry run works there.
 func TestPruneOnRegistriesThatRefuseDeletion(t *testing.T) {
 	kinds := map[string]func(t *testing.T) *registryserver.Server{
 		"distribution-v3-delete-disabled": func(t *testing.T) *registryserver.Server {
@@ -274,9 +286,20 @@ func TestPruneOnRegistriesThatRefuseDeletion(t *testing.T) {
 			return s
 		},
 	}
+	for _, status := range []int{http.StatusNotFound, http.StatusAccepted} {
+		kinds[fmt.Sprintf("delete-answers-%d-keeps-the-tag", status)] = func(t *testing.T) *registryserver.Server {
+			return registryserver.StartT(t, registryserver.Options{})
+		}
+	}
 	for name, start := range kinds {
 		t.Run(name, func(t *testing.T) {
 			w := newPruneWorld(t, start(t), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+			switch name {
+			case "delete-answers-404-keeps-the-tag":
+				w.clock.fakeDelete.Store(http.StatusNotFound)
+			case "delete-answers-202-keeps-the-tag":
+				w.clock.fakeDelete.Store(http.StatusAccepted)
+			}
 			for i := 0; i < 4; i++ {
 				d := w.image(fmt.Sprintf("b%d", i))
 				w.mark("production", d, ledger.Deployed, commitN(i))
