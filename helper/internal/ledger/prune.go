@@ -31,8 +31,9 @@ const (
 )
 
 // recheckEvery is how many deletions run between two checks that the rollback target has not
-// moved (a digest marked bad, or a rollback, meanwhile).
-const recheckEvery = 50
+// moved (a digest marked bad, or a rollback, meanwhile): every 50, or every tenth of a larger
+// run, because on registries where every read is a full walk (ECR) a check costs one.
+func recheckEvery(removals int) int { return max(50, removals/10) }
 
 // PrunePolicy says what to keep in one environment.
 type PrunePolicy struct {
@@ -140,8 +141,9 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 		return res, nil
 	}
 	// Oldest first: a run cut short leaves the newest history, never a hole in the middle.
+	every := recheckEvery(len(remove))
 	for i := len(remove) - 1; i >= 0; i-- {
-		if (len(remove)-1-i)%recheckEvery == 0 {
+		if (len(remove)-1-i)%every == 0 {
 			moved, err := l.targetTag(ctx, p.Env)
 			if err != nil {
 				return res, err
