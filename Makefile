@@ -4,19 +4,27 @@
 GO        ?= go
 BIN       := bin/shipgate
 PKGS      := ./...
+# The dev tooling (runner, demo, orb tools, benches) is a module of its own: helper/dev.
+DEV       := helper/dev
 # Seconds each fuzz target runs inside `make test` (a bounded pass; `make fuzz` runs longer).
 FUZZTIME  ?= 4s
 LONGFUZZ  ?= 2m
 
-.PHONY: all build test unit secret-scan fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
+.PHONY: all build tools test unit secret-scan fuzz-smoke fuzz bench vet fmt-check clean docs orb demo race soak reliability
 
 all: build
 
 build:
 	$(GO) build -trimpath -o $(BIN) ./helper/cmd/shipgate
 
+# Builds the pinned third-party programs the tests run (the distribution registry, and the
+# clients that judge results) into the user cache (shipgate-tools); tests build a missing one on first use.
+tools:
+	$(GO) run ./helper/internal/testpeer/devtool/buildtools
+
 vet:
 	$(GO) vet $(PKGS)
+	cd $(DEV) && $(GO) vet ./...
 
 fmt-check:
 	@out=$$(gofmt -l helper); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -28,6 +36,7 @@ TESTLOG   ?= bin/test.log
 unit:
 	@mkdir -p $(dir $(TESTLOG))
 	@status=0; $(GO) test -count=1 -v $(PKGS) >$(TESTLOG) 2>&1 || status=$$?; \
+	(cd $(DEV) && $(GO) test -count=1 -v ./...) >>$(TESTLOG) 2>&1 || status=$$?; \
 	grep -E '^(ok|FAIL|\?|panic:)' $(TESTLOG); \
 	if [ $$status -ne 0 ]; then echo "--- failing tests (full log: $(TESTLOG)):"; \
 	  grep -v -E '^(=== (RUN|PAUSE|CONT)|--- PASS|    --- PASS|PASS$$)' $(TESTLOG) | tail -300; fi; \
@@ -44,7 +53,7 @@ fuzz-smoke:
 fuzz:
 	./.ci/fuzz $(LONGFUZZ)
 
-test: fmt-check vet unit secret-scan race fuzz-smoke
+test: fmt-check tools vet unit secret-scan race fuzz-smoke
 
 # Concurrent ledger writers and readers under the race detector (only these tests: -race over the
 # whole module is too slow for the build machine).
@@ -61,8 +70,8 @@ reliability:
 	./.ci/reliability-report
 
 bench: build
-	$(GO) run ./helper/cmd/registrybench -out bench/RESULTS.md
-	$(GO) run ./helper/cmd/ledgerbench -out bench/LEDGER.md
+	$(GO) run -C $(DEV) ./cmd/registrybench -out bench/RESULTS.md
+	$(GO) run -C $(DEV) ./cmd/ledgerbench -out $(CURDIR)/bench/LEDGER.md
 
 clean:
 	rm -rf bin
@@ -74,9 +83,9 @@ docs: build
 # Packs src/ into orb.yml and renders docs/orb-reference.md from it (both committed; tests fail
 # when either is stale).
 orb:
-	$(GO) run ./helper/cmd/orbtool pack -src src -out orb.yml
-	$(GO) run ./helper/cmd/orbtool reference -orb orb.yml -out docs/orb-reference.md
+	$(GO) run -C $(DEV) ./cmd/orbtool pack -src src -out orb.yml
+	$(GO) run -C $(DEV) ./cmd/orbtool reference -orb orb.yml -out docs/orb-reference.md
 
 # The local end-to-end demo: the example pipeline through the local runner, narrated.
 demo:
-	$(GO) run ./helper/cmd/devstack demo
+	$(GO) run -C $(DEV) ./cmd/devstack demo

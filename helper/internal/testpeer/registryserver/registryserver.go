@@ -1,13 +1,12 @@
 // Package registryserver runs a real OCI registry for tests and the demo: the CNCF
-// distribution registry (github.com/distribution/distribution/v3), embedded in-process and
-// listening on a free 127.0.0.1 port. It is a test peer: the shipgate binary never imports it.
-//
-// When Debian's older docker-registry 2.8 is installed, StartExternal runs that binary instead,
-// so integration tests can cover both implementations.
+// distribution registry v3 (its own `registry` command, pinned in helper/dev/tools/distribution and
+// built by testpeer/devtool) or Debian's docker-registry 2.8, each as a process listening on a free
+// 127.0.0.1 port with in-memory storage. Running the registry as a process keeps distribution and
+// its dependencies out of the shipped module. It is a test peer: the shipgate binary never imports
+// it.
 package registryserver
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -17,17 +16,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
-	"github.com/distribution/distribution/v3/configuration"
-	"github.com/distribution/distribution/v3/registry/handlers"
-	"github.com/sirupsen/logrus"
 	"golang.org/x/crypto/bcrypt"
 
-	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
-	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/devtool"
 )
 
 // Options configure a registry. The zero value is an anonymous, in-memory registry.
@@ -36,7 +31,8 @@ type Options struct {
 	Users map[string]string
 	// RootDir stores blobs and manifests on disk there; empty keeps them in memory.
 	RootDir string
-	// MaxTags caps how many tags one page of tags/list returns (distribution's default: 1000).
+	// MaxTags caps how many tags one page of tags/list returns (distribution's default: 1000;
+	// docker-registry 2.8 has no such setting and returns every tag).
 	MaxTags int
 	// Addr is the address to listen on; empty picks a free 127.0.0.1 port.
 	Addr string
@@ -52,67 +48,21 @@ type Server struct {
 	// URL is http://Host.
 	URL string
 
-	server  *http.Server
 	process *exec.Cmd
+	exited  chan struct{} // closed when the process has ended
 	tempDir string
 }
 
-func init() {
-	// distribution logs every request through logrus; keep test output readable.
-	logrus.SetOutput(io.Discard)
-	logrus.SetLevel(logrus.PanicLevel)
-}
-
-// Start starts an embedded distribution registry.
+// Start starts the pinned distribution v3 registry (building it on first use).
 func Start(opts Options) (*Server, error) {
-	tempDir, err := os.MkdirTemp("", "shipgate-registry-")
+	binary, err := devtool.Path("distribution")
 	if err != nil {
 		return nil, err
 	}
-	config := &configuration.Configuration{}
-	config.Log.Level = "panic"
-	config.Log.AccessLog.Disabled = true
-	config.HTTP.Secret = "shipgate-test-registry"
-	config.Tags.MaxTags = opts.MaxTags
-	if config.Tags.MaxTags <= 0 {
-		config.Tags.MaxTags = 1000
-	}
-	if opts.RootDir != "" {
-		config.Storage = configuration.Storage{"filesystem": configuration.Parameters{"rootdirectory": opts.RootDir}}
-	} else {
-		config.Storage = configuration.Storage{"inmemory": configuration.Parameters{}}
-	}
-	config.Storage["delete"] = configuration.Parameters{"enabled": !opts.NoDelete}
-	config.Storage["maintenance"] = configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}
-	if len(opts.Users) > 0 {
-		path := filepath.Join(tempDir, "htpasswd")
-		if err := writeHtpasswd(path, opts.Users); err != nil {
-			os.RemoveAll(tempDir)
-			return nil, err
-		}
-		config.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "shipgate-test", "path": path}}
-	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	listener, err := net.Listen("tcp", addr)
-	if err != nil {
-		os.RemoveAll(tempDir)
-		return nil, fmt.Errorf("registry: listening on %s: %w", addr, err)
-	}
-	app := handlers.NewApp(context.Background(), config)
-	s := &Server{
-		Host:    listener.Addr().String(),
-		server:  &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second},
-		tempDir: tempDir,
-	}
-	s.URL = "http://" + s.Host
-	go func() { _ = s.server.Serve(listener) }()
-	return s, nil
+	return StartExternal(binary, opts)
 }
 
-// StartT starts an embedded registry for a test and stops it when the test ends.
+// StartT starts a distribution v3 registry for a test and stops it when the test ends.
 func StartT(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := Start(opts)
@@ -126,8 +76,8 @@ func StartT(t testing.TB, opts Options) *Server {
 // DebianBinary is where Debian's docker-registry package installs the registry.
 const DebianBinary = "/usr/bin/docker-registry"
 
-// StartExternal runs a registry binary (Debian's docker-registry 2.8, which speaks the same
-// configuration format) on a free loopback port with in-memory storage.
+// StartExternal runs a registry binary that reads distribution's configuration format (the
+// pinned distribution v3, or Debian's docker-registry 2.8) on a loopback port.
 func StartExternal(binary string, opts Options) (*Server, error) {
 	if _, err := os.Stat(binary); err != nil {
 		return nil, err
@@ -136,42 +86,93 @@ func StartExternal(binary string, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	host := fmt.Sprintf("127.0.0.1:%d", port)
-	var auth string
-	if len(opts.Users) > 0 {
-		path := filepath.Join(tempDir, "htpasswd")
-		if err := writeHtpasswd(path, opts.Users); err != nil {
+	s := &Server{tempDir: tempDir}
+	host := opts.Addr
+	if host == "" {
+		port, err := freePort()
+		if err != nil {
+			s.Close()
 			return nil, err
 		}
-		auth = fmt.Sprintf("auth:\n  htpasswd:\n    realm: shipgate-test\n    path: %s\n", path)
+		host = fmt.Sprintf("127.0.0.1:%d", port)
 	}
-	config := fmt.Sprintf("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"+
-		"storage:\n  inmemory: {}\n  delete:\n    enabled: %t\n"+
-		"http:\n  addr: %s\n  secret: shipgate-test-registry\n%s", !opts.NoDelete, host, auth)
-	configPath := filepath.Join(tempDir, "config.yml")
-	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(binary, "serve", configPath)
-	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &Server{Host: host, URL: "http://" + host, process: cmd, tempDir: tempDir}
-	if err := s.waitReady(10 * time.Second); err != nil {
+	s.Host, s.URL = host, "http://"+host
+	config, err := s.config(binary, opts)
+	if err != nil {
 		s.Close()
 		return nil, err
 	}
+	configPath := filepath.Join(tempDir, "config.yml")
+	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
+		s.Close()
+		return nil, err
+	}
+	var logs strings.Builder
+	cmd := exec.Command(binary, "serve", configPath)
+	cmd.Stdout, cmd.Stderr = io.Discard, &limitedWriter{b: &logs, left: 4096}
+	// The registry dies with the test binary that started it, even when that one is killed.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.process, s.exited = cmd, make(chan struct{})
+	go func() { _ = cmd.Wait(); close(s.exited) }()
+	if err := s.waitReady(20 * time.Second); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("%s: %w\n%s", filepath.Base(binary), err, logs.String())
+	}
 	return s, nil
+}
+
+// config renders distribution's configuration file for opts.
+func (s *Server) config(binary string, opts Options) (string, error) {
+	var b strings.Builder
+	b.WriteString("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n")
+	b.WriteString("storage:\n")
+	if opts.RootDir != "" {
+		fmt.Fprintf(&b, "  filesystem:\n    rootdirectory: %s\n", opts.RootDir)
+	} else {
+		b.WriteString("  inmemory: {}\n")
+	}
+	fmt.Fprintf(&b, "  delete:\n    enabled: %t\n  maintenance:\n    uploadpurging:\n      enabled: false\n", !opts.NoDelete)
+	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: shipgate-test-registry\n", s.Host)
+	if len(opts.Users) > 0 {
+		path := filepath.Join(s.tempDir, "htpasswd")
+		if err := writeHtpasswd(path, opts.Users); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: shipgate-test\n    path: %s\n", path)
+	}
+	if opts.MaxTags > 0 && binary != DebianBinary { // 2.8 has no tags section: it returns every tag
+		fmt.Fprintf(&b, "tags:\n  maxtags: %d\n", opts.MaxTags)
+	}
+	return b.String(), nil
+}
+
+// limitedWriter keeps the first bytes a registry logs, for the error when it does not start.
+type limitedWriter struct {
+	b    *strings.Builder
+	left int
+}
+
+func (w *limitedWriter) Write(p []byte) (int, error) {
+	if w.left > 0 {
+		n := min(len(p), w.left)
+		w.b.Write(p[:n])
+		w.left -= n
+	}
+	return len(p), nil
 }
 
 func (s *Server) waitReady(limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited:
+			return errors.New("the registry exited")
+		default:
+		}
 		resp, err := http.Get(s.URL + "/v2/")
 		if err == nil {
 			resp.Body.Close()
@@ -184,12 +185,9 @@ func (s *Server) waitReady(limit time.Duration) error {
 
 // Close stops the registry and removes its files.
 func (s *Server) Close() {
-	if s.server != nil {
-		_ = s.server.Close()
-	}
-	if s.process != nil && s.process.Process != nil {
+	if s.process != nil {
 		_ = s.process.Process.Kill()
-		_, _ = s.process.Process.Wait()
+		<-s.exited
 	}
 	if s.tempDir != "" {
 		os.RemoveAll(s.tempDir)
@@ -222,7 +220,7 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// ForEach runs fn as a subtest against every registry implementation available: the embedded
+// ForEach runs fn as a subtest against every registry implementation available: the pinned
 // distribution v3 registry always, and Debian's docker-registry 2.8 when it is installed.
 func ForEach(t *testing.T, opts Options, fn func(t *testing.T, s *Server)) {
 	t.Helper()
