@@ -93,7 +93,7 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 	if p.KeepFor < 0 {
 		return nil, failure.New(failure.Usage, "keep-for %s: want 0 or more", p.KeepFor)
 	}
-	now, err := l.registryNow(ctx)
+	now, err := l.pruneClock(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -227,9 +227,9 @@ func (l *Ledger) targetTag(ctx context.Context, env string) (string, error) {
 	return rb.Target.Entry.Tag, nil
 }
 
-// registryNow is the registry's clock (the clock entry stamps come from), read from the Date of
+// pruneClock is the registry's clock (the clock entry stamps come from), read from the Date of
 // a one-tag listing; the local clock only when the registry sends no Date.
-func (l *Ledger) registryNow(ctx context.Context) (time.Time, error) {
+func (l *Ledger) pruneClock(ctx context.Context) (time.Time, error) {
 	page, err := l.client.ListTagsPage(ctx, l.repo, "", 1, "")
 	if err != nil {
 		return time.Time{}, fmt.Errorf("reading the registry's time from %s: %w", l.repo, err)
