@@ -48,6 +48,11 @@ func TestBadInputsAreRefused(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "elsewhere"), link); err != nil {
 		t.Fatal(err)
 	}
+	// A repository with a ledger (environment prod), for the typo'd-environment rows.
+	ledgered := reg.Repo("ledgered") + "@" + testimage.Image(t, reg.Repo("ledgered:v1"), 1).String()
+	if r := runCLI(t, nil, "mark-good", "--image", ledgered, "--env", "prod"); r.code != 0 {
+		t.Fatalf("seeding a ledger: %+v", r)
+	}
 	sha512 := "sha512:" + strings.Repeat("0", 128)
 	long := strings.Repeat("a", 129)
 	env := map[string]string{"SMOKE_TOKEN": "Bearer " + canary.SmokeToken, "AWS_ACCESS_KEY_ID": canary.StaticAccessKeyID,
@@ -97,6 +102,12 @@ func TestBadInputsAreRefused(t *testing.T) {
 		{"find", "neither commit nor tree", []string{"find", "--repo", reg.Repo("app"), "--env", "prod"}, nil, 2},
 		{"find", "commit that is not hex", []string{"find", "--repo", reg.Repo("app"), "--env", "prod", "--commit", "zzzz"}, nil, 2},
 		{"find", "unknown status", []string{"find", "--repo", reg.Repo("app"), "--env", "prod", "--commit", "abcdef1", "--status", "great"}, nil, 2},
+		{"releases", "repository that does not exist (NAME_UNKNOWN)", []string{"releases", "--repo", reg.Repo("ap"), "--env", "prod"}, nil, 4},
+		{"releases", "environment never seen in a ledger that has others", []string{"releases", "--repo", reg.Repo("ledgered"), "--env", "prodution"}, nil, 4},
+		{"rollback", "repository that does not exist (NAME_UNKNOWN)", []string{"rollback", "--repo", reg.Repo("ap"), "--env", "prod"}, nil, 4},
+		{"rollback", "environment never seen in a ledger that has others", []string{"rollback", "--repo", reg.Repo("ledgered"), "--env", "prodution"}, nil, 4},
+		{"find", "repository that does not exist (NAME_UNKNOWN)", []string{"find", "--repo", reg.Repo("ap"), "--env", "prod", "--commit", strings.Repeat("a", 40)}, nil, 4},
+		{"find", "environment never seen in a ledger that has others", []string{"find", "--repo", reg.Repo("ledgered"), "--env", "prodution", "--commit", strings.Repeat("a", 40)}, nil, 4},
 		{"rollback", "--steps 0", []string{"rollback", "--repo", reg.Repo("app"), "--env", "prod", "--steps", "0"}, nil, 2},
 		{"rollback", "--digest of another algorithm", []string{"rollback", "--repo", reg.Repo("app"), "--env", "prod", "--digest", sha512}, nil, 2},
 		{"rollback", "--digest and --steps", []string{"rollback", "--repo", reg.Repo("app"), "--env", "prod", "--digest", digest, "--steps", "2"}, nil, 2},
@@ -182,7 +193,7 @@ func countCommands(cases []badInput) int {
 func registryTags(t *testing.T, reg *registryserver.Server) string {
 	t.Helper()
 	var out []string
-	for _, repo := range []string{"app", "prod", "x", "etc/passwd"} {
+	for _, repo := range []string{"app", "prod", "x", "etc/passwd", "ledgered", "ap"} {
 		r, err := name.NewRepository(reg.Repo(repo), name.Insecure)
 		if err != nil {
 			t.Fatal(err)

@@ -96,7 +96,7 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 			s.progress("%s: %s is %s (%s)", env, ref.Repository.Digest(ref.Digest), st, written.Tag)
 			return s.printResult(format, map[string]any{
 				"env": env, "status": st, "image": ref.Repository.Digest(ref.Digest), "tag": written.Tag,
-				"recordTag": written.Record, "warnings": written.Warnings,
+				"recordTag": written.Record, "warnings": written.Warnings, "existing": written.Existing,
 			}, func() string { return written.Tag })
 		},
 	}

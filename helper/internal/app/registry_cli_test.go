@@ -126,13 +126,14 @@ func TestRegistryCommandsEndToEnd(t *testing.T) {
 	r = runCLI(t, nil, "releases", "--repo", production, "--env", "production", "--output", "json")
 	mustCode(t, r, 0)
 	var history struct {
-		Current string
-		Entries []releaseView
+		Current          string
+		CurrentMarkedBad bool
+		Entries          []releaseView
 	}
 	if err := json.Unmarshal([]byte(r.stdout), &history); err != nil {
 		t.Fatal(err)
 	}
-	if len(history.Entries) != 6 || history.Entries[0].Status != "bad" || history.Current != production+"@"+env["SHIPGATE_DIGEST"] {
+	if len(history.Entries) != 6 || history.Entries[0].Status != "bad" || history.Current != production+"@"+env["SHIPGATE_DIGEST"] || !history.CurrentMarkedBad {
 		t.Fatalf("releases: %s", r.stdout)
 	}
 	if history.Entries[3].Reason != "smoke passed" || history.Entries[3].PipelineNumber != "42" {
@@ -140,7 +141,8 @@ func TestRegistryCommandsEndToEnd(t *testing.T) {
 	}
 	r = runCLI(t, nil, "releases", "--repo", production, "--env", "production")
 	mustCode(t, r, 0)
-	if !strings.Contains(r.stdout, "(current)") {
+	// The current digest was marked bad above: releases says so (issue 18 point 10).
+	if !strings.Contains(r.stdout, "(current, marked bad)") || !strings.Contains(r.stdout, "current: "+production+"@"+env["SHIPGATE_DIGEST"]+" (marked bad)") {
 		t.Fatalf("text releases: %s", r.stdout)
 	}
 }

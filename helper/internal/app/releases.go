@@ -23,6 +23,8 @@ type releaseView struct {
 	Reason         string `json:"reason,omitempty"`
 	Tag            string `json:"tag"`
 	Current        bool   `json:"current,omitempty"`
+	// MarkedBad is set on the current entry when its digest is marked bad in the environment.
+	MarkedBad bool `json:"markedBad,omitempty"`
 }
 
 func viewOf(repo registry.Repository, r ledger.Release) releaseView {
@@ -93,15 +95,19 @@ func releasesCommand(s *streams) *cli.Command {
 			for _, r := range history {
 				v := viewOf(repo, r)
 				v.Current = current != nil && r.Entry.Tag == current.Entry.Tag
+				v.MarkedBad = v.Current && current.MarkedBad
 				views = append(views, v)
 			}
 			out := map[string]any{"repository": repo.String(), "env": env, "entries": views}
 			if current != nil {
 				out["current"] = repo.Digest(current.Digest)
+				out["currentMarkedBad"] = current.MarkedBad
 			}
 			return s.printResult(format, out, func() string {
 				var b strings.Builder
-				if current != nil {
+				if current != nil && current.MarkedBad {
+					fmt.Fprintf(&b, "%s current: %s (marked bad)\n", env, repo.Digest(current.Digest))
+				} else if current != nil {
 					fmt.Fprintf(&b, "%s current: %s\n", env, repo.Digest(current.Digest))
 				} else {
 					fmt.Fprintf(&b, "%s: never deployed\n", env)
@@ -112,6 +118,9 @@ func releasesCommand(s *streams) *cli.Command {
 					marker := ""
 					if v.Current {
 						marker = " (current)"
+					}
+					if v.MarkedBad {
+						marker = " (current, marked bad)"
 					}
 					fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, abbreviate(v.Digest, 19), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
 				}

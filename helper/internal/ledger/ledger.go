@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -20,10 +20,17 @@ type Ledger struct {
 	repo   registry.Repository
 	// now is the fallback clock when the registry sends no Date header.
 	now func() time.Time
-	// PageSize is how many tags one tags/list request asks for. The default is 100.
+	// PageSize is how many tags one tags/list request asks for when paging from `last=<env>.`.
+	// The default is 100.
 	PageSize int
-	// Log receives warnings (aliases refused by immutable repositories, ...).
+	// FullScanPageSize is how many tags one request of a full scan asks for (registries that
+	// cannot seek). The default is 1000, the most ECR and distribution 3.1.0 accept.
+	FullScanPageSize int
+	// Log receives warnings (aliases refused by immutable repositories, entries skipped, ...).
 	Log io.Writer
+
+	warnMu sync.Mutex
+	warned map[string]bool
 }
 
 // New returns the ledger of repo.
@@ -53,24 +60,20 @@ type Written struct {
 	Tag      string   `json:"tag"`
 	Record   string   `json:"recordTag,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// Existing is true when nothing was written: the digest was already marked bad, and this is
+	// its bad entry.
+	Existing bool `json:"existing,omitempty"`
 }
 
 // Append writes one entry: the record artifact first, then (for bad) the bad marker, then the
 // entry tag on the image digest, which is the commit point: an entry exists exactly when its
 // tag does. The tag's stamp is the registry's clock, never older than the newest entry seen.
+// It then reads the entry back through the same scan every reader uses, and fails when the
+// registry would not show it where it must be. A second mark-bad of a digest already marked bad
+// writes nothing and returns the existing bad entry.
 func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
-	if err := ValidateEnv(m.Env); err != nil {
+	if err := validateMark(m); err != nil {
 		return nil, err
-	}
-	if _, err := ParseStatus(string(m.Status)); err != nil {
-		return nil, err
-	}
-	for _, alias := range m.Aliases {
-		// Checked before anything is written: an alias the registry cannot hold used to fail
-		// only after the entry (and a bad marker) were in place.
-		if !registry.ValidTag(alias) {
-			return nil, failure.New(failure.Usage, "alias %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", alias)
-		}
 	}
 	image, err := l.client.GetManifest(ctx, registry.Reference{Repository: l.repo, Digest: m.Digest})
 	if err != nil {
@@ -84,16 +87,18 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 		return nil, failure.WithHint(failure.New(failure.Safety, "%s is marked bad in %s", m.Digest, m.Env),
 			"deploy another digest, or pass --force to record this one anyway")
 	}
-	latest, serverTime, err := l.latestStamp(ctx, m.Env)
+	if markedBad && m.Status == Bad && !m.Force {
+		if existing, err := l.badEntry(ctx, m.Env, m.Digest); err != nil || existing != nil {
+			return existing, err
+		}
+	}
+	latest, rd, err := l.latestStamp(ctx, m.Env)
 	if err != nil {
-		return nil, err
+		return nil, l.markBadAnyway(ctx, m, markedBad, image, err)
 	}
-	now := serverTime
-	if now.IsZero() {
-		now = image.ServerTime
-	}
-	if now.IsZero() {
-		now = l.now()
+	now, err := l.registryNow(rd.serverTime, image.ServerTime)
+	if err != nil {
+		return nil, l.markBadAnyway(ctx, m, markedBad, image, err)
 	}
 	rec := m.Record
 	entry, err := NewEntry(m.Env, m.Status, After(now, latest), rec.Source.Commit, rec.Source.Tree)
@@ -122,6 +127,9 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if err := l.client.PutManifest(ctx, l.repo, entry.Tag, image); err != nil {
 		return nil, fmt.Errorf("writing ledger entry %s: %w", entry.Tag, err)
 	}
+	if err := l.confirm(ctx, m, entry, image.Digest); err != nil {
+		return written, err
+	}
 	for _, alias := range m.Aliases {
 		if err := l.client.PutManifest(ctx, l.repo, alias, image); err != nil {
 			if failure.KindOf(err) == failure.Safety {
@@ -132,6 +140,137 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 		}
 	}
 	return written, nil
+}
+
+func validateMark(m Mark) error {
+	if err := ValidateEnv(m.Env); err != nil {
+		return err
+	}
+	if _, err := ParseStatus(string(m.Status)); err != nil {
+		return err
+	}
+	for _, alias := range m.Aliases {
+		// Checked before anything is written: an alias the registry cannot hold used to fail
+		// only after the entry (and a bad marker) were in place.
+		if !registry.ValidTag(alias) {
+			return failure.New(failure.Usage, "alias %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", alias)
+		}
+	}
+	return nil
+}
+
+// markBadAnyway keeps mark-bad working when the ledger cannot be read or stamped: the bad
+// marker, which is what promote and rollback check, needs neither. The entry is not written
+// (it could not be ordered), and the command still fails with the reason.
+func (l *Ledger) markBadAnyway(ctx context.Context, m Mark, markedBad bool, image *registry.Manifest, cause error) error {
+	if m.Status != Bad || markedBad {
+		return cause
+	}
+	if err := l.client.PutManifest(ctx, l.repo, BadMarkerTag(m.Env, m.Digest), image); err != nil {
+		return cause
+	}
+	return failure.WithHint(cause, fmt.Sprintf("the bad marker %s was written, so promote --env and rollback refuse %s in %s; the ledger entry was not", BadMarkerTag(m.Env, m.Digest), m.Digest, m.Env))
+}
+
+// badEntry returns the newest bad entry of digest in env as a Written (nil when none exists:
+// a marker whose entry was never written, because a job died in between).
+func (l *Ledger) badEntry(ctx context.Context, env string, digest v1.Hash) (*Written, error) {
+	var found *Written
+	_, err := l.scanResolved(ctx, env, func(e Entry, resolve func() (v1.Hash, error)) (bool, error) {
+		if e.Status != Bad {
+			return true, nil
+		}
+		d, err := resolve()
+		if err != nil || d != digest {
+			return err == nil, err
+		}
+		found = &Written{Entry: e, Tag: e.Tag, Record: e.RecordTag(), Existing: true,
+			Warnings: []string{fmt.Sprintf("%s was already marked bad in %s (%s): no second entry written", digest, env, e.Tag)}}
+		return false, nil
+	})
+	return found, err
+}
+
+// plausible bounds a registry's clock: the ledger's stamps end in 2286, and a Date outside these
+// years is a broken clock (issue 14: 1960 and 2300 were seen to end in "internal error").
+var (
+	earliestPlausible = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestPlausible   = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// registryNow is the time a new entry is stamped with: the registry's Date from the listing,
+// else from the manifest read, else the local clock; an implausible one is a bad answer from a
+// dependency, never a stamp.
+func (l *Ledger) registryNow(listing, manifest time.Time) (time.Time, error) {
+	now, source := listing, "the registry's Date header"
+	if now.IsZero() {
+		now = manifest
+	}
+	if now.IsZero() {
+		now, source = l.now(), "the local clock (the registry sent no Date)"
+	}
+	if err := checkPlausible(now, source, l.repo.Registry); err != nil {
+		return time.Time{}, err
+	}
+	return now, nil
+}
+
+func checkPlausible(t time.Time, source, registryHost string) error {
+	if t.Before(earliestPlausible) || !t.Before(latestPlausible) {
+		return failure.WithHint(failure.New(failure.Unavailable, "%s for %s says %s: a clock that far off cannot order the ledger",
+			source, registryHost, t.UTC().Format(time.RFC3339)), "fix the registry's clock (NTP), then retry")
+	}
+	return nil
+}
+
+// confirm reads a written entry back: its tag must resolve to the digest, a bad marker must
+// exist for bad, and the scan every reader uses must show the entry in its place (newest first,
+// so the scan reaches it before any older entry). Registries whose listings lag a write get a
+// few short retries.
+func (l *Ledger) confirm(ctx context.Context, m Mark, entry Entry, digest v1.Hash) error {
+	desc, err := l.client.HeadManifest(ctx, registry.Reference{Repository: l.repo, Tag: entry.Tag})
+	if err != nil {
+		return fmt.Errorf("reading back ledger entry %s: %w", entry.Tag, err)
+	}
+	if desc == nil || (desc.Digest.Hex != "" && desc.Digest != digest) {
+		return failure.New(failure.Unavailable, "wrote ledger entry %s on %s, but reading it back gave %v", entry.Tag, digest, desc)
+	}
+	if m.Status == Bad {
+		if bad, err := l.IsBad(ctx, m.Env, m.Digest); err != nil || !bad {
+			if err == nil {
+				err = failure.New(failure.Unavailable, "wrote the bad marker of %s in %s, but reading it back found nothing", m.Digest, m.Env)
+			}
+			return err
+		}
+	}
+	var how string
+	for attempt := 0; attempt < 3; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt) * 250 * time.Millisecond):
+			}
+		}
+		found := false
+		rd, err := l.scan(ctx, m.Env, func(e Entry) bool {
+			if e.Tag == entry.Tag {
+				found = true
+				return false
+			}
+			return Newer(e, entry)
+		})
+		if err != nil {
+			return fmt.Errorf("reading back ledger entry %s: %w", entry.Tag, err)
+		}
+		if found {
+			return nil
+		}
+		how = rd.how
+	}
+	return failure.WithHint(failure.New(failure.Unavailable,
+		"wrote ledger entry %s, but the registry's tag listing (%s) does not show it where readers look: releases, find and rollback would not see it",
+		entry.Tag, how), "the entry stays (entries are never moved); report this registry's listing behaviour")
 }
 
 func (l *Ledger) writeRecord(ctx context.Context, entry Entry, rec Record, image *registry.Manifest) error {
@@ -169,110 +308,31 @@ func (l *Ledger) IsBad(ctx context.Context, env string, digest v1.Hash) (bool, e
 	return desc != nil, nil
 }
 
-// latestStamp returns the newest entry's stamp (nil when the ledger is empty) and the
-// registry's time from the same response.
-func (l *Ledger) latestStamp(ctx context.Context, env string) (*Stamp, time.Time, error) {
+// latestStamp returns the newest entry's stamp (nil when the ledger is empty) and how the
+// listing read. A repository the registry has no tags for is an empty ledger here: the image
+// was just read from it, so it exists.
+func (l *Ledger) latestStamp(ctx context.Context, env string) (*Stamp, *reading, error) {
 	var latest *Stamp
-	serverTime, err := l.scan(ctx, env, 2, func(e Entry) bool {
+	rd, err := l.scan(ctx, env, func(e Entry) bool {
 		s := e.Stamp
 		latest = &s
 		return false
 	})
-	return latest, serverTime, err
+	return latest, rd, err
 }
 
 // Scan calls visit for env's entries, newest first, until visit returns false. Records and
-// markers are skipped; an orphan record (its entry tag never written) is not an entry.
+// markers are skipped; an orphan record (its entry tag never written) is not an entry. A
+// repository the registry does not know is an error of kind NotFound.
 func (l *Ledger) Scan(ctx context.Context, env string, visit func(Entry) bool) error {
 	if err := ValidateEnv(env); err != nil {
 		return err
 	}
-	_, err := l.scan(ctx, env, l.PageSize, visit)
+	rd, err := l.scan(ctx, env, visit)
+	if err == nil && rd.missing != nil {
+		err = rd.missing
+	}
 	return err
-}
-
-// scan pages through the tags after "<env>." while the registry honours `last`; a registry
-// that ignores `last` is detected on the first page and read whole, then sorted.
-func (l *Ledger) scan(ctx context.Context, env string, pageSize int, visit func(Entry) bool) (time.Time, error) {
-	prefix := entryPrefix(env)
-	var serverTime time.Time
-	next := ""
-	var buffered []Entry // entries of a page, held until the page is known to be in order
-	for {
-		page, err := l.client.ListTagsPage(ctx, l.repo, prefix, pageSize, next)
-		if err != nil {
-			return serverTime, fmt.Errorf("reading the %s ledger: %w", env, err)
-		}
-		if serverTime.IsZero() {
-			serverTime = page.ServerTime
-		}
-		buffered = buffered[:0]
-		past := false
-		if !sort.StringsAreSorted(page.Tags) {
-			// A registry that pages in its own order (ECR pages with its own token) cannot be
-			// read newest-first page by page: read every page, then sort.
-			return serverTime, l.scanAll(ctx, env, page, visit)
-		}
-		for _, tag := range page.Tags {
-			if tag <= prefix {
-				// The registry ignored `last`: fall back to reading every page.
-				return serverTime, l.scanAll(ctx, env, page, visit)
-			}
-			if pastEntries(env, tag) {
-				past = true
-				break
-			}
-			if e, ok := ParseTag(tag); ok && e.Env == env {
-				buffered = append(buffered, e)
-			}
-		}
-		// Within one page tags are in lexical order, which is newest first; concurrent writers
-		// can share a rev, so order ties explicitly.
-		sort.SliceStable(buffered, func(i, j int) bool { return Newer(buffered[i], buffered[j]) })
-		for _, e := range buffered {
-			if !visit(e) {
-				return serverTime, nil
-			}
-		}
-		if past || page.Next == "" || len(page.Tags) == 0 {
-			return serverTime, nil
-		}
-		next = page.Next
-	}
-}
-
-// scanAll reads every page of tags (for registries that ignore `last`), then visits env's
-// entries newest first.
-func (l *Ledger) scanAll(ctx context.Context, env string, first *registry.TagPage, visit func(Entry) bool) error {
-	var entries []Entry
-	page := first
-	previous := ""
-	for {
-		for _, tag := range page.Tags {
-			if e, ok := ParseTag(tag); ok && e.Env == env {
-				entries = append(entries, e)
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		if page.Next == previous {
-			return failure.New(failure.Unavailable, "registry %s repeated a page of its tag listing", l.repo.Registry)
-		}
-		previous = page.Next
-		var err error
-		page, err = l.client.ListTagsPage(ctx, l.repo, "", l.PageSize, page.Next)
-		if err != nil {
-			return fmt.Errorf("reading the %s ledger: %w", env, err)
-		}
-	}
-	sort.Slice(entries, func(i, j int) bool { return Newer(entries[i], entries[j]) })
-	for _, e := range entries {
-		if !visit(e) {
-			return nil
-		}
-	}
-	return nil
 }
 
 // DigestOf resolves an entry's tag to the digest it points at (one HEAD).

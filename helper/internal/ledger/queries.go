@@ -3,6 +3,7 @@ package ledger
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -15,13 +16,16 @@ type Release struct {
 	Entry  Entry
 	Digest v1.Hash
 	Record *Record
+	// MarkedBad is set by History on the current release when its digest is marked bad in the
+	// environment (what is running was found broken).
+	MarkedBad bool
 }
 
-// Current is the digest that may be running in env: that of the newest deploying or deployed
-// entry, even after a deploy that failed half-way. ok is false for an environment never
-// deployed.
+// Current is the release that may be running in env: that of the newest deploying or deployed
+// entry, even after a deploy that failed half-way. It is nil, without error, for an
+// environment never deployed.
 func (l *Ledger) Current(ctx context.Context, env string) (current *Release, err error) {
-	err = l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	_, err = l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		if e.Status != Deploying && e.Status != Deployed {
 			return true, nil
 		}
@@ -36,10 +40,16 @@ func (l *Ledger) Current(ctx context.Context, env string) (current *Release, err
 }
 
 // scanResolved scans entries newest first, giving visit a lazy digest lookup so entries that
-// are not needed cost no request.
-func (l *Ledger) scanResolved(ctx context.Context, env string, visit func(Entry, func() (v1.Hash, error)) (bool, error)) error {
+// are not needed cost no request. It reports how many entries it visited. A repository the
+// registry does not know is an error of kind NotFound.
+func (l *Ledger) scanResolved(ctx context.Context, env string, visit func(Entry, func() (v1.Hash, error)) (bool, error)) (int, error) {
+	if err := ValidateEnv(env); err != nil {
+		return 0, err
+	}
 	var visitErr error
-	err := l.Scan(ctx, env, func(e Entry) bool {
+	seen := 0
+	rd, err := l.scan(ctx, env, func(e Entry) bool {
+		seen++
 		more, err := visit(e, func() (v1.Hash, error) { return l.DigestOf(ctx, e) })
 		if errors.Is(err, errEntryNotVisible) {
 			return true // a write in progress: read it next time
@@ -51,9 +61,41 @@ func (l *Ledger) scanResolved(ctx context.Context, env string, visit func(Entry,
 		return more
 	})
 	if err != nil {
+		return seen, err
+	}
+	if rd.missing != nil {
+		return seen, rd.missing
+	}
+	return seen, visitErr
+}
+
+// unknownEnv is the error for an environment with no entries in a repository whose ledger has
+// other environments (a typo such as --env prodution), or nil when there is none to name.
+func (l *Ledger) unknownEnv(ctx context.Context, env string) error {
+	envs, err := l.Environments(ctx)
+	if err != nil || len(envs) == 0 {
 		return err
 	}
-	return visitErr
+	return failure.WithHint(failure.New(failure.NotFound, "environment %q has no ledger entries in %s; it has %s", env, l.repo, strings.Join(envs, ", ")),
+		"check --env")
+}
+
+// Environments lists the environments with at least one entry in the repository (a full scan).
+func (l *Ledger) Environments(ctx context.Context) ([]string, error) {
+	// Any valid name reads every tag once: the full scan records every environment it passes.
+	rd := &reader{l: l, ctx: ctx, env: "x", pageSize: max(l.PageSize, 2)}
+	if err := rd.full(func(Entry) bool { return true }, "listing environments"); err != nil {
+		return nil, err
+	}
+	if rd.r.missing != nil {
+		return nil, rd.r.missing
+	}
+	var out []string
+	for env := range rd.r.envs {
+		out = append(out, env)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // RollbackQuery selects a rollback target.
@@ -74,7 +116,8 @@ type Rollback struct {
 
 // RollbackTarget chooses where to roll back to: the newest good digest that differs from
 // current, is not marked bad, and still resolves completely; Steps N takes the Nth such
-// distinct digest. It writes nothing.
+// distinct digest. It writes nothing. Phases: scan for current and the candidates
+// (rollbackSearch), judge what was found (verdict), attach the target's record.
 func (l *Ledger) RollbackTarget(ctx context.Context, q RollbackQuery) (*Rollback, error) {
 	if err := ValidateEnv(q.Env); err != nil {
 		return nil, err
@@ -82,111 +125,152 @@ func (l *Ledger) RollbackTarget(ctx context.Context, q RollbackQuery) (*Rollback
 	if q.Steps <= 0 {
 		q.Steps = 1
 	}
-	var current *Release
-	currentKnown := false
-	var pending []Release // good entries seen before current was known
-	var found *Release
-	considered := map[v1.Hash]bool{}
-	remaining := q.Steps
-	consider := func(r Release) (bool, error) {
-		if considered[r.Digest] || (current != nil && r.Digest == current.Digest) {
-			return false, nil
-		}
-		considered[r.Digest] = true
-		if q.Digest.Hex != "" && r.Digest != q.Digest {
-			return false, nil
-		}
-		if !q.Force || q.Digest.Hex == "" {
-			bad, err := l.IsBad(ctx, q.Env, r.Digest)
-			if err != nil || bad {
-				return false, err
-			}
-		}
-		complete, err := l.ResolvesCompletely(ctx, r.Digest)
-		if err != nil || !complete {
-			return false, err
-		}
-		remaining--
-		if q.Digest.Hex != "" || remaining == 0 {
-			found = &r
-			return true, nil
-		}
-		return false, nil
-	}
-	err := l.scanResolved(ctx, q.Env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
-		switch e.Status {
-		case Deploying, Deployed:
-			if currentKnown {
-				return true, nil
-			}
-			d, err := digest()
-			if err != nil {
-				return false, err
-			}
-			current, currentKnown = &Release{Entry: e, Digest: d}, true
-			for _, p := range pending {
-				if done, err := consider(p); done || err != nil {
-					return false, err
-				}
-			}
-			pending = nil
-		case Good:
-			d, err := digest()
-			if err != nil {
-				return false, err
-			}
-			r := Release{Entry: e, Digest: d}
-			if !currentKnown {
-				pending = append(pending, r)
-				return true, nil
-			}
-			if done, err := consider(r); done || err != nil {
-				return false, err
-			}
-		}
-		return true, nil
+	s := &rollbackSearch{l: l, q: q, considered: map[v1.Hash]bool{}, remaining: q.Steps}
+	seen, err := l.scanResolved(ctx, q.Env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+		return s.visit(ctx, e, digest)
 	})
 	if err != nil {
 		return nil, err
 	}
-	if found == nil {
-		for _, p := range pending { // the environment was never deployed: no current
-			if done, err := consider(p); err != nil {
-				return nil, err
-			} else if done {
-				break
-			}
+	if err := s.neverDeployed(ctx); err != nil {
+		return nil, err
+	}
+	if seen == 0 {
+		if err := l.unknownEnv(ctx, q.Env); err != nil {
+			return nil, err
 		}
 	}
-	if q.Digest.Hex != "" && current != nil && q.Digest == current.Digest {
+	target, err := s.verdict(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if target.Entry.Tag != "" {
+		if target.Record, err = l.RecordOf(ctx, target.Entry); err != nil {
+			return nil, err
+		}
+	}
+	return &Rollback{Target: *target, Current: s.current}, nil
+}
+
+// rollbackSearch is the state of one rollback scan. Good entries newer than current are held
+// (pending) until current is known, because current is excluded whichever comes first.
+type rollbackSearch struct {
+	l          *Ledger
+	q          RollbackQuery
+	current    *Release
+	pending    []Release
+	considered map[v1.Hash]bool
+	remaining  int
+	found      *Release
+}
+
+// visit takes one entry, newest first; it returns false once the target is found.
+func (s *rollbackSearch) visit(ctx context.Context, e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	switch e.Status {
+	case Deploying, Deployed:
+		if s.current != nil {
+			return true, nil
+		}
+		d, err := digest()
+		if err != nil {
+			return false, err
+		}
+		s.current = &Release{Entry: e, Digest: d}
+		pending := s.pending
+		s.pending = nil
+		return s.considerAll(ctx, pending)
+	case Good:
+		d, err := digest()
+		if err != nil {
+			return false, err
+		}
+		r := Release{Entry: e, Digest: d}
+		if s.current == nil {
+			s.pending = append(s.pending, r)
+			return true, nil
+		}
+		return s.considerAll(ctx, []Release{r})
+	}
+	return true, nil
+}
+
+// neverDeployed considers the good entries of an environment that has no current release.
+func (s *rollbackSearch) neverDeployed(ctx context.Context) error {
+	if s.found != nil || s.current != nil {
+		return nil
+	}
+	_, err := s.considerAll(ctx, s.pending)
+	return err
+}
+
+// considerAll considers releases in order; it returns false (stop scanning) once one is chosen.
+func (s *rollbackSearch) considerAll(ctx context.Context, releases []Release) (bool, error) {
+	for _, r := range releases {
+		done, err := s.consider(ctx, r)
+		if done || err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// consider counts r when it is a distinct eligible digest, and chooses it when it is the one
+// asked for (the Nth, or the requested digest).
+func (s *rollbackSearch) consider(ctx context.Context, r Release) (bool, error) {
+	if s.considered[r.Digest] || (s.current != nil && r.Digest == s.current.Digest) {
+		return false, nil
+	}
+	s.considered[r.Digest] = true
+	if s.q.Digest.Hex != "" && r.Digest != s.q.Digest {
+		return false, nil
+	}
+	if ok, err := s.eligible(ctx, r.Digest); !ok || err != nil {
+		return false, err
+	}
+	s.remaining--
+	if s.q.Digest.Hex != "" || s.remaining == 0 {
+		s.found = &r
+		return true, nil
+	}
+	return false, nil
+}
+
+// eligible: not marked bad (unless a forced, named digest) and still resolving completely.
+func (s *rollbackSearch) eligible(ctx context.Context, digest v1.Hash) (bool, error) {
+	if !s.q.Force || s.q.Digest.Hex == "" {
+		if bad, err := s.l.IsBad(ctx, s.q.Env, digest); err != nil || bad {
+			return false, err
+		}
+	}
+	return s.l.ResolvesCompletely(ctx, digest)
+}
+
+// verdict turns what the scan found into the target or the reason there is none.
+func (s *rollbackSearch) verdict(ctx context.Context) (*Release, error) {
+	q := s.q
+	named := q.Digest.Hex != ""
+	if named && s.current != nil && q.Digest == s.current.Digest {
 		return nil, failure.New(failure.Safety, "%s is already current in %s: nothing to roll back to", q.Digest, q.Env)
 	}
-	if found == nil && q.Digest.Hex != "" && q.Force {
+	if s.found != nil {
+		return s.found, nil
+	}
+	if named && q.Force {
 		// Forced: a digest never good here, chosen by the operator; it must still resolve.
-		complete, err := l.ResolvesCompletely(ctx, q.Digest)
+		complete, err := s.l.ResolvesCompletely(ctx, q.Digest)
 		if err != nil {
 			return nil, err
 		}
 		if !complete {
-			return nil, failure.New(failure.NotFound, "%s does not resolve completely in %s", q.Digest, l.repo)
+			return nil, failure.New(failure.NotFound, "%s does not resolve completely in %s", q.Digest, s.l.repo)
 		}
-		found = &Release{Digest: q.Digest}
+		return &Release{Digest: q.Digest}, nil
 	}
-	if found == nil {
-		if q.Digest.Hex != "" {
-			return nil, failure.WithHint(failure.New(failure.Safety, "%s was never marked good in %s (or is marked bad, or is current)", q.Digest, q.Env),
-				"pass --force to roll back to it anyway")
-		}
-		return nil, failure.New(failure.NotFound, "no rollback target in %s: no good digest other than the current one that is not marked bad and still resolves", q.Env)
+	if named {
+		return nil, failure.WithHint(failure.New(failure.Safety, "%s was never marked good in %s (or is marked bad, or is current)", q.Digest, q.Env),
+			"pass --force to roll back to it anyway")
 	}
-	if found.Entry.Tag != "" {
-		rec, err := l.RecordOf(ctx, found.Entry)
-		if err != nil {
-			return nil, err
-		}
-		found.Record = rec
-	}
-	return &Rollback{Target: *found, Current: current}, nil
+	return nil, failure.New(failure.NotFound, "no rollback target in %s: no good digest other than the current one that is not marked bad and still resolves", q.Env)
 }
 
 // FindQuery looks for the digest that reached Status in Env for a source commit or tree.
@@ -213,7 +297,7 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 		return nil, failure.New(failure.Usage, "%q is not a commit or tree SHA (at least 12 hex digits)", want)
 	}
 	var found *Release
-	err := l.scanResolved(ctx, q.Env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	seen, err := l.scanResolved(ctx, q.Env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		if e.Status != q.Status || field(e) != want[:12] {
 			return true, nil
 		}
@@ -239,6 +323,11 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 		return nil, err
 	}
 	if found == nil {
+		if seen == 0 {
+			if err := l.unknownEnv(ctx, q.Env); err != nil {
+				return nil, err
+			}
+		}
 		what := "commit " + q.Commit
 		if q.Tree != "" {
 			what = "tree " + q.Tree
@@ -249,11 +338,13 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 }
 
 // History returns up to limit entries of env, newest first, resolved with their records, and
-// the current release. Past the limit it only looks for current, without reading records.
+// the current release (MarkedBad set when its digest is marked bad in env). Past the limit it
+// only looks for current, without reading records. An environment with no entries in a
+// repository whose ledger has others is an error naming them.
 func (l *Ledger) History(ctx context.Context, env string, limit int) ([]Release, *Release, error) {
 	var out []Release
 	var current *Release
-	err := l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	seen, err := l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		listed := limit <= 0 || len(out) < limit
 		deploy := e.Status == Deploying || e.Status == Deployed
 		if !listed && (!deploy || current != nil) {
@@ -286,5 +377,23 @@ func (l *Ledger) History(ctx context.Context, env string, limit int) ([]Release,
 		}
 		return limit <= 0 || len(out) < limit || current == nil, nil
 	})
-	return out, current, err
+	if err != nil {
+		return nil, nil, err
+	}
+	if seen == 0 {
+		if err := l.unknownEnv(ctx, env); err != nil {
+			return nil, nil, err
+		}
+	}
+	if current != nil {
+		if current.MarkedBad, err = l.IsBad(ctx, env, current.Digest); err != nil {
+			return nil, nil, err
+		}
+		for i := range out {
+			if out[i].Entry.Tag == current.Entry.Tag {
+				out[i].MarkedBad = current.MarkedBad
+			}
+		}
+	}
+	return out, current, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/testpeer/registrykinds"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
@@ -215,5 +216,59 @@ func TestInvalidAliasIsRefusedBeforeAnythingIsWritten(t *testing.T) {
 	after, _, herr := f.ledger.History(context.Background(), "production", 0)
 	if err != nil || herr != nil || bad || len(after) != len(before) {
 		t.Errorf("after the refusal: marked bad %v, %d entries (was %d), errors %v %v", bad, len(after), len(before), err, herr)
+	}
+}
+
+// TestRaceReadersAndWritersOnKinds: on registries read by a full scan (zot, ECR) and by a
+// verified seek (distribution), pipelines mark while others read. No read fails or answers
+// "never deployed" once an entry exists, and every write is read back.
+func TestRaceReadersAndWritersOnKinds(t *testing.T) {
+	for _, name := range []string{"distribution-v3", "zot", "ecr"} {
+		t.Run(name, func(t *testing.T) {
+			k := registrykinds.Start(t, name)
+			repo := registry.Repository{Registry: k.Host, Path: "team/app"}
+			a := testimage.Image(t, k.Repo("team/app:a"), 1)
+			b := testimage.Image(t, k.Repo("team/app:b"), 1)
+			ctx := context.Background()
+			_, first := pipeline(repo)
+			if _, err := first.Append(ctx, ledger.Mark{Env: "production", Digest: a, Status: ledger.Deployed}); err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, 64)
+			for i := 0; i < 4; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, l := pipeline(repo)
+					l.PageSize = 3
+					for j := 0; j < 3; j++ {
+						d := []v1.Hash{a, b}[(i+j)%2]
+						if _, err := l.Append(ctx, ledger.Mark{Env: "production", Digest: d, Status: ledger.Deployed, Record: markRecord(fmt.Sprintf("%040d", i))}); err != nil {
+							errs <- fmt.Errorf("writer %d: %w", i, err)
+						}
+					}
+				}()
+			}
+			for i := 0; i < 2; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, l := pipeline(repo)
+					l.PageSize = 2
+					for j := 0; j < 4; j++ {
+						cur, err := l.Current(ctx, "production")
+						if err != nil || cur == nil || (cur.Digest != a && cur.Digest != b) {
+							errs <- fmt.Errorf("reader %d: current %+v, %v", i, cur, err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+		})
 	}
 }

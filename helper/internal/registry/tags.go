@@ -19,17 +19,44 @@ type TagPage struct {
 	Tags []string
 	// Next is the URL of the next page from the Link header, or "" on the last page.
 	Next string
+	// Unfollowed is a next-page Link that points at another origin: more tags were announced,
+	// but shipgate sends no credentials elsewhere, so they cannot be read.
+	Unfollowed string
 	// ServerTime is the registry's Date header, when it sent one.
 	ServerTime time.Time
 }
 
+// TagQuery selects a page of tags: after Last (exclusive) when non-empty, at most N (0: the
+// registry's default); Next, when non-empty, is a Link URL from a previous page and overrides
+// both.
+type TagQuery struct {
+	Last string
+	N    int
+	Next string
+}
+
 // ListTagsPage fetches one page of repo's tags, starting after last (exclusive) when last is
 // non-empty, asking for at most n (0: the registry's default). When next is non-empty it is a
-// Link URL from a previous page and last and n are ignored.
+// Link URL from a previous page and last and n are ignored. A 404 reads as an empty page (a
+// repository with no tags yet); callers that must tell a missing repository, or a registry
+// refusing `last`, from an empty one use ListTags.
 func (c *Client) ListTagsPage(ctx context.Context, repo Repository, last string, n int, next string) (*TagPage, error) {
+	page, err := c.ListTags(ctx, repo, TagQuery{Last: last, N: n, Next: next})
+	if failure.KindOf(err) == failure.NotFound {
+		return &TagPage{}, nil
+	}
+	return page, err
+}
+
+// ListTags fetches one page of repo's tags as the registry answered it: a 404 is an error of
+// kind NotFound carrying the registry's codes (NAME_UNKNOWN for a repository it does not know;
+// none for zot's bare 404 to a `last` that is not a tag), never an empty page. A body that is
+// not a tag list (an empty body included) is read again up to the retry policy's attempts, then
+// reported as unavailable.
+func (c *Client) ListTags(ctx context.Context, repo Repository, q TagQuery) (*TagPage, error) {
 	attempts := max(c.opts.Retry.Attempts, 1)
 	for attempt := 1; ; attempt++ {
-		page, err := c.listTagsPage(ctx, repo, last, n, next)
+		page, err := c.listTagsPage(ctx, repo, q.Last, q.N, q.Next)
 		var bad *badBody
 		if err == nil || !errors.As(err, &bad) || attempt >= attempts || ctx.Err() != nil {
 			return page, err
@@ -57,11 +84,6 @@ func (c *Client) listTagsPage(ctx context.Context, repo Repository, last string,
 	if err != nil {
 		return nil, err
 	}
-	if resp.StatusCode == http.StatusNotFound {
-		// A repository with no tags yet: distribution answers NAME_UNKNOWN.
-		drain(resp)
-		return &TagPage{}, nil
-	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, responseError("listing tags of "+repo.String(), resp)
 	}
@@ -70,6 +92,9 @@ func (c *Client) listTagsPage(ctx context.Context, repo Repository, last string,
 		Tags []string `json:"tags"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&body); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = errors.New("the registry answered 200 with an empty body")
+		}
 		return nil, &badBody{failure.Wrap(failure.Unavailable, err, "reading tag list of %s", repo)}
 	}
 	page := &TagPage{Tags: body.Tags}
@@ -78,8 +103,10 @@ func (c *Client) listTagsPage(ctx context.Context, repo Repository, last string,
 	}
 	if link := nextLink(resp.Header.Get("Link")); link != "" {
 		u, err := resp.Request.URL.Parse(link)
-		if err == nil && u.Host == resp.Request.URL.Host {
+		if err == nil && u.Scheme == resp.Request.URL.Scheme && u.Host == resp.Request.URL.Host {
 			page.Next = u.String()
+		} else {
+			page.Unfollowed = redactURL(link)
 		}
 	}
 	return page, nil
