@@ -34,6 +34,8 @@ type clockProxy struct {
 	// ECR answered the Docker API's DELETE with "404 page not found" (fluxcd/pkg#328); a
 	// registry may also accept a deletion it does not perform.
 	fakeDelete atomic.Int32
+	// intercept, when set before requests start, may answer a request itself (true).
+	intercept func(w http.ResponseWriter, r *http.Request) bool
 }
 
 func startClockProxy(t testing.TB, targetURL string, start time.Time) *clockProxy {
@@ -58,6 +60,12 @@ func startClockProxy(t testing.TB, targetURL string, start time.Time) *clockProx
 		return nil
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.intercept != nil {
+			w.Header().Set("Date", time.Unix(p.now.Load(), 0).UTC().Format(http.TimeFormat))
+			if p.intercept(w, r) {
+				return
+			}
+		}
 		if status := int(p.fakeDelete.Load()); status != 0 && r.Method == http.MethodDelete {
 			w.WriteHeader(status)
 			_, _ = w.Write([]byte("404 page not found"))
