@@ -142,6 +142,7 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 	}
 	// Oldest first: a run cut short leaves the newest history, never a hole in the middle.
 	every := recheckEvery(len(remove))
+	kept := map[string]bool{} // planned removals the recheck kept
 	for i := len(remove) - 1; i >= 0; i-- {
 		if (len(remove)-1-i)%every == 0 {
 			moved, err := l.targetTag(ctx, p.Env)
@@ -155,6 +156,7 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 		}
 		e := remove[i]
 		if e.Tag == target {
+			kept[e.Tag] = true
 			continue
 		}
 		for _, tag := range []string{e.RecordTag(), e.Tag} {
@@ -171,7 +173,7 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 			}
 		}
 	}
-	res.Remove = removedTags(res.Remove, target)
+	res.Remove = withoutTags(res.Remove, kept)
 	return res, nil
 }
 
@@ -203,11 +205,11 @@ func (l *Ledger) deleteTag(ctx context.Context, tag string, verify bool) (alread
 	return notFound, nil
 }
 
-// removedTags drops a tag that the recheck kept from the list of removals.
-func removedTags(tags []string, kept string) []string {
+// withoutTags drops the tags a recheck kept from the list of removals.
+func withoutTags(tags []string, kept map[string]bool) []string {
 	out := tags[:0]
 	for _, t := range tags {
-		if t != kept {
+		if !kept[t] {
 			out = append(out, t)
 		}
 	}

@@ -344,3 +344,45 @@ func TestPruneRefusesBadPolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestPruneRechecksTheRollbackTarget: a digest marked bad while prune deletes moves the
+// rollback target back to an older good entry the plan meant to remove; the recheck before the
+// next batch of deletions keeps it. (The mark is made from inside the registry's answer to
+// prune's tenth DELETE, so the timing is exact.)
+func TestPruneRechecksTheRollbackTarget(t *testing.T) {
+	w := newPruneWorld(t, registryserver.StartT(t, registryserver.Options{}), time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	ctx := context.Background()
+	var digests []v1.Hash
+	var good []ledger.Entry
+	for i := 0; i < 30; i++ {
+		d := w.image(fmt.Sprintf("b%d", i))
+		digests = append(digests, d)
+		w.mark("production", d, ledger.Deployed, commitN(i))
+		good = append(good, w.mark("production", d, ledger.Good, commitN(i)))
+		w.clock.advance(time.Hour)
+	}
+	other := ledger.New(registry.New(registry.Options{}), w.repo)
+	var deletes atomic.Int32
+	w.clock.intercept = func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodDelete && deletes.Add(1) == 10 {
+			if _, err := other.Append(ctx, ledger.Mark{Env: "production", Digest: digests[28], Status: ledger.Bad}); err != nil {
+				t.Errorf("mark-bad during the prune: %v", err)
+			}
+		}
+		return false
+	}
+	res, err := w.ledger.Prune(ctx, ledger.PrunePolicy{Env: "production", KeepGood: 1, Apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := w.ledger.RollbackTarget(ctx, ledger.RollbackQuery{Env: "production"})
+	if err != nil || rb.Target.Entry.Tag != good[27].Tag {
+		t.Fatalf("target after the prune: %+v %v, want %s's good entry", rb, err, digests[27])
+	}
+	if slices.Contains(res.Remove, good[27].Tag) {
+		t.Fatalf("the result lists the kept target %s as removed", good[27].Tag)
+	}
+	if !slices.Contains(res.Remove, good[26].Tag) {
+		t.Fatalf("%s, neither target nor newest, was not removed", good[26].Tag)
+	}
+}
