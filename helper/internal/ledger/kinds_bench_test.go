@@ -13,7 +13,7 @@ import (
 )
 
 // BenchmarkLedgerReadsOnKinds reports the registry requests one mark-good (its read-back
-// included), one rollback and one releases --limit 20 cost on a ledger of 40 deployments (240
+// included), one rollback and one releases --limit 20 cost, each as one command would, on a ledger of 40 deployments (240
 // tags), per registry kind: the seek where the registry allows it, the full scan elsewhere.
 //
 //	go test -run '^$' -bench LedgerReadsOnKinds -benchtime 5x ./helper/internal/ledger
@@ -27,7 +27,8 @@ func BenchmarkLedgerReadsOnKinds(b *testing.B) {
 			}
 			b.Cleanup(proxy.Close)
 			repo := registry.Repository{Registry: proxy.Host, Path: "team/app"}
-			l := ledger.New(registry.New(registry.Options{}), repo)
+			client := registry.New(registry.Options{})
+			l := ledger.New(client, repo)
 			ctx := context.Background()
 			a, c := testimage.Image(b, k.Repo("team/app:a"), 1), testimage.Image(b, k.Repo("team/app:c"), 1)
 			for i := 0; i < 40; i++ {
@@ -56,6 +57,7 @@ func BenchmarkLedgerReadsOnKinds(b *testing.B) {
 			for _, op := range []string{"mark-good", "rollback", "releases-20"} {
 				proxy.Reset()
 				for i := 0; i < b.N; i++ {
+					l = ledger.New(client, repo) // one command: nothing learnt by an earlier one
 					if err := ops[op](); err != nil {
 						b.Fatal(err)
 					}

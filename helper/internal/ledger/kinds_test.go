@@ -235,3 +235,29 @@ func TestLedgerFailsClosedOnUntrustworthyListings(t *testing.T) {
 		}
 	})
 }
+
+// A listing capped at Artifact Registry's 10,000 tags that cuts the ledger in the middle: the
+// seek still shows the newest entries, so every negative answer (no target, not found) is
+// confirmed by a full scan, which sees the limit and fails closed naming it and the remedy.
+func TestListingLimitIsDetectedBeforeANegativeAnswer(t *testing.T) {
+	k := registrykinds.Start(t, "capped-10000")
+	f := onKind(t, k, k.Host)
+	f.ledger.PageSize, f.ledger.FullScanPageSize = 100, 1000
+	a, b := f.image("a"), f.image("b")
+	f.deploy("production", a, commitA)
+	f.deploy("production", b, commitB)
+	// Tags: a, b, the fillers, then production's 12 (b's six first): keep b's, cut a's.
+	k.Double.Fillers = registrykinds.GARListingLimit - 2 - 6
+	ctx := context.Background()
+	if cur, err := f.ledger.Current(ctx, "production"); err != nil || cur == nil || cur.Digest != b {
+		t.Fatalf("current, from the visible newest entries: %+v %v", cur, err)
+	}
+	_, err := f.ledger.RollbackTarget(ctx, ledger.RollbackQuery{Env: "production"})
+	if failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "10,000") {
+		t.Fatalf("rollback past the limit: %v, want the limit named", err)
+	}
+	_, err = f.ledger.Find(ctx, ledger.FindQuery{Env: "production", Status: ledger.Good, Commit: commitA})
+	if failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "10,000") {
+		t.Fatalf("find past the limit: %v, want the limit named", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -31,6 +32,9 @@ type Ledger struct {
 
 	warnMu sync.Mutex
 	warned map[string]bool
+	// seekVerified is set once a probe showed the registry honours a `last` that is not a tag;
+	// it lives as long as this Ledger (one command), never across runs.
+	seekVerified atomic.Bool
 }
 
 // New returns the ledger of repo.
@@ -176,7 +180,7 @@ func (l *Ledger) markBadAnyway(ctx context.Context, m Mark, markedBad bool, imag
 // a marker whose entry was never written, because a job died in between).
 func (l *Ledger) badEntry(ctx context.Context, env string, digest v1.Hash) (*Written, error) {
 	var found *Written
-	_, err := l.scanResolved(ctx, env, func(e Entry, resolve func() (v1.Hash, error)) (bool, error) {
+	_, err := l.scanResolved(ctx, env, false, func(e Entry, resolve func() (v1.Hash, error)) (bool, error) {
 		if e.Status != Bad {
 			return true, nil
 		}

@@ -58,6 +58,8 @@ type reading struct {
 	warnings []string
 	// missing is set when the repository does not exist (404 NAME_UNKNOWN on a plain listing).
 	missing error
+	// full is set when every tag was read (a full scan).
+	full bool
 }
 
 // reader scans one environment's entries.
@@ -74,8 +76,20 @@ type reader struct {
 // scan visits env's entries newest first in the one total order (Newer), until visit returns
 // false, and reports how the listing was read.
 func (l *Ledger) scan(ctx context.Context, env string, visit func(Entry) bool) (*reading, error) {
+	return l.scanMode(ctx, env, false, visit)
+}
+
+// scanMode is scan, with full forcing a full scan: a negative answer ("never deployed", "no
+// rollback target", "not found") from a seek is confirmed by one, which also counts the tags
+// against the registries' known listing limits.
+func (l *Ledger) scanMode(ctx context.Context, env string, full bool, visit func(Entry) bool) (*reading, error) {
 	rd := &reader{l: l, ctx: ctx, env: env, pageSize: max(l.PageSize, 2)}
-	err := rd.run(visit)
+	var err error
+	if full {
+		err = rd.full(visit, "confirming a negative answer")
+	} else {
+		err = rd.run(visit)
+	}
 	for _, w := range rd.r.warnings {
 		l.warn(w)
 	}
@@ -184,6 +198,9 @@ func (rd *reader) untrustedSeek(page *registry.TagPage) string {
 	if len(tags) < 2 {
 		return "too few tags after the environment to verify the registry's paging"
 	}
+	if rd.l.seekVerified.Load() {
+		return "" // probed earlier in this command (nothing is kept across runs)
+	}
 	probe := tags[0] + "-"
 	if tags[1] == probe {
 		return "the registry's paging could not be verified"
@@ -192,6 +209,7 @@ func (rd *reader) untrustedSeek(page *registry.TagPage) string {
 	if err != nil || len(got.Tags) == 0 || got.Tags[0] != tags[1] {
 		return "the registry skips the tag after a `last` that is not a tag, as distribution 3.0.0 does"
 	}
+	rd.l.seekVerified.Store(true)
 	return ""
 }
 
@@ -311,6 +329,7 @@ func (rd *reader) unpaged(page *registry.TagPage, refusal error) (*registry.TagP
 // full reads every tag, then visits env's entries newest first.
 func (rd *reader) full(visit func(Entry) bool, why string) error {
 	rd.r.how = "full scan: " + why
+	rd.r.full = true
 	seen := map[string]bool{}
 	var entries []Entry
 	rd.r.envs = map[string]bool{}
@@ -324,7 +343,7 @@ func (rd *reader) full(visit func(Entry) bool, why string) error {
 	if err != nil {
 		var pe *registry.ProtocolError
 		if errors.As(err, &pe) && pe.HasCode("NAME_UNKNOWN") {
-			rd.r.missing = failure.Wrap(failure.NotFound, err, "repository %s: the registry does not know it (NAME_UNKNOWN)", rd.l.repo)
+			rd.r.missing = failure.Wrap(failure.NotFound, err, "repository %s does not exist on its registry", rd.l.repo)
 			return nil
 		}
 		return rd.fail(err)

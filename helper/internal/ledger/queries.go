@@ -23,9 +23,17 @@ type Release struct {
 
 // Current is the release that may be running in env: that of the newest deploying or deployed
 // entry, even after a deploy that failed half-way. It is nil, without error, for an
-// environment never deployed.
-func (l *Ledger) Current(ctx context.Context, env string) (current *Release, err error) {
-	_, err = l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+// environment never deployed (confirmed by a full scan).
+func (l *Ledger) Current(ctx context.Context, env string) (*Release, error) {
+	current, full, err := l.current(ctx, env, false)
+	if err == nil && current == nil && !full {
+		current, _, err = l.current(ctx, env, true)
+	}
+	return current, err
+}
+
+func (l *Ledger) current(ctx context.Context, env string, full bool) (current *Release, wasFull bool, err error) {
+	res, err := l.scanResolved(ctx, env, full, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		if e.Status != Deploying && e.Status != Deployed {
 			return true, nil
 		}
@@ -36,20 +44,32 @@ func (l *Ledger) Current(ctx context.Context, env string) (current *Release, err
 		current = &Release{Entry: e, Digest: d}
 		return false, nil
 	})
-	return current, err
+	return current, res.full, err
 }
 
-// scanResolved scans entries newest first, giving visit a lazy digest lookup so entries that
-// are not needed cost no request. It reports how many entries it visited. A repository the
-// registry does not know is an error of kind NotFound.
-func (l *Ledger) scanResolved(ctx context.Context, env string, visit func(Entry, func() (v1.Hash, error)) (bool, error)) (int, error) {
+// scanned is what a scanResolved saw: how many entries, and whether it read every tag.
+type scanned struct {
+	seen int
+	full bool
+}
+
+// negative reports whether err is an answer that a full scan must confirm before it is given.
+func negative(err error) bool {
+	k := failure.KindOf(err)
+	return k == failure.NotFound || k == failure.Safety
+}
+
+// scanResolved scans entries newest first (full: by a full scan), giving visit a lazy digest
+// lookup so entries that are not needed cost no request. A repository the registry does not
+// know is an error of kind NotFound.
+func (l *Ledger) scanResolved(ctx context.Context, env string, full bool, visit func(Entry, func() (v1.Hash, error)) (bool, error)) (scanned, error) {
+	var res scanned
 	if err := ValidateEnv(env); err != nil {
-		return 0, err
+		return res, err
 	}
 	var visitErr error
-	seen := 0
-	rd, err := l.scan(ctx, env, func(e Entry) bool {
-		seen++
+	rd, err := l.scanMode(ctx, env, full, func(e Entry) bool {
+		res.seen++
 		more, err := visit(e, func() (v1.Hash, error) { return l.DigestOf(ctx, e) })
 		if errors.Is(err, errEntryNotVisible) {
 			return true // a write in progress: read it next time
@@ -60,13 +80,14 @@ func (l *Ledger) scanResolved(ctx context.Context, env string, visit func(Entry,
 		}
 		return more
 	})
+	res.full = rd.full
 	if err != nil {
-		return seen, err
+		return res, err
 	}
 	if rd.missing != nil {
-		return seen, rd.missing
+		return res, rd.missing
 	}
-	return seen, visitErr
+	return res, visitErr
 }
 
 // unknownEnv is the error for an environment with no entries in a repository whose ledger has
@@ -125,31 +146,39 @@ func (l *Ledger) RollbackTarget(ctx context.Context, q RollbackQuery) (*Rollback
 	if q.Steps <= 0 {
 		q.Steps = 1
 	}
+	rb, full, err := l.rollbackTarget(ctx, q, false)
+	if negative(err) && !full {
+		rb, _, err = l.rollbackTarget(ctx, q, true)
+	}
+	return rb, err
+}
+
+func (l *Ledger) rollbackTarget(ctx context.Context, q RollbackQuery, full bool) (*Rollback, bool, error) {
 	s := &rollbackSearch{l: l, q: q, considered: map[v1.Hash]bool{}, remaining: q.Steps}
-	seen, err := l.scanResolved(ctx, q.Env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	res, err := l.scanResolved(ctx, q.Env, full, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		return s.visit(ctx, e, digest)
 	})
 	if err != nil {
-		return nil, err
+		return nil, res.full, err
 	}
 	if err := s.neverDeployed(ctx); err != nil {
-		return nil, err
+		return nil, res.full, err
 	}
-	if seen == 0 {
+	if res.seen == 0 {
 		if err := l.unknownEnv(ctx, q.Env); err != nil {
-			return nil, err
+			return nil, true, err
 		}
 	}
 	target, err := s.verdict(ctx)
 	if err != nil {
-		return nil, err
+		return nil, res.full, err
 	}
 	if target.Entry.Tag != "" {
 		if target.Record, err = l.RecordOf(ctx, target.Entry); err != nil {
-			return nil, err
+			return nil, res.full, err
 		}
 	}
-	return &Rollback{Target: *target, Current: s.current}, nil
+	return &Rollback{Target: *target, Current: s.current}, res.full, nil
 }
 
 // rollbackSearch is the state of one rollback scan. Good entries newer than current are held
@@ -285,6 +314,14 @@ type FindQuery struct {
 // matches; the 12-digit prefix in the tag narrows the search and the record confirms the full
 // SHA.
 func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
+	found, full, err := l.find(ctx, q, false)
+	if negative(err) && !full {
+		found, _, err = l.find(ctx, q, true)
+	}
+	return found, err
+}
+
+func (l *Ledger) find(ctx context.Context, q FindQuery, full bool) (*Release, bool, error) {
 	want := strings.ToLower(q.Commit)
 	field := func(e Entry) string { return e.Commit }
 	recordField := func(r *Record) string { return r.Source.Commit }
@@ -294,10 +331,10 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 		recordField = func(r *Record) string { return r.Source.Tree }
 	}
 	if len(want) < 12 || shortSHA(want) == "" {
-		return nil, failure.New(failure.Usage, "%q is not a commit or tree SHA (at least 12 hex digits)", want)
+		return nil, true, failure.New(failure.Usage, "%q is not a commit or tree SHA (at least 12 hex digits)", want)
 	}
 	var found *Release
-	seen, err := l.scanResolved(ctx, q.Env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	res, err := l.scanResolved(ctx, q.Env, full, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		if e.Status != q.Status || field(e) != want[:12] {
 			return true, nil
 		}
@@ -320,21 +357,21 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 		return false, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, res.full, err
 	}
 	if found == nil {
-		if seen == 0 {
+		if res.seen == 0 {
 			if err := l.unknownEnv(ctx, q.Env); err != nil {
-				return nil, err
+				return nil, true, err
 			}
 		}
 		what := "commit " + q.Commit
 		if q.Tree != "" {
 			what = "tree " + q.Tree
 		}
-		return nil, failure.New(failure.NotFound, "no digest reached %s in %s for %s", q.Status, q.Env, what)
+		return nil, res.full, failure.New(failure.NotFound, "no digest reached %s in %s for %s", q.Status, q.Env, what)
 	}
-	return found, nil
+	return found, res.full, nil
 }
 
 // History returns up to limit entries of env, newest first, resolved with their records, and
@@ -344,7 +381,7 @@ func (l *Ledger) Find(ctx context.Context, q FindQuery) (*Release, error) {
 func (l *Ledger) History(ctx context.Context, env string, limit int) ([]Release, *Release, error) {
 	var out []Release
 	var current *Release
-	seen, err := l.scanResolved(ctx, env, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
+	res, err := l.scanResolved(ctx, env, false, func(e Entry, digest func() (v1.Hash, error)) (bool, error) {
 		listed := limit <= 0 || len(out) < limit
 		deploy := e.Status == Deploying || e.Status == Deployed
 		if !listed && (!deploy || current != nil) {
@@ -380,7 +417,7 @@ func (l *Ledger) History(ctx context.Context, env string, limit int) ([]Release,
 	if err != nil {
 		return nil, nil, err
 	}
-	if seen == 0 {
+	if res.seen == 0 {
 		if err := l.unknownEnv(ctx, env); err != nil {
 			return nil, nil, err
 		}

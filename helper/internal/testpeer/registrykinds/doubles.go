@@ -267,3 +267,25 @@ func cappedListing(limit int) listing {
 		return specPage(repo, all, q, 0)
 	}
 }
+
+// distribution310Listing is distribution v3.1.0 as FACTS.md "Registry behaviour…" records it:
+// paging as the spec says, but n > 1000 refused with 400 PAGINATION_NUMBER_INVALID (3.1.1 clamps
+// it instead).
+func distribution310Listing(repo string, all []string, q url.Values) (int, []byte, string) {
+	if n, _, bad := parseN(q); bad || n > 1000 {
+		return http.StatusBadRequest, errorBody("PAGINATION_NUMBER_INVALID", "invalid number of results requested"), ""
+	}
+	return specPage(repo, all, q, 0)
+}
+
+// harbor24Listing is Harbor before 2.5 as FACTS.md "Registry behaviour…" records it: sorted,
+// Link paging, and a `last` that is not an existing tag refused with 400.
+func harbor24Listing(repo string, all []string, q url.Values) (int, []byte, string) {
+	if last := q.Get("last"); last != "" {
+		i := sort.SearchStrings(all, last)
+		if i == len(all) || all[i] != last {
+			return http.StatusBadRequest, errorBody("BAD_REQUEST", "the last tag does not exist"), ""
+		}
+	}
+	return specPage(repo, all, q, 0)
+}

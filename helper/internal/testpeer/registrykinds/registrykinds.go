@@ -1,8 +1,8 @@
 // Package registrykinds runs a test against every kind of registry whose behaviour shipgate
 // depends on: real registries (CNCF distribution v3, Debian's docker-registry 2.8 when
 // installed, go-containerregistry's pkg/registry with the referrers API) and faithful doubles
-// of the ones that cannot run here (zot, Amazon ECR, Quay, distribution 3.0.0, a registry that
-// ignores paging, one that pages unsorted). A double is an HTTP proxy in front of a real
+// of the ones that cannot run here (zot, Amazon ECR, Quay, Harbor before 2.5, distribution
+// 3.0.0 and 3.1.0, a registry that ignores paging, one that pages unsorted). A double is an HTTP proxy in front of a real
 // distribution registry that answers tags/list (and, where the modelled registry has none, the
 // referrers API) the way the modelled registry does; every other request reaches the real
 // registry. Each double's doc comment names the behaviour and its source (FACTS.md
@@ -87,6 +87,8 @@ func trusted() []spec {
 		doubleSpec("unsorted", "pages in its own (non-lexical) order with Link paging", unsortedListing),
 		doubleSpec("distribution-3.0.0", "distribution 3.0.0: a `last` that is not a tag silently skips the next tag", distribution300Listing),
 		doubleSpec("quay", "Quay: n capped at 100, any `last`, Link paging", quayListing),
+		doubleSpec("distribution-3.1.0", "distribution 3.1.0: n > 1000 → 400 PAGINATION_NUMBER_INVALID", distribution310Listing),
+		doubleSpec("harbor-2.4", "Harbor before 2.5: a `last` that is not a tag → 400", harbor24Listing),
 	}
 }
 

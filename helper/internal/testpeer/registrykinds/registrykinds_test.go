@@ -129,6 +129,22 @@ func TestDoublesBehaveAsDocumented(t *testing.T) {
 				t.Fatalf("%+v", a)
 			}
 		},
+		"distribution-3.1.0": func(t *testing.T, k *registrykinds.Kind, all []string) {
+			if a := list(t, k, "?n=1001"); a.status != 400 || !strings.Contains(a.body, "PAGINATION_NUMBER_INVALID") {
+				t.Fatalf("n=1001: %+v", a)
+			}
+			if a := list(t, k, "?n=2&last=t01x"); strings.Join(a.tags, ",") != "t02,t03" {
+				t.Fatalf("any last: %+v", a)
+			}
+		},
+		"harbor-2.4": func(t *testing.T, k *registrykinds.Kind, all []string) {
+			if a := list(t, k, "?n=2&last=t01x"); a.status != 400 {
+				t.Fatalf("last not a tag: %+v", a)
+			}
+			if a := list(t, k, "?n=2&last=t01"); strings.Join(a.tags, ",") != "t02,t03" {
+				t.Fatalf("last a tag: %+v", a)
+			}
+		},
 		"quay": func(t *testing.T, k *registrykinds.Kind, all []string) {
 			if a := list(t, k, "?n=2&last=t01x"); strings.Join(a.tags, ",") != "t02,t03" {
 				t.Fatalf("any last: %+v", a)
