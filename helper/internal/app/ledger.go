@@ -99,6 +99,9 @@ func ledgerPruneCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			for _, w := range res.Warnings {
+				s.progress("warning: %s", w)
+			}
 			if c.Bool("apply") {
 				s.progress("%s ledger of %s: %d entries, %d kept, %d removed (%d tags deleted, %d already gone)",
 					env, l.loc.Ledger, res.Entries, len(res.Kept), len(res.Remove), res.Deleted, res.AlreadyGone)

@@ -80,8 +80,8 @@ func cappedListing(backend string, limit int) func(w http.ResponseWriter, r *htt
 	}
 }
 
-// seedEntries writes count production entries (no records) on m straight into the registry, 8
-// at a time, one an hour, the newest an hour before start.
+// seedEntries writes count production entries (no records), deployed and good in turn, on m
+// straight into the registry, 8 at a time, one an hour, the newest an hour before start.
 func seedEntries(t *testing.T, s *registryserver.Server, path string, m *registry.Manifest, count int, start time.Time) {
 	t.Helper()
 	tags := make(chan string, 64)
@@ -111,7 +111,11 @@ func seedEntries(t *testing.T, s *registryserver.Server, path string, m *registr
 		}()
 	}
 	for i := 0; i < count; i++ {
-		e, err := ledger.NewEntry("production", ledger.Deployed, ledger.Stamp{Seconds: start.Add(time.Duration(i-count) * time.Hour).Unix()}, commitN(i), "")
+		status := ledger.Deployed
+		if i%2 == 1 {
+			status = ledger.Good
+		}
+		e, err := ledger.NewEntry("production", status, ledger.Stamp{Seconds: start.Add(time.Duration(i-count) * time.Hour).Unix()}, commitN(i), "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,13 +163,33 @@ func TestWritesPastTheListingLimitFailThenPruneCarriesOn(t *testing.T) {
 	}
 
 	// The seeded entries are an hour apart, the newest an hour before the registry's clock:
-	// keeping 9,900 hours removes the oldest ~110, enough to list every tag again.
+	// keeping 9,900 hours leaves ~110 old ones, of which the ~55 deployed go: enough to list
+	// every tag again.
 	res, err := w.ledger.Prune(ctx, ledger.PrunePolicy{Env: "production", KeepGood: 1, KeepFor: 9900 * time.Hour, Apply: true})
 	if err != nil {
 		t.Fatalf("prune under the limit: %v", err)
 	}
 	if res.Deleted == 0 || len(w.tags()) >= garListingLimit {
 		t.Fatalf("prune removed %d tags, %d left", res.Deleted, len(w.tags()))
+	}
+	// At the limit the rollback target cannot be settled (every negative answer fails closed),
+	// so this run kept every good entry, and said why.
+	if len(res.Warnings) == 0 {
+		t.Fatalf("no warning from a prune at the listing limit: %+v", res)
+	}
+	left := map[string]bool{}
+	for _, tag := range w.tags() {
+		left[tag] = true
+	}
+	for _, k := range res.Kept {
+		if !left[k.Tag] {
+			t.Fatalf("kept entry %s (%s) is gone", k.Tag, k.Reason)
+		}
+	}
+	for _, tag := range res.Remove {
+		if e, _ := ledger.ParseTag(tag); e.Status == ledger.Good {
+			t.Fatalf("a good entry was removed while the rollback target could not be read: %s", tag)
+		}
 	}
 	written, err := w.ledger.Append(ctx, ledger.Mark{Env: "staging", Digest: d, Status: ledger.Good})
 	if err != nil {

@@ -60,6 +60,8 @@ const (
 	KeptTarget   = "rollback-target"
 	KeptNewest   = "newest"
 	KeptRechecks = "rollback-target (moved during the prune)"
+	// KeptUnsettled keeps a good entry while the rollback target cannot be read.
+	KeptUnsettled = "good (the rollback target could not be read)"
 )
 
 // PruneResult is a plan and, with Apply, what was deleted.
@@ -77,6 +79,8 @@ type PruneResult struct {
 	// run removed first.
 	Deleted     int `json:"deleted"`
 	AlreadyGone int `json:"alreadyGone"`
+	// Warnings say why a run kept more than the rules ask.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Prune plans, and with Apply performs, the removal of old entries of one environment.
@@ -105,7 +109,15 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 	}
 	res.Entries = len(entries)
 	target, err := l.targetTag(ctx, p.Env)
-	if err != nil {
+	// The listing held the environment's entries but the rollback target could not be settled:
+	// typically a repository at a registry's listing limit, where every negative answer fails
+	// closed. Prune then keeps every good entry (the target is always one) and removes only
+	// older deploying, deployed and bad entries with their records: enough to bring the
+	// repository back under the limit, after which a normal run applies every rule.
+	degraded := err != nil && failure.KindOf(err) == failure.Unavailable && ctx.Err() == nil
+	if degraded {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("every good entry is kept this run: %v", err))
+	} else if err != nil {
 		return nil, err
 	}
 	good, currentSeen := 0, false
@@ -123,6 +135,8 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 			reason = KeptGood
 		case p.KeepFor > 0 && !e.Time().Before(res.Cutoff):
 			reason = KeptRecent
+		case degraded && e.Status == Good:
+			reason = KeptUnsettled
 		}
 		if e.Status == Deploying || e.Status == Deployed {
 			currentSeen = true
@@ -144,7 +158,7 @@ func (l *Ledger) Prune(ctx context.Context, p PrunePolicy) (*PruneResult, error)
 	every := recheckEvery(len(remove))
 	kept := map[string]bool{} // planned removals the recheck kept
 	for i := len(remove) - 1; i >= 0; i-- {
-		if (len(remove)-1-i)%every == 0 {
+		if !degraded && (len(remove)-1-i)%every == 0 {
 			moved, err := l.targetTag(ctx, p.Env)
 			if err != nil {
 				return res, err
