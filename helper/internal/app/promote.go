@@ -10,6 +10,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/ecrauth"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/release"
 )
@@ -32,6 +33,7 @@ func promoteCommand(s *streams) *cli.Command {
 			&cli.BoolFlag{Name: "allow-tag", Usage: "accept a source given by tag (resolved once, and printed)"},
 			&cli.BoolFlag{Name: "no-referrers", Usage: "do not copy signatures, attestations and SBOMs that refer to the digest"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (per blob: present, mount or copy) and write nothing"},
+			&cli.BoolFlag{Name: "quiet", Usage: "no progress lines on stderr (warnings and errors still print)"},
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
@@ -101,9 +103,10 @@ func promoteCommand(s *streams) *cli.Command {
 					s.progress("%s", note)
 				}
 			}
-			result, err := client.Promote(c.Context, registry.PromoteOptions{
+			result, err := promotion.Promote(c.Context, client, promotion.Options{
 				Source: src, Destinations: dsts, Tags: c.StringSlice("tag"), DryRun: c.Bool("dry-run"),
 				Referrers: !c.Bool("no-referrers"), SkipArtifactTypes: []string{ledger.RecordArtifactType},
+				Progress: progressWriter(c, s),
 			})
 			if err != nil {
 				return err
@@ -166,7 +169,7 @@ func promotionSource(c *cli.Context) (registry.Reference, *release.Release, erro
 	return registry.Reference{}, nil, failure.New(failure.Usage, "--from REPO@DIGEST or --release FILE is required")
 }
 
-func renderPromotion(r *registry.PromoteResult) string {
+func renderPromotion(r *promotion.Result) string {
 	var b strings.Builder
 	for _, d := range r.Destinations {
 		if r.DryRun {

@@ -7,6 +7,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/release"
 )
@@ -38,7 +39,7 @@ func recordArtifactCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			artifact, err := client.Describe(c.Context, ref)
+			artifact, err := promotion.Describe(c.Context, client, ref)
 			if err != nil {
 				return fmt.Errorf("resolving %s: %w", ref, err)
 			}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"io"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -93,12 +94,25 @@ func newRegistryClient(c *cli.Context, s *streams) (*registry.Client, error) {
 		}
 	}
 	keychains = append(keychains, authn.DefaultKeychain)
+	heartbeat := time.Duration(0) // the client's default
+	if c.Bool("quiet") {
+		heartbeat = -1
+	}
 	return registry.New(registry.Options{
 		Keychain:  authn.NewMultiKeychain(keychains...),
 		Insecure:  c.Bool("insecure"),
 		Log:       s.stderr,
 		UserAgent: "shipgate/" + Version,
+		Heartbeat: heartbeat,
 	}), nil
+}
+
+// progressWriter is where a long operation's progress lines go: stderr, unless --quiet.
+func progressWriter(c *cli.Context, s *streams) io.Writer {
+	if c.Bool("quiet") {
+		return nil
+	}
+	return s.stderr
 }
 
 // newLedger opens the ledger of the application repository repo (in its --ledger-repo when

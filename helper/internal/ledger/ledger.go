@@ -79,36 +79,62 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if err := validateMark(m); err != nil {
 		return nil, err
 	}
-	image, err := l.client.GetManifest(ctx, registry.Reference{Repository: l.repo, Digest: m.Digest})
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", l.repo.Digest(m.Digest), err)
+	image, markedBad, existing, err := l.checkMark(ctx, m)
+	if err != nil || existing != nil {
+		return existing, err
 	}
-	markedBad, err := l.IsBad(ctx, m.Env, m.Digest)
+	entry, err := l.nextEntry(ctx, m, markedBad, image)
 	if err != nil {
 		return nil, err
 	}
+	written, err := l.write(ctx, m, entry, markedBad, image)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.confirm(ctx, m, entry, image.Digest); err != nil {
+		return written, err
+	}
+	return written, l.moveAliases(ctx, m, image, written)
+}
+
+// checkMark reads the image and applies the bad-digest rules: another status for a digest
+// marked bad is refused unless forced, and a second mark-bad returns the existing bad entry.
+func (l *Ledger) checkMark(ctx context.Context, m Mark) (image *registry.Manifest, markedBad bool, existing *Written, err error) {
+	image, err = l.client.GetManifest(ctx, registry.Reference{Repository: l.repo, Digest: m.Digest})
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("reading %s: %w", l.repo.Digest(m.Digest), err)
+	}
+	if markedBad, err = l.IsBad(ctx, m.Env, m.Digest); err != nil {
+		return nil, false, nil, err
+	}
 	if markedBad && m.Status != Bad && !m.Force {
-		return nil, failure.WithHint(failure.New(failure.Safety, "%s is marked bad in %s", m.Digest, m.Env),
+		return nil, true, nil, failure.WithHint(failure.New(failure.Safety, "%s is marked bad in %s", m.Digest, m.Env),
 			"deploy another digest, or pass --force to record this one anyway")
 	}
 	if markedBad && m.Status == Bad && !m.Force {
-		if existing, err := l.badEntry(ctx, m.Env, m.Digest); err != nil || existing != nil {
-			return existing, err
-		}
+		existing, err = l.badEntry(ctx, m.Env, m.Digest)
 	}
+	return image, markedBad, existing, err
+}
+
+// nextEntry stamps the new entry: the registry's clock, never older than the newest entry.
+// When that cannot be done, a mark-bad still leaves its marker (markBadAnyway).
+func (l *Ledger) nextEntry(ctx context.Context, m Mark, markedBad bool, image *registry.Manifest) (Entry, error) {
 	latest, rd, err := l.latestStamp(ctx, m.Env)
 	if err != nil {
-		return nil, l.markBadAnyway(ctx, m, markedBad, image, err)
+		return Entry{}, l.markBadAnyway(ctx, m, markedBad, image, err)
 	}
 	now, err := l.registryNow(rd.serverTime, image.ServerTime)
 	if err != nil {
-		return nil, l.markBadAnyway(ctx, m, markedBad, image, err)
+		return Entry{}, l.markBadAnyway(ctx, m, markedBad, image, err)
 	}
+	return NewEntry(m.Env, m.Status, After(now, latest), m.Record.Source.Commit, m.Record.Source.Tree)
+}
+
+// write puts the record, then (for a first bad) the bad marker, then the entry tag: the commit
+// point. A record that cannot be written is a warning: the entry is the fact.
+func (l *Ledger) write(ctx context.Context, m Mark, entry Entry, markedBad bool, image *registry.Manifest) (*Written, error) {
 	rec := m.Record
-	entry, err := NewEntry(m.Env, m.Status, After(now, latest), rec.Source.Commit, rec.Source.Tree)
-	if err != nil {
-		return nil, err
-	}
 	rec.SchemaVersion = 1
 	rec.Env, rec.Status = m.Env, m.Status
 	rec.Repository, rec.Digest = l.repo.String(), m.Digest.String()
@@ -118,7 +144,6 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	}
 	written := &Written{Entry: entry, Tag: entry.Tag}
 	if err := l.writeRecord(ctx, entry, rec, image); err != nil {
-		// The record is the commentary; the entry is the fact. Record the fact anyway.
 		written.Warnings = append(written.Warnings, fmt.Sprintf("ledger record not written: %v", err))
 	} else {
 		written.Record = entry.RecordTag()
@@ -131,19 +156,21 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if err := l.client.PutManifest(ctx, l.repo, entry.Tag, image); err != nil {
 		return nil, fmt.Errorf("writing ledger entry %s: %w", entry.Tag, err)
 	}
-	if err := l.confirm(ctx, m, entry, image.Digest); err != nil {
-		return written, err
-	}
+	return written, nil
+}
+
+// moveAliases points the moving aliases at the digest; an immutability refusal is a warning.
+func (l *Ledger) moveAliases(ctx context.Context, m Mark, image *registry.Manifest, written *Written) error {
 	for _, alias := range m.Aliases {
 		if err := l.client.PutManifest(ctx, l.repo, alias, image); err != nil {
 			if failure.KindOf(err) == failure.Safety {
 				written.Warnings = append(written.Warnings, fmt.Sprintf("alias %s not moved (immutable tags?): %v", alias, err))
 				continue
 			}
-			return written, fmt.Errorf("moving alias %s: %w", alias, err)
+			return fmt.Errorf("moving alias %s: %w", alias, err)
 		}
 	}
-	return written, nil
+	return nil
 }
 
 func validateMark(m Mark) error {

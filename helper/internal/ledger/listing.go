@@ -71,6 +71,9 @@ type reader struct {
 	r        reading
 	// sawLink is set once the registry paged by Link: from then on a page without one is the end.
 	sawLink bool
+	// seen and entries are a full scan's distinct tags and env's entries among them.
+	seen    map[string]bool
+	entries []Entry
 }
 
 // scan visits env's entries newest first in the one total order (Newer), until visit returns
@@ -328,11 +331,8 @@ func (rd *reader) unpaged(page *registry.TagPage, refusal error) (*registry.TagP
 
 // full reads every tag, then visits env's entries newest first.
 func (rd *reader) full(visit func(Entry) bool, why string) error {
-	rd.r.how = "full scan: " + why
-	rd.r.full = true
-	seen := map[string]bool{}
-	var entries []Entry
-	rd.r.envs = map[string]bool{}
+	rd.r.how, rd.r.full = "full scan: "+why, true
+	rd.r.envs, rd.seen, rd.entries = map[string]bool{}, map[string]bool{}, nil
 	// A full scan asks for the largest page every registry accepts (distribution 3.1.0 refuses
 	// n > 1000, ECR too); Quay and others clamp it. Fewer requests, same answer.
 	rd.pageSize = rd.l.FullScanPageSize
@@ -348,64 +348,69 @@ func (rd *reader) full(visit func(Entry) bool, why string) error {
 		}
 		return rd.fail(err)
 	}
-	for pages := 1; ; pages++ {
-		fresh := 0
-		for _, tag := range page.Tags {
-			if seen[tag] {
-				continue
-			}
-			seen[tag], fresh = true, fresh+1
-			rd.addTag(tag, &entries)
-		}
-		if fresh == 0 && len(page.Tags) > 0 {
-			if page.Next != "" || pages == 1 {
-				return rd.fail(failure.New(failure.Unavailable, "registry %s repeated a page of its tag listing", rd.l.repo.Registry))
-			}
-			// A continuation by `last` answered with tags already seen: the registry ignores
-			// `last`. Whether it also honoured n (and so hid the rest) is settled by one listing
-			// without n or last, which such a registry answers whole.
-			whole, err := rd.list(registry.TagQuery{})
-			if err != nil {
-				return rd.fail(err)
-			}
-			for _, tag := range whole.Tags {
-				if !seen[tag] {
-					seen[tag] = true
-					rd.addTag(tag, &entries)
-				}
-			}
-			if whole.Next != "" || whole.Unfollowed != "" {
-				return rd.fail(failure.New(failure.Unavailable, "registry %s ignores `last` but pages its listing: the tags past the first page cannot be reached", rd.l.repo.Registry))
-			}
-			break
-		}
-		next, err := rd.nextPage(page, pages)
-		if err != nil {
-			return rd.fail(err)
-		}
-		if next == nil {
-			break
-		}
-		page = next
+	if err := rd.readAll(page); err != nil {
+		return rd.fail(err)
 	}
-	rd.r.total = len(seen)
+	rd.r.total = len(rd.seen)
 	for _, limit := range listingLimits {
 		if rd.r.total == limit.total {
 			return rd.fail(failure.WithHint(failure.New(failure.Unavailable,
 				"the tag listing of %s holds exactly %d tags, where %s: entries past it would be invisible", rd.l.repo, limit.total, limit.who), listingRemedy))
 		}
 	}
-	sort.Slice(entries, func(i, j int) bool { return Newer(entries[i], entries[j]) })
-	return emit(entries, visit)
+	sort.Slice(rd.entries, func(i, j int) bool { return Newer(rd.entries[i], rd.entries[j]) })
+	return emit(rd.entries, visit)
 }
 
-func (rd *reader) addTag(tag string, entries *[]Entry) {
-	if e, ok := ParseTag(tag); ok {
-		rd.r.envs[e.Env] = true
+// readAll takes page and every page after it, until the listing ends.
+func (rd *reader) readAll(page *registry.TagPage) error {
+	for pages := 1; ; pages++ {
+		if rd.add(page.Tags) == 0 && len(page.Tags) > 0 {
+			if page.Next != "" || pages == 1 {
+				return failure.New(failure.Unavailable, "registry %s repeated a page of its tag listing", rd.l.repo.Registry)
+			}
+			return rd.ignoredLast()
+		}
+		next, err := rd.nextPage(page, pages)
+		if err != nil || next == nil {
+			return err
+		}
+		page = next
 	}
-	if e, ok := rd.entry(tag); ok {
-		*entries = append(*entries, e)
+}
+
+// ignoredLast follows a continuation by `last` that answered only tags already seen: the
+// registry ignores `last`. Whether it also honoured n (and so hid the rest) is settled by one
+// listing without n or last, which such a registry answers whole.
+func (rd *reader) ignoredLast() error {
+	whole, err := rd.list(registry.TagQuery{})
+	if err != nil {
+		return err
 	}
+	rd.add(whole.Tags)
+	if whole.Next != "" || whole.Unfollowed != "" {
+		return failure.New(failure.Unavailable, "registry %s ignores `last` but pages its listing: the tags past the first page cannot be reached", rd.l.repo.Registry)
+	}
+	return nil
+}
+
+// add records tags not seen before, with the environments and env's entries among them, and
+// says how many were new.
+func (rd *reader) add(tags []string) int {
+	fresh := 0
+	for _, tag := range tags {
+		if rd.seen[tag] {
+			continue
+		}
+		rd.seen[tag], fresh = true, fresh+1
+		if e, ok := ParseTag(tag); ok {
+			rd.r.envs[e.Env] = true
+		}
+		if e, ok := rd.entry(tag); ok {
+			rd.entries = append(rd.entries, e)
+		}
+	}
+	return fresh
 }
 
 // fail wraps a listing failure once, naming how the listing was being read.

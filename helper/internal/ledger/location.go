@@ -7,6 +7,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
@@ -48,7 +49,7 @@ func (loc Location) Bring(ctx context.Context, client *registry.Client, digest v
 	if !loc.Dedicated() {
 		return 0, nil
 	}
-	res, err := client.Promote(ctx, registry.PromoteOptions{
+	res, err := promotion.Promote(ctx, client, promotion.Options{
 		Source:       registry.Reference{Repository: loc.App, Digest: digest},
 		Destinations: []registry.Repository{loc.Ledger},
 	})

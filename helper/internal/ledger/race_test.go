@@ -13,6 +13,7 @@ import (
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registrykinds"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
@@ -53,7 +54,7 @@ func TestRacePromotionsAndLedgerWritesForOneEnvironment(t *testing.T) {
 				defer wg.Done()
 				client, l := pipeline(dst)
 				<-start
-				if _, err := client.Promote(ctx, registry.PromoteOptions{
+				if _, err := promotion.Promote(ctx, client, promotion.Options{
 					Source:       registry.Reference{Repository: src, Digest: digest},
 					Destinations: []registry.Repository{dst},
 					Tags:         []string{"latest"},

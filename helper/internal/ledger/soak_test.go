@@ -18,6 +18,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/faultproxy"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
@@ -264,7 +265,7 @@ func TestSoakUnderFaults(t *testing.T) {
 		tag := fmt.Sprintf("r%d", i)
 
 		err := s.run("promote", func(ctx context.Context) error {
-			_, err := client.Promote(ctx, registry.PromoteOptions{
+			_, err := promotion.Promote(ctx, client, promotion.Options{
 				Source:       registry.Reference{Repository: s.srcRepo, Digest: digest},
 				Destinations: []registry.Repository{dstRepo},
 				Tags:         []string{tag},

@@ -33,7 +33,7 @@ func (c *Client) BlobPresent(ctx context.Context, repo Repository, digest v1.Has
 	case http.StatusNotFound:
 		return false, nil
 	}
-	return false, responseError(fmt.Sprintf("checking blob %s in %s", digest, repo), resp)
+	return false, c.responseError(fmt.Sprintf("checking blob %s in %s", digest, repo), resp)
 }
 
 // MountBlob asks the registry to mount blob digest from another repository of the same
@@ -59,7 +59,7 @@ func (c *Client) MountBlob(ctx context.Context, dst, from Repository, digest v1.
 		drain(resp)
 		return false, location, err
 	}
-	return false, "", responseError(fmt.Sprintf("mounting blob %s into %s", digest, dst), resp)
+	return false, "", c.responseError(fmt.Sprintf("mounting blob %s into %s", digest, dst), resp)
 }
 
 // StartUpload opens an upload session in repo and returns its location.
@@ -74,7 +74,7 @@ func (c *Client) StartUpload(ctx context.Context, repo Repository) (string, erro
 		return "", err
 	}
 	if resp.StatusCode != http.StatusAccepted {
-		return "", responseError("starting upload to "+repo.String(), resp)
+		return "", c.responseError("starting upload to "+repo.String(), resp)
 	}
 	defer drain(resp)
 	return c.resolveLocation(repo.Registry, resp)
@@ -104,7 +104,7 @@ func (c *Client) OpenBlob(ctx context.Context, repo Repository, digest v1.Hash) 
 		return nil, 0, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, 0, responseError(fmt.Sprintf("fetching blob %s from %s", digest, repo), resp)
+		return nil, 0, c.responseError(fmt.Sprintf("fetching blob %s from %s", digest, repo), resp)
 	}
 	return &verifyingReader{body: resp.Body, hash: sha256.New(), want: digest}, resp.ContentLength, nil
 }
@@ -155,7 +155,7 @@ func (c *Client) uploadBlob(ctx context.Context, repo Repository, location strin
 		return err
 	}
 	if resp.StatusCode != http.StatusCreated {
-		return responseError(fmt.Sprintf("uploading blob %s to %s", digest, repo), resp)
+		return c.responseError(fmt.Sprintf("uploading blob %s to %s", digest, repo), resp)
 	}
 	defer drain(resp)
 	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != digest.String() {
@@ -182,17 +182,17 @@ func (c *Client) PushSmallBlob(ctx context.Context, repo Repository, digest v1.H
 			err = c.uploadBlob(ctx, repo, location, digest, int64(len(content)),
 				func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(content)), nil }, true)
 		}
-		if err == nil || !transient(err) || ctx.Err() != nil {
+		if err == nil || !Transient(err) || ctx.Err() != nil {
 			return err
 		}
 	}
 	return err
 }
 
-// transient reports whether a failed blob transfer is worth starting over from a fresh upload
+// Transient reports whether a failed blob transfer is worth starting over from a fresh upload
 // session: the registry or the connection failed (Unavailable), a session vanished (NotFound),
 // or the bytes arrived truncated or tampered with (Safety: never accepted, fetched again).
-func transient(err error) bool {
+func Transient(err error) bool {
 	switch failure.KindOf(err) {
 	case failure.Unavailable, failure.NotFound, failure.Safety:
 		return true

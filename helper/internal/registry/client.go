@@ -1,6 +1,8 @@
-// Package registry speaks the OCI distribution protocol for shipgate: resolving references,
-// reading and writing manifests, mounting and streaming blobs, paging tags and discovering
-// referrers. It uses go-containerregistry for references, manifest types, credentials
+// Package registry is shipgate's OCI distribution client: one protocol request per call
+// (manifests, blobs, mounts, uploads, a page of tags, the referrers API) with authentication,
+// retries and error classes in one place. Operations composed of many requests (promotion,
+// referrer discovery, describing an image) live in package promotion, as go-containerregistry
+// keeps transport apart from remote. It uses go-containerregistry for references, manifest types, credentials
 // (docker config and credential helpers) and bearer-token authentication, and issues the
 // protocol requests itself so that a promotion costs the protocol minimum (docs/promotion.md
 // names every request above it).
@@ -16,12 +18,12 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/redact"
 )
 
 // Options configure a Client. The zero value uses the Docker config keychain, HTTPS for every
@@ -41,25 +43,26 @@ type Options struct {
 	Log io.Writer
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Heartbeat is how often a request still waiting for its answer says so on Log (a silent
+	// registry otherwise looks like a hung job); zero means DefaultHeartbeat, negative never.
+	Heartbeat time.Duration
 }
+
+// DefaultHeartbeat is the wait after which, and the period at which, a request that has no
+// answer yet is reported.
+const DefaultHeartbeat = 30 * time.Second
 
 // Client is a registry client shared by all of shipgate's registry operations.
 type Client struct {
-	opts      Options
-	http      *http.Client
+	opts Options
+	http *http.Client
+	// downNoted holds the registries already reported as refusing connections: one line per
+	// registry, however many requests retry.
+	downNoted sync.Map
 	mu        sync.Mutex
 	registryA map[string]*registryAuth
-}
-
-// registryAuth remembers how a registry wants to be authenticated, learnt from its first
-// 401 challenge, so later requests authenticate up front.
-type registryAuth struct {
-	mu sync.Mutex
-	// basic is the Authorization header for a registry that asked for Basic auth.
-	basic string
-	// bearer is go-containerregistry's token transport for a registry that asked for Bearer.
-	bearer http.RoundTripper
-	scopes []string
+	// redact removes every credential the client holds from text that came from a server.
+	redact *redact.Redactor
 }
 
 // New returns a Client.
@@ -68,7 +71,7 @@ func New(opts Options) *Client {
 		opts.Keychain = authn.DefaultKeychain
 	}
 	if opts.Transport == nil {
-		opts.Transport = http.DefaultTransport
+		opts.Transport = defaultTransport()
 	}
 	if opts.Retry == (RetryPolicy{}) {
 		opts.Retry = DefaultRetry
@@ -79,21 +82,63 @@ func New(opts Options) *Client {
 	if opts.UserAgent == "" {
 		opts.UserAgent = "shipgate"
 	}
-	return &Client{
-		opts:      opts,
-		http:      &http.Client{Transport: &retryTransport{next: opts.Transport, policy: opts.Retry}, CheckRedirect: sameOriginRedirects},
-		registryA: map[string]*registryAuth{},
+	if opts.Heartbeat == 0 {
+		opts.Heartbeat = DefaultHeartbeat
 	}
+	c := &Client{
+		opts:      opts,
+		registryA: map[string]*registryAuth{},
+		redact:    &redact.Redactor{},
+	}
+	retry := &retryTransport{next: opts.Transport, policy: opts.Retry, refused: c.noteRefused}
+	c.http = &http.Client{Transport: retry, CheckRedirect: sameOriginRedirects}
+	return c
+}
+
+// noteRefused says once per registry that it refuses connections and for how long shipgate
+// keeps trying.
+func (c *Client) noteRefused(req *http.Request, budget time.Duration) {
+	if _, seen := c.downNoted.LoadOrStore(req.URL.Host, true); seen {
+		return
+	}
+	c.logf("registry %s refused the connection (down or restarting?); retrying for up to %s", req.URL.Host, budget.Round(time.Second))
+}
+
+// defaultTransport is http.DefaultTransport with an idle pool as large as the parallel
+// transfers: net/http keeps 2 idle connections per host by default, so with more blobs in
+// flight every further request would open (and close) a connection of its own.
+func defaultTransport() http.RoundTripper {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 32
+	t.MaxIdleConns = 128
+	// Blobs stream through in large writes: net/http's 4 KiB buffers cost a system call per
+	// 4 KiB of a layer.
+	t.WriteBufferSize = 256 << 10
+	t.ReadBufferSize = 256 << 10
+	return t
 }
 
 // sameOriginRedirects follows redirects (registries redirect blob downloads to storage) but
-// never forwards credentials to another host: net/http already drops Authorization on a
-// cross-host redirect; this also caps the chain.
+// never forwards credentials to another origin. net/http keeps Authorization on a redirect to
+// the same host name on another port, and to a subdomain (issue 14): the origin here is
+// scheme, host and port, compared exactly. It also caps the chain.
 func sameOriginRedirects(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return errors.New("too many redirects")
 	}
+	if origin(req.URL) != origin(via[0].URL) {
+		req.Header.Del("Authorization")
+	}
 	return nil
+}
+
+// origin is a URL's scheme://host:port with the default port made explicit.
+func origin(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[strings.ToLower(u.Scheme)]
+	}
+	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Hostname()) + ":" + port
 }
 
 // IsLoopback reports whether a registry host (host or host:port) is a loopback address.
@@ -144,10 +189,14 @@ type request struct {
 	scopes []string
 }
 
-// do sends req, authenticating as the registry's challenge asks, and returns the response for
-// any status; callers check statuses. A 401 triggers one authenticated replay.
+// do sends req, authenticating as the registry asks, and returns the response for any status;
+// callers check statuses. A 401 triggers one authenticated replay.
 func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	auth := c.authFor(req.registry)
+	if err := c.prepareAuth(ctx, req, auth); err != nil {
+		return nil, err
+	}
+	sent := auth.header(req.scopes)
 	resp, err := c.send(ctx, req, auth)
 	if err != nil {
 		return nil, err
@@ -157,7 +206,7 @@ func (c *Client) do(ctx context.Context, req request) (*http.Response, error) {
 	}
 	challenge := resp.Header.Get("WWW-Authenticate")
 	drain(resp)
-	if err := c.authenticate(ctx, req, auth, challenge); err != nil {
+	if err := c.authenticate(ctx, req, auth, challenge, sent); err != nil {
 		return nil, err
 	}
 	return c.send(ctx, req, auth)
@@ -189,116 +238,65 @@ func (c *Client) send(ctx context.Context, req request, auth *registryAuth) (*ht
 		httpReq.Header[k] = v
 	}
 	httpReq.Header.Set("User-Agent", c.opts.UserAgent)
-	transport := http.RoundTripper(nil)
-	auth.mu.Lock()
-	if auth.basic != "" {
-		httpReq.Header.Set("Authorization", auth.basic)
+	// Credentials go only to the registry's own origin: an upload Location or a redirect
+	// elsewhere (object storage) gets none.
+	if origin(httpReq.URL) == c.origin(req.registry) {
+		if h := auth.header(req.scopes); h != "" {
+			httpReq.Header.Set("Authorization", h)
+		}
 	}
-	if auth.bearer != nil && !coversScopes(auth.scopes, req.scopes) {
-		// A token minted for other repositories would be refused; mint one for the union.
-		auth.bearer = nil
-	}
-	transport = auth.bearer
-	auth.mu.Unlock()
-	var resp *http.Response
-	if transport != nil {
-		client := &http.Client{Transport: transport, CheckRedirect: sameOriginRedirects}
-		resp, err = client.Do(httpReq)
-	} else {
-		resp, err = c.http.Do(httpReq)
-	}
+	stop := c.heartbeat(req)
+	resp, err := c.http.Do(httpReq)
+	stop()
 	if err != nil {
-		return nil, unavailable(req, err)
+		return nil, c.unavailable(req, err)
 	}
 	return resp, nil
 }
 
-func coversScopes(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+// heartbeat reports, every Heartbeat, a request that has no answer yet, naming what it waits
+// for; the returned function ends the reports.
+func (c *Client) heartbeat(req request) (stop func()) {
+	if c.opts.Heartbeat < 0 {
+		return func() {}
 	}
-	return true
-}
-
-func (c *Client) authFor(registry string) *registryAuth {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	a := c.registryA[registry]
-	if a == nil {
-		a = &registryAuth{}
-		c.registryA[registry] = a
-	}
-	return a
-}
-
-// authenticate reacts to a 401 challenge: Basic auth from the keychain, or a bearer token
-// through go-containerregistry's token transport for the scopes the request needs.
-func (c *Client) authenticate(ctx context.Context, req request, auth *registryAuth, challenge string) error {
-	reg, err := name.NewRegistry(req.registry, name.WeakValidation)
-	if err != nil {
-		return failure.Wrap(failure.Usage, err, "registry %q", req.registry)
-	}
-	authenticator, err := authn.Resolve(ctx, c.opts.Keychain, reg)
-	if err != nil {
-		return failure.Wrap(failure.Auth, err, "finding credentials for %s", req.registry)
-	}
-	if authenticator == authn.Anonymous {
-		c.logf("registry %s asked for credentials and none were found (docker config, credential helpers); trying anonymous access", req.registry)
-	}
-	scheme := strings.ToLower(strings.SplitN(strings.TrimSpace(challenge), " ", 2)[0])
-	auth.mu.Lock()
-	defer auth.mu.Unlock()
-	switch scheme {
-	case "basic":
-		cfg, err := authn.Authorization(ctx, authenticator)
-		if err != nil {
-			return failure.Wrap(failure.Auth, err, "reading credentials for %s", req.registry)
+	began := time.Now()
+	var mu sync.Mutex
+	var timer *time.Timer
+	stopped := false
+	var report func()
+	report = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-		if cfg.Username == "" && cfg.Password == "" {
-			return failure.WithHint(failure.New(failure.Auth, "registry %s requires a login and no credentials were found", req.registry),
-				"log in with `docker login "+req.registry+"` or configure a credential helper")
-		}
-		auth.basic = basicHeader(cfg.Username, cfg.Password)
-		return nil
-	case "bearer":
-		scopes := unionScopes(auth.scopes, req.scopes)
-		if c.scheme(req.registry) == "http" {
-			reg, _ = name.NewRegistry(req.registry, name.Insecure)
-		}
-		t, err := transport.NewWithContext(ctx, reg, authenticator, c.http.Transport, scopes)
-		if err != nil {
-			return classifyTransportError(err, "authenticating to "+req.registry)
-		}
-		auth.bearer = t
-		auth.scopes = scopes
-		return nil
-	default:
-		return failure.New(failure.Auth, "registry %s refused the request (401) with an unsupported challenge %q", req.registry, scheme)
+		c.logf("waiting for %s to answer %s %s (%s so far)", req.registry, req.method, redactURL(pathOf(req.url)), time.Since(began).Round(time.Second))
+		timer = time.AfterFunc(c.opts.Heartbeat, report)
+	}
+	mu.Lock()
+	timer = time.AfterFunc(c.opts.Heartbeat, report)
+	mu.Unlock()
+	return func() {
+		mu.Lock()
+		stopped = true
+		timer.Stop()
+		mu.Unlock()
 	}
 }
 
-func unionScopes(a, b []string) []string {
-	out := append([]string{}, a...)
-	for _, s := range b {
-		if !coversScopes(out, []string{s}) {
-			out = append(out, s)
-		}
+// pathOf is a URL's path and query, for messages that already name the registry.
+func pathOf(raw string) string {
+	if u, err := url.Parse(raw); err == nil {
+		return u.RequestURI()
 	}
-	return out
+	return raw
 }
 
-func pullScope(repo string) string        { return "repository:" + repo + ":pull" }
-func pushScope(repo string) string        { return "repository:" + repo + ":push,pull" }
-func scopesFor(scopes ...string) []string { return scopes }
+// origin is the scheme://host:port the client speaks to registry at.
+func (c *Client) origin(registry string) string {
+	return origin(&url.URL{Scheme: c.scheme(registry), Host: registry})
+}
 
 func drain(resp *http.Response) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

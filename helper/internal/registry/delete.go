@@ -36,9 +36,9 @@ func (c *Client) DeleteTag(ctx context.Context, repo Repository, tag string) err
 		drain(resp)
 		return nil
 	case http.StatusBadRequest, http.StatusMethodNotAllowed, http.StatusConflict, http.StatusPreconditionFailed:
-		err := responseError("deleting tag "+repo.String()+":"+tag, resp)
+		err := c.responseError("deleting tag "+repo.String()+":"+tag, resp)
 		return failure.WithHint(failure.New(failure.Safety, "%w: %v", ErrDeleteRefused, err),
 			"enable tag deletion on the registry (distribution v3 with storage.delete.enabled), or let the registry's own cleanup rules expire old ledger tags (docs/ledger.md)")
 	}
-	return responseError("deleting tag "+repo.String()+":"+tag, resp)
+	return c.responseError("deleting tag "+repo.String()+":"+tag, resp)
 }

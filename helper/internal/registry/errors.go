@@ -1,16 +1,18 @@
 package registry
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"syscall"
+	"unicode"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
@@ -49,10 +51,15 @@ func (e *ProtocolError) HasCode(code string) bool {
 	return false
 }
 
+// maxServerText caps how much of a registry's own error text reaches a message: enough for
+// any real error, short enough that a hostile body cannot flood a CI log.
+const maxServerText = 300
+
 // responseError reads an error response and classifies it: 401/403 refused (exit 3), 404 not
-// found (4), other 4xx a refusal of what was sent (5), 5xx and 429 unavailable (7). It closes
-// the body.
-func responseError(operation string, resp *http.Response) error {
+// found (4), other 4xx a refusal of what was sent (5), 5xx and 429 unavailable (7). The
+// registry's words pass through the client's redactor (a registry or proxy may echo the
+// Authorization it received) and are cut to maxServerText. It closes the body.
+func (c *Client) responseError(operation string, resp *http.Response) error {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	pe := &ProtocolError{Operation: operation, Status: resp.StatusCode}
@@ -65,14 +72,32 @@ func responseError(operation string, resp *http.Response) error {
 	if json.Unmarshal(body, &parsed) == nil {
 		var messages []string
 		for _, e := range parsed.Errors {
-			pe.Codes = append(pe.Codes, e.Code)
+			pe.Codes = append(pe.Codes, c.serverText(e.Code, 64))
 			if e.Message != "" {
 				messages = append(messages, e.Message)
 			}
 		}
-		pe.Message = strings.Join(messages, "; ")
+		pe.Message = c.serverText(strings.Join(messages, "; "), maxServerText)
 	}
 	return classify(pe)
+}
+
+// serverText is text a server chose, made safe to print: redacted, on one line, without
+// control characters, cut to limit bytes.
+func (c *Client) serverText(text string, limit int) string {
+	text = strings.Join(strings.Fields(c.redact.String(strings.ToValidUTF8(text, "?"))), " ")
+	var b strings.Builder
+	for i, r := range text {
+		if i >= limit {
+			b.WriteString("…")
+			break
+		}
+		if unicode.IsControl(r) {
+			r = '?'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func classify(pe *ProtocolError) error {
@@ -90,33 +115,50 @@ func classify(pe *ProtocolError) error {
 }
 
 // unavailable marks a transport failure (connection refused, reset, timeout) as a dependency
-// that stayed unavailable after retries.
-func unavailable(req request, err error) error {
-	if ue, ok := err.(*url.Error); ok && strings.Contains(ue.URL, "?") {
-		// net/http names the whole URL; an upload URL's query carries session state.
-		redacted := *ue
-		redacted.URL = redactURL(ue.URL)
-		err = &redacted
+// that stayed unavailable after retries: one line naming the registry and what happened,
+// without net/http's repetition of the method and URL (issue 18: `HEAD …: Head "…": …`).
+func (c *Client) unavailable(req request, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
 	}
+	retried := ""
 	if errors.Is(err, errRetryBudget) {
-		return failure.Wrap(failure.Unavailable, err, "%s %s", req.method, redactURL(req.url))
+		retried = " (still failing after bounded retries)"
 	}
-	return failure.Wrap(failure.Unavailable, err, "registry %s unreachable", req.registry)
+	reason := c.serverText(rootCause(err).Error(), maxServerText)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		reason = "connection refused"
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return failure.WithHint(failure.New(failure.Unavailable, "registry %s unreachable: %s%s", req.registry, reason, retried),
+			"check that the registry is running and that "+req.registry+" is its address (a restart is waited out for "+c.opts.Retry.Budget.String()+")")
+	}
+	return failure.New(failure.Unavailable, "registry %s: %s %s failed: %s%s", req.registry, req.method, redactURL(req.url), reason, retried)
 }
 
-func classifyTransportError(err error, operation string) error {
-	var te *transport.Error
-	if errors.As(err, &te) {
-		pe := &ProtocolError{Operation: operation, Status: te.StatusCode}
-		for _, d := range te.Errors {
-			pe.Codes = append(pe.Codes, string(d.Code))
-			if d.Message != "" {
-				pe.Message = d.Message
+// rootCause unwraps net/http's *url.Error (which repeats method and URL) and the retry
+// budget's join down to the error that says what happened.
+func rootCause(err error) error {
+	for {
+		switch e := err.(type) {
+		case *url.Error:
+			err = e.Err
+		case interface{ Unwrap() []error }:
+			var last error
+			for _, inner := range e.Unwrap() {
+				if inner != errRetryBudget {
+					last = inner
+				}
 			}
+			if last == nil {
+				return err
+			}
+			err = last
+		default:
+			return err
 		}
-		return classify(pe)
 	}
-	return failure.Wrap(failure.Unavailable, err, "%s", operation)
 }
 
 // redactURL drops the query of an upload URL: registries put session state (and some put

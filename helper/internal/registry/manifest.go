@@ -70,17 +70,6 @@ func (m *Manifest) Blobs() ([]v1.Descriptor, error) {
 	return blobs, nil
 }
 
-// Subject returns the manifest's OCI 1.1 subject, if any.
-func (m *Manifest) Subject() *v1.Descriptor {
-	var probe struct {
-		Subject *v1.Descriptor `json:"subject"`
-	}
-	if json.Unmarshal(m.Bytes, &probe) != nil {
-		return nil
-	}
-	return probe.Subject
-}
-
 // GetManifest fetches a manifest by tag or digest. A manifest fetched by digest is verified
 // against that digest, and any manifest against the Docker-Content-Digest the registry sent
 // with it. A body cut short, stalled, or not matching its digest is fetched again (bounded by
@@ -114,7 +103,7 @@ func (c *Client) getManifest(ctx context.Context, ref Reference) (*Manifest, err
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, responseError("fetching manifest "+ref.String(), resp)
+		return nil, c.responseError("fetching manifest "+ref.String(), resp)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxManifestSize+1))
@@ -173,7 +162,7 @@ func (c *Client) HeadManifest(ctx context.Context, ref Reference) (*v1.Descripto
 		return nil, nil
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, responseError("checking manifest "+ref.String(), resp)
+		return nil, c.responseError("checking manifest "+ref.String(), resp)
 	}
 	desc := &v1.Descriptor{MediaType: types.MediaType(resp.Header.Get("Content-Type"))}
 	desc.Size, _ = strconv.ParseInt(resp.Header.Get("Content-Length"), 10, 64)
@@ -208,7 +197,7 @@ func (c *Client) PutManifest(ctx context.Context, repo Repository, identifier st
 		return err
 	}
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
-		return responseError(fmt.Sprintf("writing manifest %s:%s", repo, identifier), resp)
+		return c.responseError(fmt.Sprintf("writing manifest %s:%s", repo, identifier), resp)
 	}
 	defer drain(resp)
 	if d := resp.Header.Get("Docker-Content-Digest"); d != "" && d != m.Digest.String() {

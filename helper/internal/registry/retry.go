@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -43,6 +44,9 @@ var errRetryBudget = errors.New("still failing after bounded retries")
 type retryTransport struct {
 	next   http.RoundTripper
 	policy RetryPolicy
+	// refused is told, before each wait, that req's connection was refused and how long the
+	// transport will keep trying (a registry restarting); nil says nothing.
+	refused func(req *http.Request, budget time.Duration)
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -63,7 +67,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		wait := t.backoff(attempt, resp)
-		if attempt >= t.policy.Attempts || spent+wait > t.policy.Budget {
+		// A refused connection is a registry that is down or restarting: it is retried for the
+		// whole budget (tens of seconds), not just Attempts times (about 1 s with the default
+		// backoff), so a restart during a deploy is waited out (issue 18).
+		down := err != nil && errors.Is(err, syscall.ECONNREFUSED)
+		if (attempt >= t.policy.Attempts && !down) || spent+wait > t.policy.Budget {
 			if err != nil {
 				return nil, errors.Join(errRetryBudget, err)
 			}
@@ -72,6 +80,9 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
+		}
+		if down && t.refused != nil {
+			t.refused(req, t.policy.Budget-spent)
 		}
 		timer := time.NewTimer(wait)
 		select {

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/faultproxy"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
@@ -19,10 +18,6 @@ import (
 // retry paths without sleeping; the stall watchdog is short enough to end injected stalls.
 var fastRetry = registry.RetryPolicy{Attempts: 4, Initial: time.Millisecond, Max: 5 * time.Millisecond,
 	Budget: time.Second, StallTimeout: 200 * time.Millisecond}
-
-func isBlobGet(r *http.Request) bool {
-	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/sha256:")
-}
 
 func isManifestGet(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/manifests/")
@@ -54,80 +49,6 @@ func TestEveryFaultOnAManifestReadIsSurvived(t *testing.T) {
 	}
 }
 
-// TestEveryFaultOnABlobCopyIsSurvived promotes across registries (blobs stream through
-// shipgate) with one fault of each kind on a blob download: the copy completes and the
-// destination, read directly, holds exactly the source digest.
-func TestEveryFaultOnABlobCopyIsSurvived(t *testing.T) {
-	src := registryserver.StartT(t, registryserver.Options{})
-	dst := registryserver.StartT(t, registryserver.Options{})
-	digest := testimage.Image(t, src.Repo("app:v1"), 2)
-	for _, fault := range faultproxy.All {
-		t.Run(string(fault), func(t *testing.T) {
-			proxy := faultproxy.StartT(t, faultproxy.Options{Target: src.URL, Rate: 1, Limit: 1,
-				Faults: []faultproxy.Fault{fault}, Eligible: isBlobGet, Stall: time.Hour})
-			client := registry.New(registry.Options{Retry: fastRetry})
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			dstRepo := registry.Repository{Registry: dst.Host, Path: "copy-" + strings.NewReplacer("+", "-").Replace(string(fault))}
-			_, err := client.Promote(ctx, registry.PromoteOptions{
-				Source:       registry.Reference{Repository: registry.Repository{Registry: proxy.Host, Path: "app"}, Digest: digest},
-				Destinations: []registry.Repository{dstRepo},
-				Tags:         []string{"promoted"},
-			})
-			if err != nil {
-				t.Fatalf("after one %s: %v", fault, err)
-			}
-			got, ok := testimage.Digest(t, dstRepo.String()+":promoted")
-			if !ok || got != digest {
-				t.Errorf("destination tag: %s (present %v), want %s", got, ok, digest)
-			}
-			if proxy.Injected() != 1 {
-				t.Errorf("injected %d faults, want 1", proxy.Injected())
-			}
-		})
-	}
-}
-
-// TestCorruptBlobsAreNeverAccepted keeps tampering with (or truncating) every blob download:
-// the promotion fails with a safety or unavailable error, and the destination has neither the
-// tag nor the manifest.
-func TestCorruptBlobsAreNeverAccepted(t *testing.T) {
-	src := registryserver.StartT(t, registryserver.Options{})
-	dst := registryserver.StartT(t, registryserver.Options{})
-	digest := testimage.Image(t, src.Repo("app:v1"), 1)
-	for _, fault := range []faultproxy.Fault{faultproxy.Tamper, faultproxy.Truncate} {
-		t.Run(string(fault), func(t *testing.T) {
-			proxy := faultproxy.StartT(t, faultproxy.Options{Target: src.URL, Rate: 1,
-				Faults: []faultproxy.Fault{fault}, Eligible: isBlobGet})
-			client := registry.New(registry.Options{Retry: fastRetry})
-			dstRepo := registry.Repository{Registry: dst.Host, Path: "corrupt-" + string(fault)}
-			_, err := client.Promote(context.Background(), registry.PromoteOptions{
-				Source:       registry.Reference{Repository: registry.Repository{Registry: proxy.Host, Path: "app"}, Digest: digest},
-				Destinations: []registry.Repository{dstRepo},
-				Tags:         []string{"promoted"},
-			})
-			if err == nil {
-				t.Fatal("promotion with corrupt blobs succeeded")
-			}
-			if strings.Contains(err.Error(), "_state") {
-				t.Errorf("the error names an upload session's state: %v", err)
-			}
-			if k := failure.KindOf(err); k != failure.Safety && k != failure.Unavailable {
-				t.Errorf("error kind %v (%v), want safety or unavailable", k, err)
-			}
-			if _, ok := testimage.Digest(t, dstRepo.String()+":promoted"); ok {
-				t.Error("the destination tag exists on an incomplete image")
-			}
-			if _, ok := testimage.Digest(t, dstRepo.Digest(digest)); ok {
-				t.Error("the destination manifest exists although its blobs never arrived intact")
-			}
-			if proxy.Injected() < 2 {
-				t.Errorf("only %d faults injected: the copy was not retried", proxy.Injected())
-			}
-		})
-	}
-}
-
 // TestRetryAfterIsHonouredAndBackoffEndsWithTheContext: a 429 asking for 1s, with a policy
 // whose own backoff is at most 5ms, is still waiting when a 300ms deadline passes; the wait
 // ends with the context instead of sleeping on.
@@ -151,35 +72,5 @@ func TestRetryAfterIsHonouredAndBackoffEndsWithTheContext(t *testing.T) {
 	// Without a deadline the same client gets through once the throttle is over.
 	if _, err := client.HeadManifest(context.Background(), registry.Reference{Repository: registry.Repository{Registry: proxy.Host, Path: "app"}, Tag: "v1"}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestAStallIsBoundedByTheWatchdog: a registry that stalls every blob download forever makes
-// the copy fail (unavailable) once the attempts are spent, instead of hanging.
-func TestAStallIsBoundedByTheWatchdog(t *testing.T) {
-	src := registryserver.StartT(t, registryserver.Options{})
-	dst := registryserver.StartT(t, registryserver.Options{})
-	digest := testimage.Image(t, src.Repo("app:v1"), 1)
-	for _, fault := range []faultproxy.Fault{faultproxy.StallHeaders, faultproxy.StallBody} {
-		t.Run(string(fault), func(t *testing.T) {
-			proxy := faultproxy.StartT(t, faultproxy.Options{Target: src.URL, Rate: 1,
-				Faults: []faultproxy.Fault{fault}, Eligible: isBlobGet, Stall: time.Hour})
-			policy := fastRetry
-			policy.Attempts = 2
-			policy.StallTimeout = 50 * time.Millisecond
-			client := registry.New(registry.Options{Retry: policy})
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			_, err := client.Promote(ctx, registry.PromoteOptions{
-				Source:       registry.Reference{Repository: registry.Repository{Registry: proxy.Host, Path: "app"}, Digest: digest},
-				Destinations: []registry.Repository{{Registry: dst.Host, Path: "stalled"}},
-			})
-			if err == nil || ctx.Err() != nil {
-				t.Fatalf("error %v (context: %v): want a failure before the test's deadline", err, ctx.Err())
-			}
-			if failure.KindOf(err) != failure.Unavailable || !strings.Contains(err.Error(), "stalled") {
-				t.Errorf("error %v (kind %v), want unavailable naming the stall", err, failure.KindOf(err))
-			}
-		})
 	}
 }

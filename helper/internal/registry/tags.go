@@ -85,7 +85,7 @@ func (c *Client) listTagsPage(ctx context.Context, repo Repository, last string,
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, responseError("listing tags of "+repo.String(), resp)
+		return nil, c.responseError("listing tags of "+repo.String(), resp)
 	}
 	defer resp.Body.Close()
 	var body struct {

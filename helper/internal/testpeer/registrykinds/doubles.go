@@ -289,3 +289,13 @@ func harbor24Listing(repo string, all []string, q url.Values) (int, []byte, stri
 	}
 	return specPage(repo, all, q, 0)
 }
+
+// repeatingListing announces a next page that is the first page again (a paging bug that
+// would make a naive client loop for ever; docs/ledger.md requires it to be reported).
+func repeatingListing(repo string, all []string, q url.Values) (int, []byte, string) {
+	status, body, link := specPage(repo, all, url.Values{"n": q["n"]}, 0)
+	if link != "" {
+		link = fmt.Sprintf(`</v2/%s/tags/list?n=%s>; rel="next"`, repo, q.Get("n"))
+	}
+	return status, body, link
+}

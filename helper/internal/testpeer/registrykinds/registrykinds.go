@@ -92,11 +92,13 @@ func trusted() []spec {
 	}
 }
 
-// untrustworthy are kinds whose listing a correct client must refuse to answer from.
+// untrustworthy are kinds whose listing a correct client must refuse to answer from: it holds
+// more than it lets a client read.
 func untrustworthy() []spec {
 	return []spec{
 		doubleSpec("empty-body", "answers tags/list with 200 and an empty body", emptyBodyListing),
 		doubleSpec("link-elsewhere", "announces more tags through a Link to another origin", elsewhereListing),
+		doubleSpec("repeats-page", "announces the first page again as the next one", repeatingListing),
 		doubleSpec("capped-10000", "Artifact Registry: the listing stops at 10,000 tags", cappedListing(GARListingLimit)),
 	}
 }

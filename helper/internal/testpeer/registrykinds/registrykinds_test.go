@@ -180,6 +180,12 @@ func TestUntrustworthyListings(t *testing.T) {
 			if a := list(t, k, "?n=2"); !strings.HasPrefix(a.link, "<http://127.0.0.2:9/") {
 				t.Fatalf("%+v", a)
 			}
+		case "repeats-page":
+			a := list(t, k, "?n=2")
+			b := list(t, k, "?"+strings.SplitN(strings.Trim(strings.Split(a.link, ";")[0], "<>"), "?", 2)[1])
+			if a.link == "" || strings.Join(a.tags, ",") != strings.Join(b.tags, ",") {
+				t.Fatalf("%+v then %+v", a, b)
+			}
 		case "capped-10000":
 			k.Double.Fillers = registrykinds.GARListingLimit
 			a := list(t, k, "")

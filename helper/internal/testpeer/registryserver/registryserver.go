@@ -36,9 +36,19 @@ type Options struct {
 	MaxTags int
 	// Addr is the address to listen on; empty picks a free 127.0.0.1 port.
 	Addr string
+	// Token, when set, makes the registry require bearer tokens from a token server
+	// (distribution's `auth.token`; see testpeer/tokenserver). Users is then ignored.
+	Token *TokenAuth
 	// NoDelete runs the registry with deletion disabled (distribution's default configuration:
 	// every DELETE answers 405 UNSUPPORTED).
 	NoDelete bool
+}
+
+// TokenAuth is a registry's `auth.token` configuration.
+type TokenAuth struct {
+	Realm, Service, Issuer string
+	// RootCertBundle is a PEM file with the certificate that signs tokens.
+	RootCertBundle string
 }
 
 // Server is a running registry.
@@ -137,7 +147,10 @@ func (s *Server) config(binary string, opts Options) (string, error) {
 	}
 	fmt.Fprintf(&b, "  delete:\n    enabled: %t\n  maintenance:\n    uploadpurging:\n      enabled: false\n", !opts.NoDelete)
 	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: shipgate-test-registry\n", s.Host)
-	if len(opts.Users) > 0 {
+	if opts.Token != nil {
+		fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
+			opts.Token.Realm, opts.Token.Service, opts.Token.Issuer, opts.Token.RootCertBundle)
+	} else if len(opts.Users) > 0 {
 		path := filepath.Join(s.tempDir, "htpasswd")
 		if err := writeHtpasswd(path, opts.Users); err != nil {
 			return "", err

@@ -1,4 +1,4 @@
-package registry_test
+package promotion_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
@@ -70,7 +71,7 @@ func TestPromoteCopiesOCIReferrersButNotLedgerRecords(t *testing.T) {
 	record := pushReferrer(t, host+"/app", subject, "application/vnd.shipgate.ledger.record.v1+json")
 
 	client := registry.New(registry.Options{})
-	res, err := client.Promote(context.Background(), registry.PromoteOptions{
+	res, err := promotion.Promote(context.Background(), client, promotion.Options{
 		Source:       registry.Reference{Repository: registry.Repository{Registry: host, Path: "app"}, Digest: digest},
 		Destinations: []registry.Repository{{Registry: host, Path: "prod"}},
 		Referrers:    true, SkipArtifactTypes: []string{"application/vnd.shipgate.ledger.record.v1+json"},

@@ -1,4 +1,4 @@
-package registry_test
+package promotion_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/promotion"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/countingproxy"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
@@ -41,14 +42,14 @@ func (f *fixture) repo(path string) registry.Repository {
 	return registry.Repository{Registry: f.proxy.Host, Path: path}
 }
 
-func (f *fixture) promote(t *testing.T, src registry.Repository, digest v1.Hash, dsts []registry.Repository, mutate func(*registry.PromoteOptions)) (*registry.PromoteResult, error) {
+func (f *fixture) promote(t *testing.T, src registry.Repository, digest v1.Hash, dsts []registry.Repository, mutate func(*promotion.Options)) (*promotion.Result, error) {
 	t.Helper()
-	opts := registry.PromoteOptions{Source: registry.Reference{Repository: src, Digest: digest}, Destinations: dsts, Referrers: false}
+	opts := promotion.Options{Source: registry.Reference{Repository: src, Digest: digest}, Destinations: dsts, Referrers: false}
 	if mutate != nil {
 		mutate(&opts)
 	}
 	f.proxy.Reset()
-	return f.client.Promote(context.Background(), opts)
+	return promotion.Promote(context.Background(), f.client, opts)
 }
 
 func TestPromoteSameRegistryMountsEveryBlob(t *testing.T) {
@@ -70,7 +71,7 @@ func testPromoteSameRegistry(t *testing.T, f *fixture) {
 		t.Errorf("same-registry promotion moved %d blob bytes, want 0", bytes)
 	}
 	for _, b := range res.Destinations[0].Blobs {
-		if b.Action != registry.BlobMount {
+		if b.Action != promotion.BlobMount {
 			t.Errorf("blob %s: %s, want mount", b.Digest, b.Action)
 		}
 	}
@@ -96,7 +97,7 @@ func TestPromoteIndexStaysByteIdentical(t *testing.T) {
 
 func testPromoteIndex(t *testing.T, f *fixture) {
 	digest := testimage.Index(t, f.server.Repo("staging/multi:build"), 3, 8)
-	_, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{f.repo("production/multi")}, func(o *registry.PromoteOptions) {
+	_, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{f.repo("production/multi")}, func(o *promotion.Options) {
 		o.Tags = []string{"v1"}
 	})
 	if err != nil {
@@ -129,7 +130,7 @@ func TestPromoteAcrossRegistriesStreamsEachBlobOnce(t *testing.T) {
 	}
 	var blobBytes int64
 	for _, b := range res.Destinations[0].Blobs {
-		if b.Action != registry.BlobCopy {
+		if b.Action != promotion.BlobCopy {
 			t.Errorf("blob %s: %s, want copy", b.Digest, b.Action)
 		}
 		blobBytes += b.Size
@@ -151,7 +152,7 @@ func TestPromoteAcrossRegistriesStreamsEachBlobOnce(t *testing.T) {
 func TestDryRunWritesNothing(t *testing.T) {
 	f := newFixture(t)
 	digest := testimage.Image(t, f.server.Repo("app:build"), 2)
-	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *registry.PromoteOptions) {
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
 		o.DryRun = true
 		o.Tags = []string{"v1"}
 	})
@@ -185,7 +186,7 @@ func TestPromoteCopiesCosignStyleReferrers(t *testing.T) {
 	f := newFixture(t)
 	digest := testimage.Image(t, f.server.Repo("app:build"), 2)
 	sig := testimage.Image(t, f.server.Repo("app:"+registry.FallbackTag(digest)+".sig"), 1)
-	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *registry.PromoteOptions) {
+	res, err := f.promote(t, f.repo("app"), digest, []registry.Repository{f.repo("prod/app")}, func(o *promotion.Options) {
 		o.Referrers = true
 	})
 	if err != nil {
@@ -220,7 +221,7 @@ func TestPromoteCompletesAnIndexWhoseChildrenWereExpired(t *testing.T) {
 		t.Fatalf("deleting a child: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	if _, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{dst}, func(o *registry.PromoteOptions) {
+	if _, err := f.promote(t, f.repo("staging/multi"), digest, []registry.Repository{dst}, func(o *promotion.Options) {
 		o.Tags = []string{"v1"}
 	}); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package registry
+package promotion
 
 import (
 	"bytes"
@@ -6,12 +6,14 @@ import (
 	"sort"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
 // Artifact describes a resolved image: its digest, media type, platforms and the total bytes
 // of every manifest and blob it needs.
 type Artifact struct {
-	Reference Reference
+	Reference registry.Reference
 	Digest    v1.Hash
 	MediaType string
 	Platforms []string
@@ -19,8 +21,8 @@ type Artifact struct {
 }
 
 // Describe resolves ref once (a tag becomes its digest) and measures what it needs.
-func (c *Client) Describe(ctx context.Context, ref Reference) (*Artifact, error) {
-	g, err := c.loadGraph(ctx, ref)
+func Describe(ctx context.Context, c *registry.Client, ref registry.Reference) (*Artifact, error) {
+	g, err := loadSource(ctx, c, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +62,7 @@ func (c *Client) Describe(ctx context.Context, ref Reference) (*Artifact, error)
 
 // imagePlatform reads a single image's platform from its config (one blob read); "" when the
 // config is not an image config.
-func imagePlatform(ctx context.Context, c *Client, repo Repository, img *Manifest) string {
+func imagePlatform(ctx context.Context, c *registry.Client, repo registry.Repository, img *registry.Manifest) string {
 	m, err := v1.ParseManifest(bytes.NewReader(img.Bytes))
 	if err != nil || !m.Config.MediaType.IsConfig() {
 		return ""

@@ -1,4 +1,4 @@
-package smoke
+package redact
 
 import (
 	"encoding/json"
@@ -8,9 +8,9 @@ import (
 )
 
 func TestRedactor(t *testing.T) {
-	red := &redactor{}
-	red.add("canary-0123")
-	red.add("abc") // too short to replace verbatim
+	red := &Redactor{}
+	red.Add("canary-0123")
+	red.Add("abc") // too short to replace verbatim
 	cases := []struct{ in, gone, kept string }{
 		{"token is canary-0123!", "canary-0123", "token is"},
 		{`{"password":"hunter2","user":"bob"}`, "hunter2", `"user":"bob"`},
@@ -40,9 +40,9 @@ func TestRedactor(t *testing.T) {
 }
 
 func TestRedactorEscapedSecrets(t *testing.T) {
-	red := &redactor{}
+	red := &Redactor{}
 	secret := "a+b/c d<e>&\"f"
-	red.add(secret)
+	red.Add(secret)
 	quoted, _ := json.Marshal(secret)
 	for _, echoed := range []string{secret, url.QueryEscape(secret), url.PathEscape(secret), string(quoted)} {
 		if got := red.String("x " + echoed + " y"); strings.Contains(got, "c") && strings.Contains(got, "d") {
@@ -52,10 +52,10 @@ func TestRedactorEscapedSecrets(t *testing.T) {
 }
 
 func TestExcerpt(t *testing.T) {
-	red := &redactor{}
-	red.add("canary-0123")
+	red := &Redactor{}
+	red.Add("canary-0123")
 	body := "line one\n\n  line two   " + strings.Repeat("x ", 200) + "canary-0123"
-	got := red.excerpt([]byte(body))
+	got := red.Excerpt([]byte(body))
 	if strings.Contains(got, "\n") || strings.Contains(got, "  ") {
 		t.Errorf("excerpt not folded to one line: %q", got)
 	}
@@ -68,23 +68,41 @@ func TestExcerpt(t *testing.T) {
 	// A secret right at the cut is redacted before cutting, so no prefix of it shows.
 	for cut := excerptLength - 12; cut <= excerptLength; cut++ {
 		body := strings.Repeat("y", cut) + "canary-0123" + strings.Repeat("z", 50)
-		if got := red.excerpt([]byte(body)); strings.Contains(got, "canary") || strings.Contains(got, "-0123") {
+		if got := red.Excerpt([]byte(body)); strings.Contains(got, "canary") || strings.Contains(got, "-0123") {
 			t.Errorf("cut at %d shows part of the secret: %q", cut, got)
 		}
 	}
-	if got := red.excerpt([]byte{0xff, 'o', 'k'}); got != "?ok" {
+	if got := red.Excerpt([]byte{0xff, 'o', 'k'}); got != "?ok" {
 		t.Errorf("invalid UTF-8: %q", got)
 	}
 }
 
 func TestDisplayURL(t *testing.T) {
-	red := &redactor{}
+	red := &Redactor{}
 	u, _ := url.Parse("https://bob@app.example.com/health?access_token=t0ps3cret&page=2")
-	got := red.displayURL(u)
+	got := red.URL(u)
 	if strings.Contains(got, "t0ps3cret") || !strings.Contains(got, "page=2") || !strings.Contains(got, "app.example.com/health") {
 		t.Errorf("%q", got)
 	}
-	if got := redactURLText("http://bob:hunter2@x/"); strings.Contains(got, "hunter2") {
-		t.Errorf("%q", got)
+}
+
+// A Basic credential echoed by a registry (issue 14): the header value, its base64 alone, the
+// decoded user:password and the password alone are all removed.
+func TestRedactorBasicCredentialForms(t *testing.T) {
+	red := &Redactor{}
+	red.Add("ci-user:s3cr3t-Pa55")
+	red.Add("Basic Y2ktdXNlcjpzM2NyM3QtUGE1NQ==")
+	for _, echoed := range []string{
+		"Authorization: Basic Y2ktdXNlcjpzM2NyM3QtUGE1NQ==",
+		"got Y2ktdXNlcjpzM2NyM3QtUGE1NQ== from you",
+		"user ci-user:s3cr3t-Pa55 denied",
+		`{"password":"s3cr3t-Pa55"}`,
+		"password s3cr3t-Pa55 wrong",
+		"escaped s3cr3t%2DPa55? no: " + "s3cr3t-Pa55",
+	} {
+		got := red.String(echoed)
+		if strings.Contains(got, "s3cr3t-Pa55") || strings.Contains(got, "Y2ktdXNlcjpzM2NyM3QtUGE1NQ") {
+			t.Errorf("%q -> %q", echoed, got)
+		}
 	}
 }

@@ -1,0 +1,636 @@
+// Package promotion holds the registry operations shipgate composes from the client's single
+// requests (package registry): promoting a digest to other repositories with what refers to it,
+// discovering referrers, and describing an image. Every request it sends is counted in
+// docs/promotion.md.
+package promotion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/shipgate/shipgate/helper/internal/registry"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
+)
+
+// Options describe one promotion: a source pinned by digest copied, byte for byte, to
+// one or more destination repositories.
+type Options struct {
+	Source       registry.Reference
+	Destinations []registry.Repository
+	// Tags are written in every destination, after everything they point to is present.
+	Tags []string
+	// DryRun plans the copy (per blob: present, mount or copy) and writes nothing.
+	DryRun bool
+	// Referrers copies what refers to the digest (signatures, attestations, SBOMs).
+	Referrers bool
+	// SkipArtifactTypes are referrer artifact types never copied (shipgate's own ledger
+	// records belong to one repository's environments).
+	SkipArtifactTypes []string
+	// Progress receives progress lines (docs/promotion.md "Progress"); nil reports nothing.
+	Progress io.Writer
+	// ProgressInterval is the heartbeat's period; zero means DefaultProgressInterval.
+	ProgressInterval time.Duration
+	// Parallel is how many blobs move at once per destination (across every image of an
+	// index). The default is defaultParallel.
+	Parallel int
+}
+
+// Blob actions in a plan or result.
+const (
+	BlobPresent = "present" // already in the destination
+	BlobMount   = "mount"   // cross-repository mount: no bytes move
+	BlobCopy    = "copy"    // streamed from the source registry
+)
+
+// BlobStep is what happened (or, in a dry run, would happen) to one blob.
+type BlobStep struct {
+	Digest v1.Hash `json:"digest"`
+	Size   int64   `json:"size"`
+	Action string  `json:"action"`
+}
+
+// DestinationResult is the outcome of a promotion into one repository.
+type DestinationResult struct {
+	Repository string `json:"repository"`
+	// Image is the deployable REPO@DIGEST.
+	Image          string     `json:"image"`
+	AlreadyPresent bool       `json:"alreadyPresent"`
+	Blobs          []BlobStep `json:"blobs,omitempty"`
+	// BytesCopied counts blob bytes that moved; 0 in a dry run, which reports BytesToCopy.
+	BytesCopied int64 `json:"bytesCopied"`
+	// BytesToCopy is, in a dry run, what the copy would stream.
+	BytesToCopy int64    `json:"bytesToCopy,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
+	Referrers   []string `json:"referrers,omitempty"`
+	Warnings    []string `json:"warnings,omitempty"`
+
+	mediaType string
+}
+
+// Result is the outcome of a promotion.
+type Result struct {
+	Digest       v1.Hash             `json:"digest"`
+	MediaType    string              `json:"mediaType"`
+	DryRun       bool                `json:"dryRun"`
+	Destinations []DestinationResult `json:"destinations"`
+}
+
+// sourceGraph is the source manifest and, for an index, its children, each fetched once.
+type sourceGraph struct {
+	repo     registry.Repository
+	root     *registry.Manifest
+	children []*registry.Manifest
+}
+
+func loadSource(ctx context.Context, c *registry.Client, ref registry.Reference) (*sourceGraph, error) {
+	root, err := c.GetManifest(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	g := &sourceGraph{repo: ref.Repository, root: root}
+	descs, err := root.Children()
+	if err != nil {
+		return nil, err
+	}
+	// The children are read in parallel: one round trip for all of them, not one each.
+	g.children = make([]*registry.Manifest, len(descs))
+	group, gctx := errgroup.WithContext(ctx)
+	group.SetLimit(defaultParallel)
+	for i, d := range descs {
+		group.Go(func() error {
+			child, err := c.GetManifest(gctx, registry.Reference{Repository: ref.Repository, Digest: d.Digest})
+			if err != nil {
+				return fmt.Errorf("index %s: child %s: %w", root.Digest, d.Digest, err)
+			}
+			if child.IsIndex() {
+				return failure.New(failure.Safety, "index %s nests another index (%s); shipgate copies one level", root.Digest, d.Digest)
+			}
+			g.children[i] = child
+			return nil
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// images returns the image manifests of the graph: the children of an index, or the root.
+func (g *sourceGraph) images() []*registry.Manifest {
+	if g.root.IsIndex() {
+		return g.children
+	}
+	return []*registry.Manifest{g.root}
+}
+
+// Promote copies the source digest to every destination. A destination that already holds the
+// digest costs one request (two for an index, whose children the registry re-checks);
+// otherwise blobs are mounted (same registry: no bytes move) or streamed once (another
+// registry), child manifests are written before their index, and tags last, so a tag never
+// points at an incomplete image. Re-running after a failure completes the copy.
+func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, error) {
+	if !opts.Source.HasDigest() {
+		return nil, failure.New(failure.Safety, "source %s is not pinned by digest", opts.Source)
+	}
+	for _, tag := range opts.Tags {
+		if !registry.ValidTag(tag) {
+			return nil, failure.New(failure.Usage, "tag %q is not a valid tag ([a-zA-Z0-9_][a-zA-Z0-9._-]{0,127})", tag)
+		}
+	}
+	if opts.Parallel <= 0 {
+		opts.Parallel = defaultParallel
+	}
+	// Every scope the command needs is known now: one token per registry instead of one per
+	// new scope (distribution and Harbor refuse a mount unless the token has pull on `from`).
+	c.DeclareScopes(opts.Source.Repository.Registry, registry.PullScope(opts.Source.Repository.Path))
+	for _, dst := range opts.Destinations {
+		c.DeclareScopes(dst.Registry, registry.PushScope(dst.Path))
+		if dst.Registry == opts.Source.Repository.Registry {
+			c.DeclareScopes(dst.Registry, registry.PullScope(opts.Source.Repository.Path))
+		}
+	}
+	result := &Result{Digest: opts.Source.Digest, DryRun: opts.DryRun}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var disc *discovery
+	if opts.Referrers {
+		for _, dst := range opts.Destinations {
+			if dst != opts.Source.Repository {
+				// Discovery reads only the source: it runs while the image is copied, once for
+				// every destination, instead of adding its two round trips after each copy. It
+				// starts once a request to the source registry has settled authentication, so
+				// that two requests do not both meet the first 401.
+				disc = newDiscovery(ctx, c, opts)
+				break
+			}
+		}
+	}
+	var graph *sourceGraph
+	loadGraph := func() (*sourceGraph, error) {
+		if graph == nil {
+			g, err := loadSource(ctx, c, opts.Source)
+			if err != nil {
+				return nil, err
+			}
+			graph = g
+			result.MediaType = string(g.root.MediaType)
+		}
+		return graph, nil
+	}
+	for _, dst := range opts.Destinations {
+		dr, err := promoteTo(ctx, c, opts, dst, loadGraph, disc)
+		if err != nil {
+			return result, fmt.Errorf("promoting %s to %s: %w", opts.Source.Digest, dst, err)
+		}
+		result.Destinations = append(result.Destinations, *dr)
+		if result.MediaType == "" {
+			// Every destination so far already held the digest: its manifest named the type.
+			result.MediaType = dr.mediaType
+		}
+	}
+	return result, nil
+}
+
+// defaultParallel is how many blob transfers and child manifests move at once: crane's and
+// regclient's default is also a handful; more gains nothing on one registry's connection pool.
+const defaultParallel = 8
+
+// promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
+// which also yields the bytes to tag), so a destination that holds the digest costs 1 request
+// plus 1 per tag. Where source and destination are the same repository, that read is the
+// source itself: nothing is copied and only the tags are written.
+func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error), disc *discovery) (*DestinationResult, error) {
+	digest := opts.Source.Digest
+	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
+	dstRef := registry.Reference{Repository: dst, Digest: digest}
+	sameRepo := opts.Source.Repository == dst
+	p := newProgress(opts.Progress, opts.ProgressInterval, short(digest)+" to "+dst.String())
+	defer p.halt()
+	present, err := c.GetManifest(ctx, dstRef)
+	if dst.Registry == opts.Source.Repository.Registry {
+		disc.start()
+	}
+	switch {
+	case err == nil:
+		dr.mediaType = string(present.MediaType)
+		dr.AlreadyPresent = true
+	case failure.KindOf(err) == failure.NotFound && !sameRepo:
+		present = nil
+	default:
+		return nil, err
+	}
+	if present == nil {
+		g, err := loadGraph()
+		if err != nil {
+			return nil, err
+		}
+		disc.start()
+		p.start(g, opts.DryRun)
+		if err := copyGraph(ctx, c, opts, g, dst, dr, p); err != nil {
+			return nil, err
+		}
+	} else if !opts.DryRun && !sameRepo && present.IsIndex() && len(opts.Tags) == 0 {
+		// An index can outlive its untagged children (lifecycle rules expire them). Writing it
+		// again makes the registry check every child (distribution, zot, Quay and ECR refuse an
+		// index or image whose references are missing: FACTS "Manifest PUT validation"); one
+		// request instead of a HEAD per child. With tags, the first tag's PUT is that check.
+		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr, p); err != nil {
+			return nil, err
+		}
+	}
+	dr.Tags = append(dr.Tags, opts.Tags...)
+	if !opts.DryRun {
+		root := present
+		if root == nil {
+			g, _ := loadGraph()
+			root = g.root
+		}
+		for i, tag := range opts.Tags {
+			if i == 0 && present == nil {
+				continue // copyGraph wrote the root under the first tag
+			}
+			if i == 0 && !sameRepo && root.IsIndex() {
+				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr, p); err != nil {
+					return nil, err
+				}
+				p.manifest(root.Digest, tag)
+				continue
+			}
+			if err := putTag(ctx, c, dst, tag, root); err != nil {
+				return nil, err
+			}
+			p.manifest(root.Digest, tag)
+		}
+	}
+	if opts.Referrers && !sameRepo {
+		// In the source's own repository its referrers are already where they belong.
+		if err := copyReferrers(ctx, c, opts, dst, dr, disc); err != nil {
+			return nil, err
+		}
+	}
+	p.finish(dr, opts.DryRun)
+	return dr, nil
+}
+
+// completeIndex writes an index already present at dst under identifier; when the registry
+// refuses it for a missing child, the children are copied from the source and the write is
+// repeated.
+func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, identifier string, index *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult, p *progress) error {
+	err := putTag(ctx, c, dst, identifier, index)
+	if err == nil || !missingReference(err) {
+		return err
+	}
+	dr.AlreadyPresent = false
+	g, gerr := loadGraph()
+	if gerr != nil {
+		return gerr
+	}
+	p.start(g, opts.DryRun)
+	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
+		return err
+	}
+	return putTag(ctx, c, dst, identifier, index)
+}
+
+// missingReference reports whether a manifest write was refused because something it refers to
+// is absent (distribution MANIFEST_BLOB_UNKNOWN, zot BLOB_UNKNOWN, ...).
+func missingReference(err error) bool {
+	var pe *registry.ProtocolError
+	if !errors.As(err, &pe) {
+		return false
+	}
+	return pe.HasCode("MANIFEST_BLOB_UNKNOWN") || pe.HasCode("BLOB_UNKNOWN") || pe.HasCode("MANIFEST_UNKNOWN") || pe.HasCode("BLOB_UPLOAD_UNKNOWN")
+}
+
+// putTag writes m under tag (or a digest). A registry with immutable tags refuses a second PUT
+// of the same tag even with identical content (Harbor 412, Quay 409, ECR
+// ImageTagAlreadyExistsException: FACTS "Immutable tags"), which a retried PUT whose first
+// answer was lost, or a re-run, meets: a refusal is accepted when the tag already names m.
+func putTag(ctx context.Context, c *registry.Client, dst registry.Repository, tag string, m *registry.Manifest) error {
+	err := c.PutManifest(ctx, dst, tag, m)
+	if err == nil || failure.KindOf(err) != failure.Safety || missingReference(err) || !registry.ValidTag(tag) {
+		if err != nil {
+			return fmt.Errorf("tagging %s as %s: %w", m.Digest, tag, err)
+		}
+		return nil
+	}
+	existing, herr := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: tag})
+	if herr == nil && existing != nil && existing.Digest == m.Digest {
+		return nil
+	}
+	return fmt.Errorf("tagging %s as %s: %w", m.Digest, tag, err)
+}
+
+// copyGraph writes every image's blobs and manifest, then the index, into dst. The root is
+// written once: under the first tag when there is one (a tag PUT creates the manifest, so a
+// second PUT by digest would only repeat it), by digest otherwise.
+func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
+	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
+		return err
+	}
+	if opts.DryRun {
+		return nil
+	}
+	identifier := g.root.Digest.String()
+	if len(opts.Tags) > 0 {
+		identifier = opts.Tags[0]
+	}
+	if err := putTag(ctx, c, dst, identifier, g.root); err != nil {
+		return err
+	}
+	p.manifest(g.root.Digest, identifier)
+	return nil
+}
+
+// copyImages moves every blob of the graph (in parallel, each distinct blob once) and writes
+// each child manifest of an index as soon as its own blobs are there. The root is left to the
+// caller.
+func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
+	images := g.images()
+	type blobJob struct {
+		once   sync.Once
+		done   chan struct{}
+		action string
+		err    error
+	}
+	var mu sync.Mutex
+	jobs := map[v1.Hash]*blobJob{}
+	sem := make(chan struct{}, opts.Parallel)
+	transfer := func(ctx context.Context, blob v1.Descriptor) (string, error) {
+		mu.Lock()
+		j := jobs[blob.Digest]
+		first := j == nil
+		if first {
+			j = &blobJob{done: make(chan struct{})}
+			jobs[blob.Digest] = j
+		}
+		mu.Unlock()
+		if !first {
+			// Another image of the index shares this blob: wait for its one transfer.
+			select {
+			case <-j.done:
+				if j.err == nil && j.action != BlobPresent {
+					return BlobPresent, nil
+				}
+				return j.action, j.err
+			case <-ctx.Done():
+				return "", ctx.Err()
+			}
+		}
+		defer close(j.done)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			j.err = ctx.Err()
+			return "", j.err
+		}
+		defer func() { <-sem }()
+		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun, p.counter())
+		if j.err == nil {
+			p.blob(blob, j.action)
+		}
+		return j.action, j.err
+	}
+	steps := make([][]BlobStep, len(images))
+	group, gctx := errgroup.WithContext(ctx)
+	for i, img := range images {
+		group.Go(func() error {
+			blobs, err := img.Blobs()
+			if err != nil {
+				return err
+			}
+			steps[i] = make([]BlobStep, len(blobs))
+			inner, ictx := errgroup.WithContext(gctx)
+			for k, blob := range blobs {
+				inner.Go(func() error {
+					action, err := transfer(ictx, blob)
+					steps[i][k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
+					return err
+				})
+			}
+			if err := inner.Wait(); err != nil {
+				return err
+			}
+			if opts.DryRun || img == g.root {
+				return nil
+			}
+			if err := putTag(gctx, c, dst, img.Digest.String(), img); err != nil {
+				return err
+			}
+			p.manifest(img.Digest, img.Digest.String())
+			return nil
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return err
+	}
+	for _, imageSteps := range steps {
+		for _, s := range imageSteps {
+			dr.Blobs = append(dr.Blobs, s)
+			if s.Action == BlobCopy {
+				if opts.DryRun {
+					dr.BytesToCopy += s.Size
+				} else {
+					dr.BytesCopied += s.Size
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// transferBlob makes blob present in dst: a mount within one registry, otherwise a stream
+// from the source (each blob moved at most once). Across registries the upload starts with a
+// mount from dst itself, which answers 201 when dst already holds the blob and 202 with an
+// upload session otherwise: the presence check and the session in one request (a HEAD and a
+// POST in crane and regclient). A copy interrupted mid-stream is retried from a fresh upload
+// session.
+func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool, moved *atomic.Int64) (string, error) {
+	sameRegistry := src.Registry == dst.Registry
+	if dryRun {
+		present, err := c.BlobPresent(ctx, dst, blob.Digest)
+		switch {
+		case err != nil:
+			return "", err
+		case present:
+			return BlobPresent, nil
+		case sameRegistry:
+			return BlobMount, nil
+		default:
+			return BlobCopy, nil
+		}
+	}
+	from, mountedAs := src, BlobMount
+	if !sameRegistry {
+		from, mountedAs = dst, BlobPresent
+	}
+	mounted, location, err := c.MountBlob(ctx, dst, from, blob.Digest)
+	if err != nil {
+		return "", err
+	}
+	if mounted {
+		return mountedAs, nil
+	}
+	// 202: the registry opened an upload instead of mounting (across registries always; within
+	// one on ECR without BLOB_MOUNTING or Quay without read access to the source: FACTS
+	// "Cross-repository mount"). The bytes go through shipgate.
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		if location == "" {
+			loc, err := c.StartUpload(ctx, dst)
+			if err != nil {
+				return "", err
+			}
+			location = loc
+		}
+		lastErr = streamBlob(ctx, c, src, dst, blob, location, moved)
+		if lastErr == nil {
+			return BlobCopy, nil
+		}
+		if !registry.Transient(lastErr) || ctx.Err() != nil {
+			return "", lastErr
+		}
+		location = ""
+		if present, err := c.BlobPresent(ctx, dst, blob.Digest); err == nil && present {
+			// The upload completed but its answer was lost (a reset after the registry acted).
+			return BlobCopy, nil
+		}
+	}
+	return "", lastErr
+}
+
+func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {
+	body, _, err := c.OpenBlob(ctx, src, blob.Digest)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	var content io.Reader = body
+	if moved != nil {
+		content = countingReader{r: body, n: moved}
+	}
+	return c.UploadBlob(ctx, dst, location, blob.Digest, blob.Size, content)
+}
+
+// copyReferrers copies what refers to the digest into dst. Tag-based referrers (cosign) keep
+// their tag unless dst already has that tag for something else, which is never overwritten.
+func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, dr *DestinationResult, disc *discovery) error {
+	if disc == nil {
+		disc = newDiscovery(ctx, c, opts)
+	}
+	disc.start()
+	refs, err := disc.wait(ctx)
+	if err != nil {
+		return fmt.Errorf("discovering referrers: %w", err)
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	dstSupports := false
+	if !opts.DryRun {
+		_, dstSupports, err = c.ReferrersAPI(ctx, dst, opts.Source.Digest)
+		if err != nil {
+			return err
+		}
+	}
+	var mu sync.Mutex
+	for _, r := range refs {
+		sub := opts
+		sub.Source = registry.Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
+		sub.Tags = nil
+		sub.Referrers = false
+		sub.Progress = nil // one line per referrer below, not a copy report each
+		if r.Tag != "" {
+			existing, err := c.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: r.Tag})
+			if err != nil {
+				return err
+			}
+			if existing != nil && existing.Digest != r.Descriptor.Digest {
+				mu.Lock()
+				dr.Warnings = append(dr.Warnings, fmt.Sprintf("left %s:%s alone: it already points at %s", dst, r.Tag, existing.Digest))
+				mu.Unlock()
+				continue
+			}
+			if existing == nil {
+				sub.Tags = []string{r.Tag}
+			}
+		}
+		inner, err := promoteTo(ctx, c, sub, dst, func() (*sourceGraph, error) { return loadSource(ctx, c, sub.Source) }, nil)
+		if err != nil {
+			var fe *failure.Error
+			if errors.As(err, &fe) && fe.Kind == failure.Safety {
+				dr.Warnings = append(dr.Warnings, fmt.Sprintf("referrer %s not copied: %v", r.Descriptor.Digest, err))
+				continue
+			}
+			return fmt.Errorf("copying referrer %s: %w", r.Descriptor.Digest, err)
+		}
+		label := r.Descriptor.Digest.String()
+		if r.Tag != "" {
+			label = r.Tag
+		}
+		dr.Referrers = append(dr.Referrers, label)
+		if opts.Progress != nil && !opts.DryRun {
+			fmt.Fprintf(opts.Progress, "shipgate: referrer %s copied to %s\n", label, dst)
+		}
+		dr.BytesCopied += inner.BytesCopied
+		dr.BytesToCopy += inner.BytesToCopy
+	}
+	if !opts.DryRun && !dstSupports && hasSubjectReferrers(refs) {
+		dr.Warnings = append(dr.Warnings, fmt.Sprintf("%s has no referrers API: referrers were copied by digest but shipgate does not write the shared %s fallback tag", dst, registry.FallbackTag(opts.Source.Digest)))
+	}
+	return nil
+}
+
+func hasSubjectReferrers(refs []Referrer) bool {
+	for _, r := range refs {
+		if r.Tag == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// discovery is referrer discovery running in the background, started at most once.
+type discovery struct {
+	run  func()
+	once sync.Once
+	done chan struct{}
+	refs []Referrer
+	err  error
+}
+
+func newDiscovery(ctx context.Context, c *registry.Client, opts Options) *discovery {
+	d := &discovery{done: make(chan struct{})}
+	d.run = func() {
+		go func() {
+			defer close(d.done)
+			d.refs, _, d.err = DiscoverReferrers(ctx, c, opts.Source.Repository, opts.Source.Digest, opts.SkipArtifactTypes)
+		}()
+	}
+	return d
+}
+
+// start begins discovery unless it has begun; a nil discovery does nothing.
+func (d *discovery) start() {
+	if d != nil {
+		d.once.Do(d.run)
+	}
+}
+
+func (d *discovery) wait(ctx context.Context) ([]Referrer, error) {
+	select {
+	case <-d.done:
+		return d.refs, d.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
