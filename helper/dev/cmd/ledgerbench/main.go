@@ -90,6 +90,7 @@ func main() {
 		}
 		measureSize(&report, size)
 	}
+	measureFirstPrune(&report, 10000)
 	measureDedicated(&report)
 	if *days > 0 {
 		fmt.Fprintf(&report, "\n## Tag count after a year of 20 deploys a day\n\n")
@@ -634,4 +635,31 @@ func measureDedicated(report *strings.Builder) {
 	mark("the application's repository", inApp, "later ones")
 	mark("a dedicated repository", inDedicated, "first of this digest (mounts it, pushes the empty blob)")
 	mark("a dedicated repository", inDedicated, "later ones")
+}
+
+// measureFirstPrune is the one-off cost of turning pruning on for a repository that already
+// holds size tags: `ledger prune --keep-days 7 --apply`, on the registry that honours `last` and
+// the ECR-like one (where every recheck of the rollback target is a full walk).
+func measureFirstPrune(report *strings.Builder, size int) {
+	fmt.Fprintf(report, "\n## Turning pruning on for a long history\n\n")
+	fmt.Fprintf(report, "The first `shipgate ledger prune --keep-days 7 --apply` on a repository of about %d tags (%d days\n", size, size/tagsPerDeploy*int(deployEvery/time.Minute)/(24*60))
+	fmt.Fprintf(report, "of history); later runs remove one day's worth (the table below).\n\n")
+	fmt.Fprintf(report, "| registry | tags before | tags after | tags deleted | requests | seconds |\n|---|---:|---:|---:|---:|---:|\n")
+	for _, k := range []kind{kinds[0], kinds[2]} {
+		f := newFront()
+		f.kind.Store(&k)
+		now := time.Now().UTC().Truncate(time.Second)
+		deploys := size / tagsPerDeploy
+		f.seedHistory(deploys, now.Add(-time.Duration(deploys)*deployEvery))
+		before := f.count(repoPath)
+		l := ledger.New(registry.New(registry.Options{}), registry.Repository{Registry: f.host, Path: repoPath})
+		n0, t0 := f.requests.Load(), time.Now()
+		res, err := l.Prune(context.Background(), ledger.PrunePolicy{Env: env, KeepGood: ledger.DefaultKeepGood, KeepFor: 7 * 24 * time.Hour, Apply: true})
+		if err != nil {
+			log.Fatalf("first prune on %s: %v", k.name, err)
+		}
+		fmt.Fprintf(report, "| %s | %d | %d | %d | %d | %.1f |\n", k.name, before, f.count(repoPath), res.Deleted, f.requests.Load()-n0, time.Since(t0).Seconds())
+		log.Printf("first prune, %s: %d → %d tags", k.name, before, f.count(repoPath))
+		f.close()
+	}
 }
