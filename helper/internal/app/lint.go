@@ -58,7 +58,7 @@ func lintCommand(s *streams) *cli.Command {
 				return failure.Wrap(failure.Internal, err, "writing the report")
 			}
 			if report.Failed {
-				return failure.New(failure.Unhealthy, "lint: %s", report.Summary())
+				return failure.New(failure.Unhealthy, "lint: %s", report.FailureLine(format))
 			}
 			return nil
 		},

@@ -40,10 +40,15 @@ func TestLintCommand(t *testing.T) {
 		stderr     string // substring
 		noStdout   bool
 		stderrNone bool
+		// stdoutLacks and stderrLacks must not appear (the summary is printed once).
+		stdoutLacks, stderrLacks string
 	}{
 		{name: "clean", args: []string{good}, code: 0, stdout: "no problems in 1 file", stderrNone: true},
 		{name: "finding", args: []string{bad}, code: 6, stdout: "sg001-no-approval.yml:14:9: error SG001: production deploy job deploy-production has no approval",
-			stderr: "shipgate: error: lint: 1 error, 0 warnings, 0 notes in 1 file"},
+			stderr: "shipgate: error: lint: findings at or above error (the report above lists them)"},
+		{name: "summary once", args: []string{bad}, code: 6, stdout: "1 error, 0 warnings, 0 notes in 1 file", stderrLacks: "1 error"},
+		{name: "summary on stderr for json", args: []string{"--output", "json", bad}, code: 6,
+			stderr: "shipgate: error: lint: 1 error, 0 warnings, 0 notes in 1 file", stdoutLacks: "1 error, 0 warnings"},
 		{name: "hint printed", args: []string{bad}, code: 6, stdout: "    hint: add a `type: approval` job"},
 		{name: "several files", args: []string{good, bad}, code: 6, stdout: "in 2 files"},
 		{name: "folder", args: []string{filepath.Join(lintFixtures, "good")}, code: 0, stdout: fmt.Sprintf("no problems in %d files", len(goodFiles))},
@@ -86,6 +91,12 @@ func TestLintCommand(t *testing.T) {
 			}
 			if tc.stderrNone && r.stderr != "" {
 				t.Errorf("stderr should be empty, got %q", r.stderr)
+			}
+			if tc.stdoutLacks != "" && strings.Contains(r.stdout, tc.stdoutLacks) {
+				t.Errorf("stdout %q should not contain %q", r.stdout, tc.stdoutLacks)
+			}
+			if tc.stderrLacks != "" && strings.Contains(r.stderr, tc.stderrLacks) {
+				t.Errorf("stderr %q should not contain %q", r.stderr, tc.stderrLacks)
 			}
 		})
 	}

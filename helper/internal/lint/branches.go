@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // branchGate says whether a job may run on a branch. CircleCI runs a job only when its own
@@ -27,7 +29,7 @@ func entryGates(e *entry) []branchGate {
 }
 
 func readEntryGates(e *entry) []branchGate {
-	filters := value(e.body, "filters")
+	filters := circleci.Get(e.body, "filters")
 	if filters == nil {
 		return nil
 	}
@@ -37,13 +39,13 @@ func readEntryGates(e *entry) []branchGate {
 		}
 		return []branchGate{expressionGate(filters.Value)}
 	}
-	branches := value(filters, "branches")
+	branches := circleci.Get(filters, "branches")
 	if branches == nil {
 		// Tag filters alone leave every branch enabled.
 		return []branchGate{func(string) bool { return true }}
 	}
-	only := patterns(value(branches, "only"))
-	ignore := patterns(value(branches, "ignore"))
+	only := patterns(circleci.Get(branches, "only"))
+	ignore := patterns(circleci.Get(branches, "ignore"))
 	return []branchGate{func(b string) bool {
 		if len(only) > 0 && !matchAny(only, b) {
 			return false
@@ -60,7 +62,7 @@ type pattern struct {
 
 func patterns(n *yaml.Node) []pattern {
 	var out []pattern
-	for _, s := range stringList(n) {
+	for _, s := range circleci.Strings(n) {
 		if len(s) >= 2 && strings.HasPrefix(s, "/") && strings.HasSuffix(s, "/") {
 			re, err := regexp.Compile("^(?:" + s[1:len(s)-1] + ")$")
 			if err == nil {
@@ -85,29 +87,28 @@ func matchAny(ps []pattern, b string) bool {
 var branchEquals = regexp.MustCompile(`pipeline\.git\.branch\s*==\s*["']([^"']*)["']`)
 
 // expressionGate reads the expression form of job filters (`filters: pipeline.git.branch ==
-// "main"`). It recognises equality with a branch; an expression it cannot read is assumed to
-// limit the job (the linter does not guess against the author).
+// "main"`) with the model's expression rules. An expression whose result depends on something
+// other than the branch, or that cannot be read, is assumed to limit the job (the linter does
+// not guess against the author).
 func expressionGate(expr string) branchGate {
-	ms := branchEquals.FindAllStringSubmatch(expr, -1)
-	if len(ms) == 0 || strings.Contains(expr, "!=") {
-		return func(string) bool { return false }
+	return func(b string) bool {
+		v, err := circleci.EvalExpression(expr, branchScope(b))
+		if _, unknown := v.(circleci.Unknown); err != nil || unknown {
+			return false
+		}
+		return circleci.Truthy(v)
 	}
-	allowed := map[string]bool{}
-	for _, m := range ms {
-		allowed[m[1]] = true
-	}
-	return func(b string) bool { return allowed[b] }
 }
 
 // workflowGate reads a workflow's `when:`/`unless:` conditions about << pipeline.git.branch >>
 // and the branch filters of its scheduled `triggers:` (a workflow with triggers runs only on
 // its schedules).
 func workflowGate(wf *workflow) branchGate {
-	when, unless := value(wf.body, "when"), value(wf.body, "unless")
+	when, unless := readCondition(circleci.Get(wf.body, "when")), readCondition(circleci.Get(wf.body, "unless"))
 	var schedules []branchGate
-	for _, t := range items(value(wf.body, "triggers")) {
-		branches := value(value(value(t, "schedule"), "filters"), "branches")
-		only, ignore := patterns(value(branches, "only")), patterns(value(branches, "ignore"))
+	for _, t := range circleci.Items(circleci.Get(wf.body, "triggers")) {
+		branches := circleci.Get(circleci.Get(circleci.Get(t, "schedule"), "filters"), "branches")
+		only, ignore := patterns(circleci.Get(branches, "only")), patterns(circleci.Get(branches, "ignore"))
 		schedules = append(schedules, func(b string) bool {
 			return (len(only) == 0 || matchAny(only, b)) && !matchAny(ignore, b)
 		})
@@ -126,12 +127,12 @@ func workflowGate(wf *workflow) branchGate {
 			}
 		}
 		if when != nil {
-			if v, known := evalCondition(when, b, 0); known && !v {
+			if v, known := when.eval(b); known && !v {
 				return false
 			}
 		}
 		if unless != nil {
-			if v, known := evalCondition(unless, b, 0); known && v {
+			if v, known := unless.eval(b); known && v {
 				return false
 			}
 		}
@@ -139,66 +140,49 @@ func workflowGate(wf *workflow) branchGate {
 	}
 }
 
-var gitBranchValue = regexp.MustCompile(`^<<\s*pipeline\.git\.branch\s*>>$`)
+// branchScope resolves pipeline.git.branch to the probed branch; every other reference is
+// Unknown, so a condition that depends on it stays undecided.
+func branchScope(branch string) *circleci.Scope {
+	return &circleci.Scope{What: "condition", Partial: true,
+		Pipeline: &circleci.PipelineValues{Values: map[string]any{"git.branch": branch}}}
+}
 
-// evalCondition evaluates a CircleCI logic statement for a branch; known is false when the
-// result depends on something other than the branch.
-func evalCondition(n *yaml.Node, branch string, depth int) (result, known bool) {
-	n = deref(n)
-	if n == nil || depth > 32 {
+// condition is a workflow's when/unless read once, evaluated per probed branch by the model's
+// own rules (YAML 1.1 booleans, logic statements, expressions).
+type condition struct {
+	value any
+	err   error
+}
+
+func readCondition(n *yaml.Node) *condition {
+	if n == nil {
+		return nil
+	}
+	v, err := circleci.Value(n)
+	return &condition{value: v, err: err}
+}
+
+// eval decides the condition for a branch; known is false when the result depends on
+// something other than the branch (or the condition cannot be read).
+func (c *condition) eval(branch string) (result, known bool) {
+	if c.err != nil {
 		return false, false
 	}
-	if n.Kind != yaml.MappingNode {
-		return false, false
-	}
-	ps := pairs(n)
-	if len(ps) != 1 {
-		return false, false
-	}
-	op, arg := ps[0].name, deref(ps[0].value)
-	switch op {
-	case "equal":
-		vals := stringList(arg)
-		if len(vals) != 2 {
+	sc := branchScope(branch)
+	if text, ok := c.value.(string); ok && !circleci.IsWholeRef(text) {
+		// A string that is not one << >> reference is an expression: pipeline.git.branch == "main".
+		v, err := circleci.EvalExpression(strings.TrimSpace(text), sc)
+		if _, unknown := v.(circleci.Unknown); err != nil || unknown {
 			return false, false
 		}
-		for i, v := range vals {
-			if gitBranchValue.MatchString(strings.TrimSpace(v)) {
-				return vals[1-i] == branch, true
-			}
-		}
-	case "matches":
-		if gitBranchValue.MatchString(strings.TrimSpace(scalarValue(value(arg, "value")))) {
-			re, err := regexp.Compile("^(?:" + scalarValue(value(arg, "pattern")) + ")$")
-			if err == nil {
-				return re.MatchString(branch), true
-			}
-		}
-	case "not":
-		v, k := evalCondition(arg, branch, depth+1)
-		return !v, k
-	case "and":
-		all := true
-		for _, item := range items(arg) {
-			v, k := evalCondition(item, branch, depth+1)
-			if k && !v {
-				return false, true
-			}
-			all = all && k
-		}
-		return true, all
-	case "or":
-		all := true
-		for _, item := range items(arg) {
-			v, k := evalCondition(item, branch, depth+1)
-			if k && v {
-				return true, true
-			}
-			all = all && k
-		}
-		return false, all
+		return circleci.Truthy(v), true
 	}
-	return false, false
+	v, err := circleci.Substitute(c.value, sc)
+	if err != nil {
+		return false, false
+	}
+	result, known, err = circleci.EvalCondition(v)
+	return result, known && err == nil
 }
 
 // gates collects every branch gate along the entry's requires chain and its workflow's when.
@@ -237,21 +221,21 @@ func namedBranches(e *entry) []string {
 		}
 	}
 	for _, x := range append([]*entry{e}, e.ancestors()...) {
-		filters := value(x.body, "filters")
+		filters := circleci.Get(x.body, "filters")
 		if filters != nil && filters.Kind == yaml.ScalarNode {
 			for _, m := range branchEquals.FindAllStringSubmatch(filters.Value, -1) {
 				add(m[1])
 			}
 			continue
 		}
-		for _, p := range patterns(value(value(filters, "branches"), "only")) {
+		for _, p := range patterns(circleci.Get(circleci.Get(filters, "branches"), "only")) {
 			if p.re == nil {
 				add(p.exact)
 			}
 		}
 	}
-	for _, cond := range []*yaml.Node{value(e.wf.body, "when"), value(e.wf.body, "unless")} {
-		for _, s := range scalars(cond) {
+	for _, cond := range []*yaml.Node{circleci.Get(e.wf.body, "when"), circleci.Get(e.wf.body, "unless")} {
+		for _, s := range circleci.Scalars(cond) {
 			if !strings.Contains(s, "<<") {
 				add(s)
 			}

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // SG001: a production deploy needs a `type: approval` job upstream in its requires chain.
@@ -83,7 +85,7 @@ func envNote(e *entry) string {
 
 // filtersPos points at the entry's filters key when it has one, else at the entry.
 func filtersPos(e *entry) pos {
-	if k, _ := lookup(e.body, "filters"); k != nil {
+	if k, _ := circleci.Lookup(e.body, "filters"); k != nil {
 		return nodePos(k)
 	}
 	return nodePos(e.node)
@@ -99,7 +101,8 @@ func (l *linter) checkContext(e *entry) {
 }
 
 // SG006: staging and production deploys must not share a context.
-func (l *linter) checkSharedContexts(deploys []*entry) {
+func (l *linter) checkSharedContexts() {
+	deploys := l.deployEntries()
 	staging := map[string]string{}
 	for _, e := range deploys {
 		if e.env == envStaging {
@@ -148,7 +151,7 @@ var (
 // SG007: static cloud credentials, literal or declared, anywhere in the config. The message
 // names the key or the kind of secret, never its value.
 func (l *linter) checkStaticCredentials() {
-	walk(l.cfg.root, func(parent, n *yaml.Node) {
+	circleci.Walk(l.cfg.root, func(parent, n *yaml.Node) {
 		if n.Kind != yaml.ScalarNode {
 			return
 		}
@@ -222,7 +225,7 @@ func (l *linter) checkRebuild(e *entry) {
 				return
 			}
 		}
-		for _, s := range scalars(body) {
+		for _, s := range circleci.Scalars(body) {
 			if digestHints.MatchString(s) {
 				return
 			}
@@ -258,19 +261,19 @@ var mutableTag = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._/-]*:(latest|stable|
 // are searched; the executor's own image is not what it deploys and is not checked.
 func (l *linter) checkMutableTag(e *entry) {
 	var nodes []*yaml.Node
-	for _, p := range pairs(e.body) {
-		switch p.name {
+	for _, p := range circleci.Pairs(e.body) {
+		switch p.Name {
 		case "name", "requires", "context", "filters", "type", "serial-group", "matrix":
 			continue
 		}
-		nodes = append(nodes, p.value)
+		nodes = append(nodes, p.Value)
 	}
 	if e.def != nil {
 		nodes = append(nodes, e.def.steps)
 	}
 	for _, m := range e.members() {
-		for _, p := range pairs(m.body) {
-			nodes = append(nodes, p.value)
+		for _, p := range circleci.Pairs(m.body) {
+			nodes = append(nodes, p.Value)
 		}
 		if m.def != nil {
 			nodes = append(nodes, m.def.steps)
@@ -278,7 +281,7 @@ func (l *linter) checkMutableTag(e *entry) {
 	}
 	for _, n := range nodes {
 		var hit *yaml.Node
-		walk(deref(n), func(_, s *yaml.Node) {
+		circleci.Walk(circleci.Deref(n), func(_, s *yaml.Node) {
 			if hit == nil && s.Kind == yaml.ScalarNode && mutableTag.MatchString(s.Value) {
 				hit = s
 			}
@@ -320,12 +323,13 @@ func (l *linter) smokeTested(e *entry) bool {
 }
 
 // SG011: a config that deploys needs a rollback path: a rollback job or pipeline parameter.
-func (l *linter) checkRollbackPath(deploys []*entry) {
+func (l *linter) checkRollbackPath() {
+	deploys := l.deployEntries()
 	if len(deploys) == 0 || l.opts.RollbackPipeline != "" {
 		return
 	}
 	for _, p := range l.cfg.params {
-		if anyWord(words(p.name), rollbackWords) {
+		if anyWord(words(p.Name), rollbackWords) {
 			return
 		}
 	}
@@ -380,16 +384,16 @@ func (l *linter) checkApprovalNames() {
 // SG014: a pipeline parameter that selects the target environment must be an enum.
 func (l *linter) checkEnvironmentParams() {
 	for _, p := range l.cfg.params {
-		name := strings.ToLower(p.name)
+		name := strings.ToLower(p.Name)
 		if !anyWord(words(name), wordSet("env", "environment", "stage")) {
 			continue
 		}
-		typ := scalarValue(value(p.value, "type"))
+		typ := circleci.Scalar(circleci.Get(p.Value, "type"))
 		if typ == "enum" || typ == "boolean" {
 			continue
 		}
-		l.add(RuleEnvironmentParamEnum, nodePos(p.key), nil,
-			fmt.Sprintf("pipeline parameter %s selects an environment but is %s, not an enum", p.name, describeType(typ)), "")
+		l.add(RuleEnvironmentParamEnum, nodePos(p.Key), nil,
+			fmt.Sprintf("pipeline parameter %s selects an environment but is %s, not an enum", p.Name, describeType(typ)), "")
 	}
 }
 
@@ -398,4 +402,51 @@ func describeType(t string) string {
 		return "untyped"
 	}
 	return "of type " + t
+}
+
+// anchorHolders are top-level keys configs commonly use only to hold YAML anchors.
+var anchorHolders = wordSet("references", "aliases", "anchors", "defaults", "definitions")
+
+func (l *linter) checkTopLevel(root *yaml.Node) {
+	for _, p := range circleci.Pairs(root) {
+		holdsAnchor := p.Value != nil && p.Value.Anchor != ""
+		if !knownTopLevel[p.Name] && !anchorHolders[p.Name] && !holdsAnchor && !strings.HasPrefix(p.Name, "x-") {
+			l.add(RuleUnknownTopLevelKey, nodePos(p.Key), nil,
+				fmt.Sprintf("unknown top-level key %q", p.Name), "")
+		}
+	}
+}
+
+func (l *linter) checkOrbs() {
+	for _, imp := range l.cfg.orbs {
+		if imp.known {
+			continue
+		}
+		what := "orb " + imp.name
+		if imp.name == "" {
+			what = "inline orb " + imp.alias
+		}
+		l.add(RuleUnknownOrb, nodePos(imp.key), nil,
+			fmt.Sprintf("%s is not known to shipgate lint: its jobs are judged by their names only", what), "")
+	}
+}
+
+func (l *linter) checkUndefinedJobs() {
+	for _, wf := range l.cfg.workflows {
+		for _, e := range wf.entries {
+			if e.approval || e.def != nil || e.group != nil {
+				continue
+			}
+			if alias, _, ok := strings.Cut(e.ref, "/"); ok {
+				if l.cfg.orbs[alias] != nil {
+					continue
+				}
+				l.add(RuleUndefinedJob, nodePos(e.node), entryScopes(e),
+					fmt.Sprintf("workflow %s runs %q but no orb is imported as %q", wf.name, e.ref, alias), "")
+				continue
+			}
+			l.add(RuleUndefinedJob, nodePos(e.node), entryScopes(e),
+				fmt.Sprintf("workflow %s runs %q, which is not defined under jobs:", wf.name, e.ref), "")
+		}
+	}
 }

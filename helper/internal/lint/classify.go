@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 var (
@@ -66,11 +68,11 @@ var envName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
 func (l *linter) envOfValue(v string) string {
 	if m := pipelineParamRef.FindStringSubmatch(v); m != nil {
 		for _, p := range l.cfg.params {
-			if p.name != m[1] {
+			if p.Name != m[1] {
 				continue
 			}
-			best := envOfText(scalarValue(value(p.value, "default")))
-			for _, option := range stringList(value(p.value, "enum")) {
+			best := envOfText(circleci.Scalar(circleci.Get(p.Value, "default")))
+			for _, option := range circleci.Strings(circleci.Get(p.Value, "enum")) {
 				if env := envOfText(option); env == envProduction || best == "" {
 					best = env
 				}
@@ -91,18 +93,18 @@ func (l *linter) envOfValue(v string) string {
 // inferEnv works out which environment a deploy entry targets: from its parameters, its
 // name, its contexts, then its job definition's parameters and environment.
 func (l *linter) inferEnv(e *entry) (string, string) {
-	for _, p := range pairs(e.body) {
-		if envParamKeys[strings.ToLower(p.name)] {
-			if env := l.envOfValue(scalarValue(p.value)); env != "" {
-				return env, fmt.Sprintf("parameter %s", p.name)
+	for _, p := range circleci.Pairs(e.body) {
+		if envParamKeys[strings.ToLower(p.Name)] {
+			if env := l.envOfValue(circleci.Scalar(p.Value)); env != "" {
+				return env, fmt.Sprintf("parameter %s", p.Name)
 			}
 		}
 	}
 	// A matrix over environments: the job deploys production when any cell does.
 	var cells []string
-	for _, p := range pairs(value(value(e.body, "matrix"), "parameters")) {
-		if envParamKeys[strings.ToLower(p.name)] {
-			cells = append(cells, stringList(p.value)...)
+	for _, p := range circleci.Pairs(circleci.Get(circleci.Get(e.body, "matrix"), "parameters")) {
+		if envParamKeys[strings.ToLower(p.Name)] {
+			cells = append(cells, circleci.Strings(p.Value)...)
 		}
 	}
 	if len(cells) > 0 {
@@ -124,18 +126,21 @@ func (l *linter) inferEnv(e *entry) (string, string) {
 			return env, fmt.Sprintf("context %s", c)
 		}
 	}
+	if env, why := l.envOfCommands(e); env != "" {
+		return env, why
+	}
 	if e.def != nil {
-		for _, p := range pairs(value(e.def.body, "parameters")) {
-			if envParamKeys[strings.ToLower(p.name)] {
-				if env := l.envOfValue(scalarValue(value(p.value, "default"))); env != "" {
-					return env, fmt.Sprintf("job parameter %s", p.name)
+		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "parameters")) {
+			if envParamKeys[strings.ToLower(p.Name)] {
+				if env := l.envOfValue(circleci.Scalar(circleci.Get(p.Value, "default"))); env != "" {
+					return env, fmt.Sprintf("job parameter %s", p.Name)
 				}
 			}
 		}
-		for _, p := range pairs(value(e.def.body, "environment")) {
-			if envParamKeys[strings.ToLower(p.name)] {
-				if env := l.envOfValue(scalarValue(p.value)); env != "" {
-					return env, fmt.Sprintf("variable %s", p.name)
+		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "environment")) {
+			if envParamKeys[strings.ToLower(p.Name)] {
+				if env := l.envOfValue(circleci.Scalar(p.Value)); env != "" {
+					return env, fmt.Sprintf("variable %s", p.Name)
 				}
 			}
 		}
@@ -161,21 +166,7 @@ func (l *linter) classify() {
 				explicitEnv, explicit = l.opts.DeployJobs[e.ref]
 			}
 			env, why := l.inferEnv(e)
-			switch {
-			case explicit:
-				e.deploy = true
-			case e.isShipgateJob("deploy", "promote"):
-				e.deploy = true
-			case e.isShipgateJob("rollback", "smoke_test"):
-				e.deploy = false
-			case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
-				e.deploy = true
-			default:
-				ws := words(e.name + " " + e.ref)
-				if !anyWord(ws, rollbackWords) {
-					e.deploy = anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
-				}
-			}
+			e.deploy = explicit || l.isDeploy(e, env)
 			if !e.deploy {
 				continue
 			}
@@ -189,6 +180,28 @@ func (l *linter) classify() {
 			}
 		}
 	}
+}
+
+// isDeploy decides whether an entry not named in the settings is a deploy: shipgate's own
+// jobs and commands, then what its steps do, then its name (issue 18 point 9).
+func (l *linter) isDeploy(e *entry, env string) bool {
+	switch {
+	case e.isShipgateJob("deploy", "promote"):
+		return true
+	case e.isShipgateJob("rollback", "smoke_test"):
+		return false
+	case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
+		return true
+	}
+	ws := words(e.name + " " + e.ref)
+	if anyWord(ws, rollbackWords) {
+		return false
+	}
+	if l.deploySignal(e) != "" {
+		return true
+	}
+	named := anyWord(ws, strongDeployWords) || anyWord(ws, deployWords) && env != ""
+	return named && !l.namedButNotDeploy(e)
 }
 
 // classifyGroupEntry makes a workflow entry that runs a job group a deploy when a member is
@@ -251,7 +264,7 @@ func (l *linter) jobBuildsImage(e *entry) bool {
 			}
 		}
 		if name == "run" {
-			for _, s := range scalars(body) {
+			for _, s := range circleci.Scalars(body) {
 				if buildCommand.MatchString(s) {
 					return true
 				}
@@ -298,9 +311,9 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 			}
 			continue
 		}
-		text := scalarValue(body)
+		text := circleci.Scalar(body)
 		if text == "" {
-			text = scalarValue(value(body, "name")) + " " + scalarValue(value(body, "command"))
+			text = circleci.Scalar(circleci.Get(body, "name")) + " " + circleci.Scalar(circleci.Get(body, "command"))
 		}
 		if anyWord(words(text), smokeWords) || strings.Contains(text, "shipgate smoke-test") {
 			return true

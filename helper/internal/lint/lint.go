@@ -7,15 +7,12 @@
 package lint
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -123,6 +120,10 @@ type Finding struct {
 	Job     string `json:"job,omitempty"`
 	Message string `json:"message"`
 	Hint    string `json:"hint"`
+	// Docs is the rule's section in docs/lint.md; Source is CircleCI's page, for rules about
+	// what CircleCI itself enforces.
+	Docs   string `json:"docs"`
+	Source string `json:"source,omitempty"`
 }
 
 // Position is file:line:column.
@@ -203,7 +204,7 @@ func Lint(inputs []Input, opts Options) (*Report, error) {
 // config or an orb example (a mapping with `usage:` holding the config), whose `usage:` is
 // linted with positions in the example file.
 func LintFile(name string, data []byte, opts Options) ([]Finding, error) {
-	root, err := Parse(data)
+	root, err := circleci.Parse(data)
 	if err != nil {
 		return nil, failure.WithHint(failure.Wrap(failure.Usage, err, "reading %s", name),
 			"the file must be a CircleCI config (a YAML mapping with version, jobs, workflows ...)")
@@ -211,40 +212,6 @@ func LintFile(name string, data []byte, opts Options) ([]Finding, error) {
 	l := newLinter(name, data, root, &opts)
 	l.run()
 	return l.result(), nil
-}
-
-// Parse reads data as one YAML document whose top level is a mapping and returns that mapping.
-// It is the parser entry point the fuzz target exercises.
-func Parse(data []byte) (*yaml.Node, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("empty file")
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("no YAML document")
-		}
-		return nil, fmt.Errorf("malformed YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		return nil, fmt.Errorf("line %d: more than one YAML document (a CircleCI config is one)", extra.Line)
-	} else if !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("malformed YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		return nil, errors.New("no YAML document")
-	}
-	if err := checkDuplicateKeys(&doc); err != nil {
-		return nil, err
-	}
-	root := deref(doc.Content[0])
-	if root == nil || root.Kind != yaml.MappingNode {
-		line := doc.Content[0].Line
-		return nil, fmt.Errorf("line %d: the top level is not a mapping of keys such as version, jobs and workflows", line)
-	}
-	return root, nil
 }
 
 // sortFindings orders findings by file, position and rule.
@@ -262,28 +229,4 @@ func sortFindings(fs []Finding) {
 		}
 		return a.Rule < b.Rule
 	})
-}
-
-// checkDuplicateKeys rejects a mapping that repeats a key: YAML forbids it, and CircleCI
-// would see only one of the two jobs or settings.
-func checkDuplicateKeys(doc *yaml.Node) error {
-	var err error
-	walk(doc, func(_, n *yaml.Node) {
-		if err != nil || n.Kind != yaml.MappingNode {
-			return
-		}
-		seen := map[string]int{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" {
-				continue
-			}
-			if first, dup := seen[k.Value]; dup {
-				err = fmt.Errorf("line %d: key %q is already defined on line %d", k.Line, k.Value, first)
-				return
-			}
-			seen[k.Value] = k.Line
-		}
-	})
-	return err
 }

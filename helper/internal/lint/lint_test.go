@@ -129,7 +129,7 @@ func TestGoodCorpus(t *testing.T) {
 // finding that would fail the lint or warn; notes are logged. Orb examples (a `usage:` key
 // holding the config, as in src/examples) are linted through their usage. The test is skipped
 // when dir does not exist.
-func assertDirLintsClean(t *testing.T, dir string) {
+func assertDirLintsClean(t *testing.T, dir string, pending map[string][]string) {
 	t.Helper()
 	if _, err := os.Stat(dir); os.IsNotExist(err) {
 		t.Skipf("%s does not exist", dir)
@@ -143,24 +143,51 @@ func assertDirLintsClean(t *testing.T, dir string) {
 	}
 	for _, path := range files {
 		report := lintOne(t, path, lint.Options{FailOn: lint.SeverityWarning})
+		var got []string
 		for _, f := range report.Findings {
 			line := fmt.Sprintf("%s: %s %s: %s (hint: %s)", f.Position(), f.Severity, f.Rule, f.Message, f.Hint)
 			if f.Severity == lint.SeverityNote {
 				t.Log(line)
 				continue
 			}
+			if want := pending[filepath.Base(path)]; len(want) > 0 {
+				got = append(got, f.Rule)
+				t.Log("pending fix: " + line)
+				continue
+			}
 			t.Error(line)
+		}
+		if want := pending[filepath.Base(path)]; len(want) > 0 {
+			sort.Strings(got)
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("%s: findings %v, pending list says %v: update pendingExampleFixes as the fixes land", path, got, want)
+			}
 		}
 	}
 }
 
+// pendingExampleFixes are the findings the new CircleCI checks report on src/examples, which
+// the orb track fixes (issue 16: point 3, the deprecated and unavailable pipeline values of
+// nightly_release; point 5, kubectl, aws and gcloud called on cimg/base in deploy and rollback
+// jobs). The test fails if a
+// listed finding is no longer reported, so the list only shrinks; a finding not listed fails
+// it as before.
+var pendingExampleFixes = map[string][]string{
+	"aws_ecr_oidc.yml":          {"SG020", "SG020"},
+	"branch_promotion.yml":      {"SG020"},
+	"build_and_promote.yml":     {"SG020", "SG020"},
+	"gcp_artifact_registry.yml": {"SG020", "SG020"},
+	"nightly_release.yml":       {"SG020", "SG020", "SG105", "SG106"},
+	"rollback_pipeline.yml":     {"SG020", "SG020"},
+}
+
 // TestOrbExamplesLintClean: every orb example in src/examples must pass the linter.
 func TestOrbExamplesLintClean(t *testing.T) {
-	assertDirLintsClean(t, filepath.Join("..", "..", "..", "src", "examples"))
+	assertDirLintsClean(t, filepath.Join("..", "..", "..", "src", "examples"), pendingExampleFixes)
 }
 
 func TestGoodDirectoryHelper(t *testing.T) {
-	assertDirLintsClean(t, filepath.Join("testdata", "good"))
+	assertDirLintsClean(t, filepath.Join("testdata", "good"), nil)
 }
 
 func TestMalformedInput(t *testing.T) {
@@ -531,6 +558,33 @@ func TestRulesCatalogue(t *testing.T) {
 	}
 }
 
+// Commands that call each other ten times, seven deep, expand to 10^7 steps if followed
+// naively: the linter bounds the work (a hang here shows as the test binary's timeout), and
+// still judges what it reached.
+func TestCommandFanOutIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 2.1\ncommands:\n")
+	for i := 0; i < 7; i++ {
+		fmt.Fprintf(&b, "  c%d:\n    steps:\n", i)
+		for j := 0; j < 10; j++ {
+			if i == 6 {
+				b.WriteString("      - run: kubectl apply -f k8s/\n")
+			} else {
+				fmt.Fprintf(&b, "      - c%d\n", i+1)
+			}
+		}
+	}
+	b.WriteString("jobs:\n  ship:\n    docker: [{image: cimg/base:2026.10}]\n    steps: [c0]\n")
+	b.WriteString("workflows:\n  w:\n    jobs: [ship]\n")
+	findings, err := lint.LintFile("fanout.yml", []byte(b.String()), lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(findings), "SG020") {
+		t.Errorf("the deploy was not judged: %v", findings)
+	}
+}
+
 // FuzzLintFile feeds arbitrary bytes to the parser entry point: it must return findings with
 // real positions or a usage error, never panic.
 func FuzzLintFile(f *testing.F) {
@@ -606,5 +660,26 @@ workflows:
 	want := []string{"13 SG005", "17 SG012"}
 	if got := gotFindings(fs); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// The rule table reads whole as JSON, links included (the config-policy bundle is built from
+// it).
+func TestRulesAsJSON(t *testing.T) {
+	data, err := json.Marshal(lint.Rules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules []map[string]string
+	if err := json.Unmarshal(data, &rules); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rules {
+		if r["id"] == "" || r["severity"] == "" || !strings.HasSuffix(r["docs"], "#"+strings.ToLower(r["id"])) {
+			t.Errorf("rule %v: want id, severity and a docs link to its section", r)
+		}
+		if r["id"] == lint.RuleDeprecatedPipelineVal && !strings.HasPrefix(r["source"], "https://circleci.com/") {
+			t.Errorf("%s: source %q, want CircleCI's page", r["id"], r["source"])
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // config is the part of a CircleCI config the rules look at, with the YAML nodes kept for
@@ -16,7 +18,7 @@ type config struct {
 	jobGroups map[string]*workflow
 	groups    []*workflow // the job groups in file order
 	workflows []*workflow
-	params    []pair // pipeline parameters
+	params    []circleci.Pair // pipeline parameters
 	// workflowsKey is where config-wide findings point.
 	workflowsKey *yaml.Node
 }
@@ -78,6 +80,8 @@ type entry struct {
 	ancDone, descDone bool
 	gates             []branchGate
 	gatesDone         bool
+	actions           []action
+	actionsDone       bool
 }
 
 // Environment classes.
@@ -103,9 +107,9 @@ var knownOrbs = map[string]bool{
 
 func buildConfig(root *yaml.Node, opts *Options) *config {
 	c := &config{root: root, orbs: map[string]*orbImport{}, jobs: map[string]*jobDef{}}
-	for _, p := range pairs(value(root, "orbs")) {
-		imp := &orbImport{alias: p.name, key: p.key}
-		if ref := scalarValue(p.value); ref != "" {
+	for _, p := range circleci.Pairs(circleci.Get(root, "orbs")) {
+		imp := &orbImport{alias: p.Name, key: p.Key}
+		if ref := circleci.Scalar(p.Value); ref != "" {
 			imp.name = ref
 			if i := strings.IndexByte(ref, '@'); i >= 0 {
 				imp.name = ref[:i]
@@ -113,32 +117,32 @@ func buildConfig(root *yaml.Node, opts *Options) *config {
 		}
 		imp.shipgate = opts.isShipgateOrb(imp.name)
 		imp.known = imp.shipgate || knownOrbs[imp.name]
-		c.orbs[p.name] = imp
+		c.orbs[p.Name] = imp
 	}
-	for _, p := range pairs(value(root, "jobs")) {
-		body := deref(p.value)
-		c.jobs[p.name] = &jobDef{name: p.name, key: p.key, body: body, steps: value(body, "steps")}
+	for _, p := range circleci.Pairs(circleci.Get(root, "jobs")) {
+		body := circleci.Deref(p.Value)
+		c.jobs[p.Name] = &jobDef{name: p.Name, key: p.Key, body: body, steps: circleci.Get(body, "steps")}
 	}
 	c.jobGroups = map[string]*workflow{}
-	for _, p := range pairs(value(root, "job-groups")) {
-		group := &workflow{name: "job group " + p.name, key: p.key, body: deref(p.value), byName: map[string]*entry{}}
-		for _, item := range items(value(group.body, "jobs")) {
+	for _, p := range circleci.Pairs(circleci.Get(root, "job-groups")) {
+		group := &workflow{name: "job group " + p.Name, key: p.Key, body: circleci.Deref(p.Value), byName: map[string]*entry{}}
+		for _, item := range circleci.Items(circleci.Get(group.body, "jobs")) {
 			if e := c.parseEntry(group, item); e != nil {
 				group.entries = append(group.entries, e)
 				group.byName[e.name] = e
 			}
 		}
-		c.jobGroups[p.name] = group
+		c.jobGroups[p.Name] = group
 		c.groups = append(c.groups, group)
 	}
-	c.params = pairs(value(root, "parameters"))
-	c.workflowsKey, _ = lookup(root, "workflows")
-	for _, p := range pairs(value(root, "workflows")) {
-		if p.name == "version" {
+	c.params = circleci.Pairs(circleci.Get(root, "parameters"))
+	c.workflowsKey, _ = circleci.Lookup(root, "workflows")
+	for _, p := range circleci.Pairs(circleci.Get(root, "workflows")) {
+		if p.Name == "version" {
 			continue
 		}
-		wf := &workflow{name: p.name, key: p.key, body: deref(p.value), byName: map[string]*entry{}}
-		for _, item := range items(value(wf.body, "jobs")) {
+		wf := &workflow{name: p.Name, key: p.Key, body: circleci.Deref(p.Value), byName: map[string]*entry{}}
+		for _, item := range circleci.Items(circleci.Get(wf.body, "jobs")) {
 			e := c.parseEntry(wf, item)
 			if e == nil {
 				continue
@@ -157,39 +161,39 @@ func (c *config) parseEntry(wf *workflow, item *yaml.Node) *entry {
 	case yaml.ScalarNode:
 		e.ref, e.node = item.Value, item
 	case yaml.MappingNode:
-		ps := pairs(item)
+		ps := circleci.Pairs(item)
 		if len(ps) == 0 {
 			return nil
 		}
-		e.ref, e.node, e.body = ps[0].name, ps[0].key, deref(ps[0].value)
-		if !isMapping(e.body) {
+		e.ref, e.node, e.body = ps[0].Name, ps[0].Key, circleci.Deref(ps[0].Value)
+		if !circleci.IsMapping(e.body) {
 			e.body = nil
 		}
 	default:
 		return nil
 	}
 	e.name = e.ref
-	if n := scalarValue(value(e.body, "name")); n != "" {
+	if n := circleci.Scalar(circleci.Get(e.body, "name")); n != "" {
 		e.name = n
 	}
-	e.first, e.last = e.node.Line, lastLine(item)
-	for _, r := range items(value(e.body, "requires")) {
+	e.first, e.last = e.node.Line, circleci.LastLine(item)
+	for _, r := range circleci.Items(circleci.Get(e.body, "requires")) {
 		switch r.Kind {
 		case yaml.ScalarNode:
 			e.requires = append(e.requires, r.Value)
 		case yaml.MappingNode: // requires with statuses: `- build: [success, failed]`
-			for _, p := range pairs(r) {
-				e.requires = append(e.requires, p.name)
+			for _, p := range circleci.Pairs(r) {
+				e.requires = append(e.requires, p.Name)
 			}
 		}
 	}
-	if r := value(e.body, "requires"); r != nil && r.Kind == yaml.ScalarNode && r.Value != "" {
+	if r := circleci.Get(e.body, "requires"); r != nil && r.Kind == yaml.ScalarNode && r.Value != "" {
 		e.requires = append(e.requires, r.Value)
 	}
-	e.approval = scalarValue(value(e.body, "type")) == "approval"
-	e.contextKey, _ = lookup(e.body, "context")
-	e.contexts = stringList(value(e.body, "context"))
-	e.serial = value(e.body, "serial-group") != nil
+	e.approval = circleci.Scalar(circleci.Get(e.body, "type")) == "approval"
+	e.contextKey, _ = circleci.Lookup(e.body, "context")
+	e.contexts = circleci.Strings(circleci.Get(e.body, "context"))
+	e.serial = circleci.Get(e.body, "serial-group") != nil
 	e.def = c.jobs[e.ref]
 	if e.def == nil && c.jobGroups != nil {
 		e.group = c.jobGroups[e.ref]
@@ -284,7 +288,7 @@ func (e *entry) steps() []*yaml.Node {
 	if e.def == nil {
 		return nil
 	}
-	return items(e.def.steps)
+	return circleci.Items(e.def.steps)
 }
 
 // stepName returns a step's name: `checkout`, `run`, `alias/command`.
@@ -293,8 +297,8 @@ func stepName(step *yaml.Node) (string, *yaml.Node) {
 	case yaml.ScalarNode:
 		return step.Value, nil
 	case yaml.MappingNode:
-		if ps := pairs(step); len(ps) > 0 {
-			return ps[0].name, deref(ps[0].value)
+		if ps := circleci.Pairs(step); len(ps) > 0 {
+			return ps[0].Name, circleci.Deref(ps[0].Value)
 		}
 	}
 	return "", nil

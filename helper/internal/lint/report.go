@@ -47,10 +47,24 @@ func (r *Report) Text() string {
 		if f.Hint != "" {
 			fmt.Fprintf(&b, "    hint: %s\n", f.Hint)
 		}
+		if f.Source != "" {
+			fmt.Fprintf(&b, "    see: %s\n", f.Source)
+		}
 	}
 	b.WriteString(r.Summary())
 	b.WriteString("\n")
 	return b.String()
+}
+
+// FailureLine is the one line that says why the lint failed, for stderr. The text report
+// already ends with the summary on stdout, so the line does not repeat it (issue 18 point 10:
+// the summary printed twice); the other formats carry no summary a person reads, so it is
+// the summary.
+func (r *Report) FailureLine(format string) string {
+	if format == "text" {
+		return fmt.Sprintf("findings at or above %s (the report above lists them)", r.FailOn)
+	}
+	return r.Summary()
 }
 
 // Summary is one line counting the findings.
@@ -135,8 +149,6 @@ type sarifRegion struct {
 	StartColumn int `json:"startColumn"`
 }
 
-const docsURI = "https://github.com/shipgate/shipgate/blob/main/docs/lint.md"
-
 // SARIF returns the report as a SARIF 2.1.0 log (one run, every rule described).
 func (r *Report) SARIF(version string) any {
 	all := Rules()
@@ -148,7 +160,7 @@ func (r *Report) SARIF(version string) any {
 			ID: rule.ID, Name: rule.Title,
 			ShortDescription:     sarifText{rule.Title},
 			Help:                 sarifText{rule.Hint},
-			HelpURI:              docsURI + "#" + strings.ToLower(rule.ID),
+			HelpURI:              rule.Docs(),
 			DefaultConfiguration: sarifConfig{Level: string(rule.Severity)},
 		})
 	}

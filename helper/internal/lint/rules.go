@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -48,6 +49,27 @@ type Rule struct {
 	Hint string `json:"hint"`
 }
 
+// docsURI is the page that describes every rule; a rule's section is its lower-case ID.
+const docsURI = "https://github.com/shipgate/shipgate/blob/main/docs/lint.md"
+
+// Docs is the rule's section in docs/lint.md.
+func (r Rule) Docs() string { return docsURI + "#" + strings.ToLower(r.ID) }
+
+// Source is CircleCI's own page for what the rule enforces, for the rules about CircleCI
+// itself; "" for shipgate's deployment rules.
+func (r Rule) Source() string { return ruleSources[r.ID] }
+
+// MarshalJSON writes the rule with its docs and source links, so the rule table can be read
+// whole (the config-policy bundle is built from it).
+func (r Rule) MarshalJSON() ([]byte, error) {
+	type plain Rule
+	return json.Marshal(struct {
+		plain
+		Docs   string `json:"docs"`
+		Source string `json:"source,omitempty"`
+	}{plain(r), r.Docs(), r.Source()})
+}
+
 // The rule IDs. SG0xx are deployment rules; SG1xx are about the input itself.
 const (
 	RuleProductionApproval    = "SG001"
@@ -69,6 +91,14 @@ const (
 	RuleUndefinedJob          = "SG102"
 	RuleUnknownDirectiveRule  = "SG103"
 	RuleDeployJobEnvUndecided = "SG104"
+	// What CircleCI itself enforces or has retired (issue 16). SG015-SG019 are left to the
+	// config-policy rules.
+	RuleMissingCLI              = "SG020"
+	RuleReleasePlanName         = "SG021"
+	RuleDeprecatedPipelineVal   = "SG105"
+	RuleUnavailablePipelineVal  = "SG106"
+	RuleShadowedBuiltinStep     = "SG107"
+	RuleUndeclaredPipelineParam = "SG108"
 )
 
 var rules = []Rule{
@@ -110,6 +140,28 @@ var rules = []Rule{
 		"use rule IDs from docs/lint.md, e.g. `# shipgate-lint: disable=SG012`"},
 	{RuleDeployJobEnvUndecided, SeverityNote, "deploy job environment not recognised",
 		"pass `env: production|staging` or name the job after its environment, or set it in .shipgate-lint.yml `deploy_jobs:`"},
+	{RuleMissingCLI, SeverityError, "deploy step calls a CLI nothing installs",
+		"run the job on an image that ships the CLI (cimg/deploy, cimg/aws, cimg/gcp, cimg/azure) or install it in an earlier step with the official orb (circleci/kubernetes, circleci/aws-cli, circleci/gcp-cli)"},
+	{RuleReleasePlanName, SeverityWarning, "deploy marker without a deploy name",
+		"name the deploy: `circleci run release plan <name> --environment-name ...` and `circleci run release update <name> ...`"},
+	{RuleDeprecatedPipelineVal, SeverityError, "deprecated pipeline value",
+		"use the replacement the message names"},
+	{RuleUnavailablePipelineVal, SeverityWarning, "pipeline value not available for every pipeline",
+		"use a value every trigger sets, or a pipeline parameter the trigger passes"},
+	{RuleShadowedBuiltinStep, SeverityWarning, "command named like a built-in step",
+		"rename the command (e.g. `deploy` → `deploy_release`): an unqualified call reads as CircleCI's built-in step"},
+	{RuleUndeclaredPipelineParam, SeverityError, "pipeline parameter not declared",
+		"declare it under the top-level `parameters:` (with a default), or remove the reference"},
+}
+
+// ruleSources are CircleCI's pages for the rules about what CircleCI itself enforces.
+var ruleSources = map[string]string{
+	RuleMissingCLI:              "https://circleci.com/developer/images",
+	RuleReleasePlanName:         "https://circleci.com/docs/deploy/configure-deploy-markers/",
+	RuleDeprecatedPipelineVal:   "https://circleci.com/docs/pipeline-variables/",
+	RuleUnavailablePipelineVal:  "https://circleci.com/docs/pipeline-variables/",
+	RuleShadowedBuiltinStep:     "https://circleci.com/docs/configuration-reference/#steps",
+	RuleUndeclaredPipelineParam: "https://circleci.com/docs/pipeline-variables/#pipeline-parameters-in-configuration",
 }
 
 var rulesByID = func() map[string]Rule {

@@ -3,10 +3,14 @@ package promotion
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"golang.org/x/sync/errgroup"
+
+	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
@@ -86,9 +90,14 @@ func skipped(artifactType string, skip []string) bool {
 	return false
 }
 
+// cosignSuffixes are the tags cosign attaches beside a digest's fallback tag.
+var cosignSuffixes = []string{"", ".att", ".sbom", ".sig"}
+
 // tagsWithPrefix returns the tags equal to prefix or starting with prefix+".", using one
 // page starting just before prefix when the registry honours `last`, and a full scan when it
-// does not.
+// ignores it. Where the listing cannot answer that (a registry refusing a `last` that is not a
+// tag: zot's bare 404, Harbor < 2.5's 400, ECR's opaque tokens; or pages out of order), the
+// tags cosign writes are probed by name instead, in parallel (FACTS "tags/list").
 func tagsWithPrefix(ctx context.Context, c *registry.Client, repo registry.Repository, prefix string) ([]string, error) {
 	// The largest string below prefix in byte order that is still a valid `last`: prefix
 	// without its final character. Tags between it and prefix cannot start with prefix.
@@ -96,18 +105,30 @@ func tagsWithPrefix(ctx context.Context, c *registry.Client, repo registry.Repos
 	var out []string
 	next := ""
 	for pages := 0; ; pages++ {
-		page, err := c.ListTagsPage(ctx, repo, last, 20, next)
+		page, err := c.ListTags(ctx, repo, registry.TagQuery{Last: last, N: 20, Next: next})
 		if err != nil {
+			var pe *registry.ProtocolError
+			switch {
+			case errors.As(err, &pe) && pe.HasCode("NAME_UNKNOWN"):
+				return nil, nil // a repository with no tags
+			case failure.KindOf(err) == failure.NotFound || failure.KindOf(err) == failure.Safety:
+				return probeTags(ctx, c, repo, prefix)
+			}
 			return nil, err
 		}
 		honoured := true
-		for _, tag := range page.Tags {
-			if tag <= last {
+		for i, tag := range page.Tags {
+			if tag <= last || (i > 0 && tag < page.Tags[i-1]) {
 				honoured = false
 			}
 			if tag == prefix || strings.HasPrefix(tag, prefix+".") {
 				out = append(out, tag)
 			}
+		}
+		if !honoured && pages == 0 && page.Next != "" {
+			// Pages out of order or `last` ignored with paging: a full scan could be long;
+			// the names cosign writes are few.
+			return probeTags(ctx, c, repo, prefix)
 		}
 		if honoured && len(page.Tags) > 0 && page.Tags[len(page.Tags)-1] > prefix+".\xff" {
 			return out, nil // past every tag that could match
@@ -117,4 +138,28 @@ func tagsWithPrefix(ctx context.Context, c *registry.Client, repo registry.Repos
 		}
 		next = page.Next
 	}
+}
+
+// probeTags asks for each tag cosign writes beside prefix, in parallel, and returns those
+// that exist.
+func probeTags(ctx context.Context, c *registry.Client, repo registry.Repository, prefix string) ([]string, error) {
+	found := make([]bool, len(cosignSuffixes))
+	group, gctx := errgroup.WithContext(ctx)
+	for i, suffix := range cosignSuffixes {
+		group.Go(func() error {
+			desc, err := c.HeadManifest(gctx, registry.Reference{Repository: repo, Tag: prefix + suffix})
+			found[i] = desc != nil
+			return err
+		})
+	}
+	if err := group.Wait(); err != nil {
+		return nil, err
+	}
+	var out []string
+	for i, suffix := range cosignSuffixes {
+		if found[i] {
+			out = append(out, prefix+suffix)
+		}
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@
 //	orbtool pack     [-src src] [-out orb.yml] [-check]
 //	orbtool validate [-src src] [-orb orb.yml] [-schema schemas/...json] [-config .circleci]
 //	orbtool review   [-src src] [-major 1]
+//	orbtool published [-src src]   (what CircleCI does with the orb: packer, compiler, lint)
 //	orbtool hashes   -version v1.2.3 -checksums dist/checksums.txt [-script src/scripts/install.sh]
 //	orbtool reference [-orb orb.yml] [-out docs/orb-reference.md]
 //	orbtool seed-image -ref localhost:5000/app/staging:TAG [-content TEXT]  (integration pipelines)
@@ -21,10 +22,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/shipgate/shipgate/helper/dev/internal/installhashes"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbcheck"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbdoc"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
-	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
 	"github.com/shipgate/shipgate/helper/dev/internal/reporoot"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/imageseed"
 )
@@ -40,7 +41,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: orbtool pack|validate|review|hashes|reference|seed-image [flags]")
+		fmt.Fprintln(stderr, "usage: orbtool pack|validate|review|published|hashes|reference|seed-image [flags]")
 		return 2
 	}
 	var err error
@@ -51,6 +52,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = validate(args[1:], stdout)
 	case "review":
 		err = review(args[1:], stdout)
+	case "published":
+		err = published(args[1:], stdout)
 	case "hashes":
 		err = hashes(args[1:], stdout)
 	case "seed-image":
@@ -148,6 +151,22 @@ func review(args []string, stdout io.Writer) error {
 	return report(stdout, problems)
 }
 
+// published checks the orb against what CircleCI itself does with it: the examples as the
+// real packer publishes them compile and lint clean, no command or job is named like a
+// built-in step, deploy markers are named, no retired pipeline value (orbcheck CC001-CC006).
+func published(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("published", flag.ContinueOnError)
+	src := fs.String("src", "src", "orb source folder")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	problems, err := orbcheck.CheckCircleCIRules(*src)
+	if err != nil {
+		return err
+	}
+	return report(stdout, problems)
+}
+
 func hashes(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("hashes", flag.ContinueOnError)
 	version := fs.String("version", "", "release version, e.g. v1.2.3")
@@ -160,7 +179,7 @@ func hashes(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	table, err := orbrelease.ParseChecksums(sums, *version)
+	table, err := installhashes.ParseChecksums(sums, *version)
 	if err != nil {
 		return err
 	}
@@ -168,7 +187,7 @@ func hashes(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	updated, err := orbrelease.WriteHashes(current, *version, table)
+	updated, err := installhashes.WriteHashes(current, *version, table)
 	if err != nil {
 		return err
 	}

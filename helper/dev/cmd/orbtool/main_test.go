@@ -43,3 +43,17 @@ func TestRepositoryValidatesAndReviews(t *testing.T) {
 		}
 	}
 }
+
+func TestPublishedChecksWhatCircleCIDoes(t *testing.T) {
+	src := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(src, "commands"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(src, "commands", "deploy.yml"), []byte("description: x\nsteps: [{run: {name: x, command: echo}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"published", "-src", src}, &stdout, &stderr); code != 1 || !strings.Contains(stdout.String(), "[CC003]") {
+		t.Errorf("a command named deploy: exit %d, stdout %q, stderr %q", code, stdout.String(), stderr.String())
+	}
+}

@@ -15,9 +15,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/shipgate/shipgate/helper/dev/internal/installhashes"
 	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
 	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
-	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
 	"github.com/shipgate/shipgate/helper/dev/internal/reporoot"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/oidcissuer"
 )
@@ -102,7 +102,7 @@ func (w *World) setup(ctx context.Context, self string) error {
 	if err != nil {
 		return err
 	}
-	pinned, err := orbrelease.WriteHashes(current, LocalVersion, map[string]string{"linux_amd64": sum})
+	pinned, err := installhashes.WriteHashes(current, LocalVersion, map[string]string{"linux_amd64": sum})
 	if err != nil {
 		return err
 	}

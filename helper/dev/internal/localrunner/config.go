@@ -17,8 +17,7 @@ import (
 	"strings"
 	"sync"
 
-	"go.yaml.in/yaml/v3"
-
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -105,12 +104,12 @@ func (p *Pipeline) init(doc map[string]any) error {
 		return err
 	}
 	p.root = root
-	if params, err := asMap(doc["parameters"], "parameters"); err != nil {
+	if params, err := circleci.AsMap(doc["parameters"], "parameters"); err != nil {
 		return err
 	} else {
 		p.params = map[string]map[string]any{}
 		for name, spec := range params {
-			m, err := asMap(spec, "pipeline parameter "+name)
+			m, err := circleci.AsMap(spec, "pipeline parameter "+name)
 			if err != nil {
 				return err
 			}
@@ -120,7 +119,10 @@ func (p *Pipeline) init(doc map[string]any) error {
 			p.params[name] = m
 		}
 	}
-	wfs, err := asMap(doc["workflows"], "workflows")
+	if err := checkPipelineParamRefs(doc, p.params); err != nil {
+		return err
+	}
+	wfs, err := circleci.AsMap(doc["workflows"], "workflows")
 	if err != nil {
 		return err
 	}
@@ -128,13 +130,27 @@ func (p *Pipeline) init(doc map[string]any) error {
 		if name == "version" {
 			continue // the legacy `workflows: version: 2` key
 		}
-		m, err := asMap(body, "workflow "+name)
+		m, err := circleci.AsMap(body, "workflow "+name)
 		if err != nil {
 			return err
 		}
 		p.workflows[name] = m
 	}
 	p.workflowOrder = keysInFileOrder(doc, p.workflows)
+	return nil
+}
+
+// checkPipelineParamRefs refuses a reference to an undeclared pipeline parameter anywhere in
+// the config: CircleCI compiles the whole config, so it is an error whichever workflow runs
+// ("Unknown variable(s)"; issue 16 point 2).
+func checkPipelineParamRefs(doc map[string]any, params map[string]map[string]any) error {
+	declared := map[string]bool{}
+	for name := range params {
+		declared[name] = true
+	}
+	if undeclared := circleci.UndeclaredPipelineParams(withoutKey(doc, workflowOrderKey), declared); len(undeclared) > 0 {
+		return fmt.Errorf("pipeline parameter(s) %s are referenced but not declared under parameters:", strings.Join(undeclared, ", "))
+	}
 	return nil
 }
 
@@ -155,7 +171,7 @@ func newNamespace(label string, isOrb bool, doc map[string]any) (*namespace, err
 	if ns.executors, err = componentMap(doc, "executors"); err != nil {
 		return nil, err
 	}
-	orbs, err := asMap(doc["orbs"], "orbs")
+	orbs, err := circleci.AsMap(doc["orbs"], "orbs")
 	if err != nil {
 		return nil, err
 	}
@@ -173,13 +189,13 @@ func newNamespace(label string, isOrb bool, doc map[string]any) (*namespace, err
 }
 
 func componentMap(doc map[string]any, key string) (map[string]map[string]any, error) {
-	raw, err := asMap(doc[key], key)
+	raw, err := circleci.AsMap(doc[key], key)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string]map[string]any, len(raw))
 	for name, body := range raw {
-		m, err := asMap(body, key+"."+name)
+		m, err := circleci.AsMap(body, key+"."+name)
 		if err != nil {
 			return nil, err
 		}
@@ -268,49 +284,35 @@ func readYAML(path string) (map[string]any, error) {
 	return decodeYAML(path, data)
 }
 
+// decodeYAML reads a configuration (or an orb) the way CircleCI does, through the one model
+// in helper/internal/circleci: YAML 1.1 booleans (`when: yes`), anchors and merge keys, one
+// document, no repeated key.
 func decodeYAML(name string, data []byte) (map[string]any, error) {
-	var doc map[string]any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	root, err := circleci.Parse(data)
+	if err != nil {
 		return nil, failure.Wrap(failure.Usage, err, "parsing %q", name)
 	}
-	if doc == nil {
-		return nil, failure.New(failure.Usage, "parsing %q: empty document", name)
+	v, err := circleci.Value(root)
+	if err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "parsing %q", name)
 	}
+	doc := v.(map[string]any) // Parse returns a mapping
 	// An orb example file (src/examples/x.yml) holds the configuration under `usage:`.
-	path := []string{"workflows"}
+	workflows := circleci.Get(root, "workflows")
 	if _, hasVersion := doc["version"]; !hasVersion {
 		if usage, ok := doc["usage"].(map[string]any); ok {
 			doc = usage
-			path = []string{"usage", "workflows"}
+			workflows = circleci.Get(circleci.Get(root, "usage"), "workflows")
 		}
 	}
-	var root yaml.Node
-	if yaml.Unmarshal(data, &root) == nil && len(root.Content) == 1 {
-		node := root.Content[0]
-		for _, key := range path {
-			node = mappingValue(node, key)
+	if circleci.IsMapping(workflows) {
+		var names []string
+		for _, p := range circleci.Pairs(workflows) {
+			names = append(names, p.Name)
 		}
-		if node != nil && node.Kind == yaml.MappingNode {
-			var names []string
-			for i := 0; i+1 < len(node.Content); i += 2 {
-				names = append(names, node.Content[i].Value)
-			}
-			doc[workflowOrderKey] = names
-		}
+		doc[workflowOrderKey] = names
 	}
 	return doc, nil
-}
-
-func mappingValue(n *yaml.Node, key string) *yaml.Node {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
-	}
-	return nil
 }
 
 // LoadOrbExample loads the `usage` of example name from a packed orb, as a configuration.
@@ -334,16 +336,6 @@ func LoadOrbExample(orbPath, name string, orbs map[string]string) (*Pipeline, er
 	return p, nil
 }
 
-func asMap(v any, what string) (map[string]any, error) {
-	switch m := v.(type) {
-	case nil:
-		return map[string]any{}, nil
-	case map[string]any:
-		return m, nil
-	}
-	return nil, fmt.Errorf("%s: want a map, got %s", what, describe(v))
-}
-
 // keysInFileOrder returns the keys of m ordered as the YAML file declares workflows. Go maps
 // lose order, so the order comes from a second, node-level decode of the same document; when
 // that is not possible the names are sorted.
@@ -365,27 +357,3 @@ func keysInFileOrder(doc map[string]any, m map[string]map[string]any) []string {
 
 // workflowOrderKey is never a valid CircleCI key, so it cannot collide with user content.
 const workflowOrderKey = "\x00workflow-order"
-
-func describe(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return fmt.Sprintf("string %q", x)
-	case bool:
-		return fmt.Sprintf("boolean %t", x)
-	case int:
-		return fmt.Sprintf("integer %d", x)
-	case float64:
-		return fmt.Sprintf("number %v", x)
-	case []any:
-		return "a list"
-	case map[string]any:
-		return "a map"
-	case compiledSteps:
-		return "steps"
-	case *compiledExecutor:
-		return "an executor"
-	}
-	return fmt.Sprintf("%T", v)
-}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -96,7 +97,7 @@ type StepResult struct {
 type run struct {
 	p          *Pipeline
 	opts       RunOptions
-	pipe       *pipelineValues
+	pipe       *circleci.PipelineValues
 	pipelineID string
 	log        io.Writer
 	workDir    string
@@ -392,7 +393,7 @@ func (wf *workflowRun) environment(job *PlannedJob, jobID string, buildNum int, 
 		"CI":                           "true",
 		"CIRCLECI":                     "true",
 		"CIRCLE_BRANCH":                wf.opts.Branch,
-		"CIRCLE_SHA1":                  wf.pipe.values["git.revision"].(string),
+		"CIRCLE_SHA1":                  wf.pipe.Values["git.revision"].(string),
 		"CIRCLE_BUILD_NUM":             strconv.Itoa(buildNum),
 		"CIRCLE_JOB":                   job.Name,
 		"CIRCLE_NODE_INDEX":            "0",
@@ -406,7 +407,7 @@ func (wf *workflowRun) environment(job *PlannedJob, jobID string, buildNum int, 
 		"CIRCLE_PROJECT_USERNAME":  user,
 		"CIRCLE_PROJECT_REPONAME":  repo,
 		"CIRCLE_REPOSITORY_URL":    fmt.Sprintf("git@github.com:%s/%s.git", user, repo),
-		"CIRCLE_BUILD_URL":         fmt.Sprintf("https://app.circleci.com/pipelines/github/%s/%s/%v/workflows/%s/jobs/%d", user, repo, wf.pipe.values["number"], wf.res.WorkflowID, buildNum),
+		"CIRCLE_BUILD_URL":         fmt.Sprintf("https://app.circleci.com/pipelines/github/%s/%s/%v/workflows/%s/jobs/%d", user, repo, wf.pipe.Values["number"], wf.res.WorkflowID, buildNum),
 		"CIRCLE_USERNAME":          "local-runner",
 		"CIRCLE_SHELL_ENV":         bashEnv,
 	}

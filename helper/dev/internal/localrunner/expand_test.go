@@ -40,73 +40,6 @@ func commands(j *PlannedJob) []string {
 	return out
 }
 
-func TestSubstituteString(t *testing.T) {
-	sc := &scope{
-		what:   "command test",
-		params: map[string]any{"s": "text", "b": true, "f": false, "n": 42, "steps": compiledSteps{}},
-		pipe: &pipelineValues{
-			values: map[string]any{"number": 7, "git.branch": "main"},
-			params: map[string]any{"env": "staging"},
-		},
-	}
-	tests := []struct {
-		name, in string
-		want     any
-		err      string
-	}{
-		{name: "spaced", in: "<< parameters.s >>", want: "text"},
-		{name: "tight", in: "<<parameters.s>>", want: "text"},
-		{name: "uneven", in: "<<  parameters.s>>", want: "text"},
-		{name: "whole boolean keeps its type", in: "<< parameters.b >>", want: true},
-		{name: "whole integer keeps its type", in: "<< parameters.n >>", want: 42},
-		{name: "boolean in text", in: "flag=<< parameters.b >>/<< parameters.f >>", want: "flag=true/false"},
-		{name: "integer in text", in: "n=<<parameters.n>>", want: "n=42"},
-		{name: "pipeline value", in: "build << pipeline.number >> on << pipeline.git.branch >>", want: "build 7 on main"},
-		{name: "pipeline parameter", in: "<< pipeline.parameters.env >>", want: "staging"},
-		{name: "escaped stays for unescaping later", in: `a \<< parameters.s >> b`, want: `a \<< parameters.s >> b`},
-		{name: "escaped whole", in: `\<< parameters.s >>`, want: `\<< parameters.s >>`},
-		{name: "heredoc is not a reference", in: "cat <<EOF >>out\nx\nEOF", want: "cat <<EOF >>out\nx\nEOF"},
-		{name: "no reference", in: "plain", want: "plain"},
-		{name: "undeclared", in: "<< parameters.nope >>", err: `parameter "nope" is referenced but not declared`},
-		{name: "undeclared pipeline parameter", in: "<< pipeline.parameters.nope >>", err: `pipeline parameter "nope"`},
-		{name: "unknown pipeline value", in: "<< pipeline.nope >>", err: "unknown pipeline value"},
-		{name: "steps inside text", in: "x << parameters.steps >>", err: "cannot be part of a string"},
-		{name: "expression over parameters", in: `<< parameters.s == "x" >>`, err: "expressions over pipeline values only"},
-		{name: "expression over pipeline values", in: `on main: << pipeline.git.branch == "main" >>`, want: "on main: true"},
-		{name: "unpacked include", in: "<<include(scripts/x.sh)>>", err: "unresolved <<include"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := substituteString(tt.in, sc)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %#v, want %#v", got, tt.want)
-			}
-		})
-	}
-}
-
-func TestPipelineParametersNotInScopeInOrb(t *testing.T) {
-	sc := &scope{what: "command x", inOrb: true, pipe: &pipelineValues{
-		values: map[string]any{"number": 3}, params: map[string]any{"env": "prod"}}}
-	if _, err := substituteString("<< pipeline.parameters.env >>", sc); err == nil || !strings.Contains(err.Error(), "not in scope inside an orb") {
-		t.Fatalf("error = %v, want not in scope", err)
-	}
-	// Pipeline values are in scope inside an orb.
-	got, err := substituteString("n<< pipeline.number >>", sc)
-	if err != nil || got != "n3" {
-		t.Fatalf("got %v, %v; want n3", got, err)
-	}
-}
-
 const paramsConfig = `
 version: 2.1
 commands:
@@ -145,7 +78,10 @@ func TestParameterTypes(t *testing.T) {
 		{name: "defaults", args: "{}", cmd: `echo "dflt false 1 a MY_TOKEN"`, env: map[string]string{"S": "dflt", "B": "0", "N": "1"}},
 		{name: "given", args: "{s: hi, b: true, n: 3, e: b, v: _X1}", cmd: `echo "hi true 3 b _X1"`, env: map[string]string{"S": "hi", "B": "1", "N": "3"}},
 		{name: "string gets integer", args: "{s: 3}", err: `parameter "s" (string): argument is integer 3`},
-		{name: "boolean gets yes", args: "{b: yes}", err: `parameter "b" (boolean)`},
+		// CircleCI reads YAML 1.1: `yes` is a boolean (reusing-config, "Boolean"), `y` is not
+		// (circleci-docs PR #9176).
+		{name: "boolean gets yes", args: "{b: yes}", cmd: `echo "dflt true 1 a MY_TOKEN"`, env: map[string]string{"S": "dflt", "B": "1", "N": "1"}},
+		{name: "boolean gets y", args: "{b: y}", err: `parameter "b" (boolean)`},
 		{name: "boolean gets quoted true", args: `{b: "true"}`, err: `parameter "b" (boolean)`},
 		{name: "integer gets text", args: "{n: three}", err: `parameter "n" (integer)`},
 		{name: "enum outside list", args: "{e: c}", err: `want one of "a", "b"`},
@@ -185,7 +121,7 @@ func TestParameterDeclarationErrors(t *testing.T) {
 		{name: "enum default outside list", params: "{x: {type: enum, enum: [a], default: b}}", args: "{}", err: `default is string "b", want one of "a"`},
 		{name: "unknown type", params: "{x: {type: str, default: a}}", args: "{}", err: `unknown type "str"`},
 		{name: "enum without list", params: "{x: {type: enum, default: a}}", args: "{}", err: "needs a non-empty enum list"},
-		{name: "unquoted on default for string", params: "{x: {type: boolean, default: on}}", args: "{}", err: `default is string "on"`},
+		{name: "unquoted y default for boolean", params: "{x: {type: boolean, default: y}}", args: "{}", err: `default is string "y"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // An orb shaped like shipgate's: a helper stub on PATH exports results into $BASH_ENV, the
@@ -121,7 +123,7 @@ parameters:
 		res, log := runConfig(t, config, RunOptions{Branch: "main", Parameters: map[string]any{"msg": payload},
 			Env: []string{"PATH=" + os.Getenv("PATH"), "MARK=" + mark}})
 		j := res.Job("j")
-		want := unescape(payload)
+		want := circleci.Unescape(payload)
 		if j.Status != StatusSuccess || j.Steps[0].Output != want {
 			t.Errorf("payload %q: %s, output %q, want %q\n%s", payload, j.Status, j.Steps[0].Output, want, log)
 		}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // Step is one compiled built-in step of a job, ready to run.
@@ -62,13 +64,13 @@ func builtinStep(kind string, arg any) (Step, error) {
 	st := Step{Kind: kind, When: "on_success", Args: map[string]any{}}
 	if kind == "run" {
 		if s, ok := arg.(string); ok {
-			st.Command = unescape(s)
+			st.Command = circleci.Unescape(s)
 			st.Name = firstLine(st.Command)
 			st.NoOutputTimeout = defaultNoOutputTimeout
 			return st, nil
 		}
 	}
-	m, err := asMap(arg, kind)
+	m, err := circleci.AsMap(arg, kind)
 	if err != nil {
 		return st, err
 	}
@@ -97,11 +99,11 @@ func builtinStep(kind string, arg any) (Step, error) {
 		if !ok || v == nil {
 			return "", nil
 		}
-		s, ok := scalarText(v)
+		s, ok := circleci.ScalarText(v)
 		if !ok {
 			return "", fmt.Errorf("%s must be a string, got %s", key, describe(v))
 		}
-		return unescape(s), nil
+		return circleci.Unescape(s), nil
 	}
 	if st.Name, err = text("name"); err != nil {
 		return st, err
@@ -158,7 +160,7 @@ func builtinStep(kind string, arg any) (Step, error) {
 func unescapeTree(v any) any {
 	switch x := v.(type) {
 	case string:
-		return unescape(x)
+		return circleci.Unescape(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, item := range x {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -107,7 +108,7 @@ func (p *Pipeline) Plan(workflow string, opts RunOptions) (*Plan, error) {
 	return p.plan(workflow, opts, pipe)
 }
 
-func (p *Pipeline) plan(workflow string, opts RunOptions, pipe *pipelineValues) (*Plan, error) {
+func (p *Pipeline) plan(workflow string, opts RunOptions, pipe *circleci.PipelineValues) (*Plan, error) {
 	wf, ok := p.workflows[workflow]
 	if !ok {
 		return nil, failure.New(failure.Usage, "workflow %q is not in %s (workflows: %s)", workflow, p.path, strings.Join(p.workflowOrder, ", "))
@@ -119,9 +120,9 @@ func (p *Pipeline) plan(workflow string, opts RunOptions, pipe *pipelineValues) 
 	return plan, nil
 }
 
-func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptions, pipe *pipelineValues) (*Plan, error) {
+func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptions, pipe *circleci.PipelineValues) (*Plan, error) {
 	c := &compiler{p: p, pipe: pipe}
-	sc := &scope{what: "workflow " + name, pipe: pipe}
+	sc := &circleci.Scope{What: "workflow " + name, Pipeline: pipe}
 	plan := &Plan{Workflow: name}
 	for _, key := range []string{"when", "unless"} {
 		cond, ok := wf[key]
@@ -144,7 +145,7 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 	byName := map[string]*PlannedJob{}
 	var declared []*PlannedJob
 	for i, entry := range entries {
-		subst, err := substitute(entry, sc)
+		subst, err := circleci.Substitute(entry, sc)
 		if err != nil {
 			return nil, fmt.Errorf("jobs[%d]: %w", i, err)
 		}
@@ -169,20 +170,20 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 // workflowCondition decides a workflow's when/unless: a string that is not one `<< … >>`
 // reference is an expression (`pipeline.git.branch == "main"`); anything else is a logic
 // statement after substitution.
-func (c *compiler) workflowCondition(cond any, sc *scope) (bool, error) {
+func (c *compiler) workflowCondition(cond any, sc *circleci.Scope) (bool, error) {
 	if text, ok := cond.(string); ok {
 		trimmed := strings.TrimSpace(text)
-		loc := refPattern.FindStringIndex(trimmed)
+		loc := circleci.RefPattern.FindStringIndex(trimmed)
 		if loc == nil || loc[0] != 0 || loc[1] != len(trimmed) {
-			v, err := evalExpression(trimmed, sc)
-			return truthy(v), err
+			v, err := circleci.EvalExpression(trimmed, sc)
+			return circleci.Truthy(v), err
 		}
 	}
-	cond, err := substitute(cond, sc)
+	cond, err := circleci.Substitute(cond, sc)
 	if err != nil {
 		return false, err
 	}
-	return evalCondition(cond)
+	return decide(cond)
 }
 
 func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) {
@@ -197,7 +198,7 @@ func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) 
 		}
 		for k, v := range x {
 			ref = k
-			m, err := asMap(v, "job "+k)
+			m, err := circleci.AsMap(v, "job "+k)
 			if err != nil {
 				return nil, err
 			}
@@ -232,14 +233,14 @@ func (c *compiler) workflowJob(entry any, opts RunOptions) (*PlannedJob, error) 
 		if job.SerialGroup, ok = sg.(string); !ok {
 			return nil, fmt.Errorf("%s: serial-group must be a string", what)
 		}
-		job.SerialGroup = unescape(job.SerialGroup)
+		job.SerialGroup = circleci.Unescape(job.SerialGroup)
 	}
 	if expr, ok := cfg["filters"].(string); ok {
-		v, err := evalExpression(expr, &scope{what: what + " filters", pipe: c.pipe})
+		v, err := circleci.EvalExpression(expr, &circleci.Scope{What: what + " filters", Pipeline: c.pipe})
 		if err != nil {
 			return nil, err
 		}
-		if !truthy(v) {
+		if !circleci.Truthy(v) {
 			job.Filtered, job.FilterReason = true, fmt.Sprintf("filters %q is false", expr)
 		}
 	} else if job.Filtered, job.FilterReason, err = filtered(cfg["filters"], opts.Branch, opts.Tag, what); err != nil {
@@ -283,8 +284,8 @@ func (c *compiler) compileJob(job *PlannedJob, args, cfg map[string]any) error {
 	if err != nil {
 		return err
 	}
-	sc := &scope{what: what, params: params, pipe: c.pipe, inOrb: defNS.isOrb}
-	raw, err := substitute(withoutKey(def, "parameters"), sc)
+	sc := &circleci.Scope{What: what, Params: params, Pipeline: c.pipe, InOrb: defNS.isOrb}
+	raw, err := circleci.Substitute(withoutKey(def, "parameters"), sc)
 	if err != nil {
 		return err
 	}
@@ -434,7 +435,7 @@ func topological(declared []*PlannedJob, byName map[string]*PlannedJob) ([]*Plan
 // pipeline tag filters are ignored. `only` must match and `ignore` must not; a value is an
 // exact name or a /regexp/ that must match the whole name.
 func filtered(v any, branch, tag, what string) (bool, string, error) {
-	f, err := asMap(v, what+" filters")
+	f, err := circleci.AsMap(v, what+" filters")
 	if err != nil {
 		return false, "", err
 	}
@@ -460,7 +461,7 @@ func filtered(v any, branch, tag, what string) (bool, string, error) {
 }
 
 func admits(v any, name, what string) (bool, string, error) {
-	m, err := asMap(v, what)
+	m, err := circleci.AsMap(v, what)
 	if err != nil {
 		return false, "", err
 	}
@@ -532,7 +533,7 @@ func stringList(v any, what string) ([]string, error) {
 }
 
 // pipelineValues builds the `pipeline.*` values and typed pipeline parameters of one run.
-func (p *Pipeline) pipelineValues(opts RunOptions, pipelineID string) (*pipelineValues, error) {
+func (p *Pipeline) pipelineValues(opts RunOptions, pipelineID string) (*circleci.PipelineValues, error) {
 	number := opts.PipelineNumber
 	if number == 0 {
 		number = 1
@@ -566,28 +567,28 @@ func (p *Pipeline) pipelineValues(opts RunOptions, pipelineID string) (*pipeline
 		sort.Strings(unknown)
 		return nil, failure.New(failure.Usage, "pipeline parameter(s) %s are not declared in %s", strings.Join(unknown, ", "), p.path)
 	}
-	specs, err := parseSpecs(toAny(p.params), "pipeline")
+	specs, err := circleci.ParseSpecs(toAny(p.params), "pipeline")
 	if err != nil {
 		return nil, failure.Wrap(failure.Usage, err, "pipeline parameters")
 	}
 	c := &compiler{p: p}
 	for _, sp := range specs {
-		v, given := opts.Parameters[sp.name]
+		v, given := opts.Parameters[sp.Name]
 		if !given {
-			if !sp.hasDefault {
-				return nil, failure.New(failure.Usage, "pipeline parameter %q has no default and was not given", sp.name)
+			if !sp.HasDefault {
+				return nil, failure.New(failure.Usage, "pipeline parameter %q has no default and was not given", sp.Name)
 			}
-			v = sp.def
+			v = sp.Default
 		} else if s, ok := v.(string); ok {
-			v = fromText(sp.typ, s)
+			v = fromText(sp.Type, s)
 		}
 		tv, err := c.typed(sp, v, p.root, "pipeline", given)
 		if err != nil {
 			return nil, failure.Wrap(failure.Usage, err, "pipeline parameters")
 		}
-		params[sp.name] = tv
+		params[sp.Name] = tv
 	}
-	return &pipelineValues{values: values, params: params}, nil
+	return &circleci.PipelineValues{Values: values, Params: params}, nil
 }
 
 // fromText converts a command-line value to a declared type; a value that does not convert
@@ -651,7 +652,7 @@ func firstNonEmpty(values ...string) string {
 
 func stringOf(v any) string {
 	s, _ := v.(string)
-	return unescape(s)
+	return circleci.Unescape(s)
 }
 
 // newID returns a random UUID (version 4), the form of CircleCI's pipeline and workflow ids.

@@ -140,3 +140,32 @@ workflows:
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// CircleCI compiles the whole config: a reference to an undeclared pipeline parameter fails
+// the pipeline even when the workflow holding it would not run (issue 16 point 2: the packer
+// dropped rollback_pipeline's parameters, and CircleCI refused it).
+func TestUndeclaredPipelineParameterIsACompileError(t *testing.T) {
+	config := `
+version: 2.1
+parameters:
+  run-rollback: {type: boolean, default: false}
+jobs:
+  j:
+    docker: [{image: cimg/base:current}]
+    steps: [{run: echo "<< pipeline.parameters.target-env >> \<< pipeline.parameters.escaped >>"}]
+workflows:
+  main:
+    jobs: [j]
+  rollback:
+    when: << pipeline.parameters.run-rollback >>
+    jobs: [j]
+`
+	_, err := Parse("config.yml", []byte(config), nil)
+	if err == nil || !strings.Contains(err.Error(), "target-env") || strings.Contains(err.Error(), "escaped") {
+		t.Fatalf("err = %v, want the undeclared target-env (and not the escaped reference)", err)
+	}
+	declared := strings.Replace(config, "parameters:\n", "parameters:\n  target-env: {type: string, default: staging}\n", 1)
+	if _, err := Parse("config.yml", []byte(declared), nil); err != nil {
+		t.Fatalf("declared: %v", err)
+	}
+}

@@ -2,21 +2,18 @@ package orbcheck
 
 import (
 	"fmt"
-	"regexp"
-	"sort"
-	"strconv"
-	"strings"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/dev/internal/localrunner"
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
-// A small expander for tests: it turns an orb command or job with given parameters into the
-// run steps CircleCI would execute, by CircleCI's rules as far as the orb's own components use
-// them: typed parameters with defaults, lexical scope (a called command sees only its own
-// arguments), `<< parameters.x >>` substitution (booleans as 1/0 in environment:, true/false
-// elsewhere), when/unless with literal conditions, steps parameters, and `\<<` unescaping.
-// The full local runner lives elsewhere; this is just enough to execute each script as a
-// command's environment: map would run it.
-
+// runStep is one run step CircleCI would execute for an orb command or job.
 type runStep struct {
 	origin  string // component path, for messages
 	name    string
@@ -25,182 +22,87 @@ type runStep struct {
 	when    string // on_success (default), on_fail or always
 }
 
-var exprRe = regexp.MustCompile(`(\\?)<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>`)
-
+// expander turns one of a packed orb's commands or jobs, with given arguments, into the run
+// steps CircleCI would execute. The local runner compiles it, through the one CircleCI model
+// (helper/internal/circleci): typed parameters with defaults, lexical scope, `<< >>`
+// substitution (booleans as 1/0 in environment:), when/unless, steps parameters, `\<<`
+// unescaping. The tests below run each script with the environment: map CircleCI would give it.
 type expander struct {
-	orb map[string]any
+	file string         // the packed orb
+	orb  map[string]any // its decoded content, to list components
 }
 
-func (x *expander) component(kind, name string) map[string]any {
-	return asMap(asMap(x.orb[kind])[name])
+func loadPackedOrb(t *testing.T) *expander {
+	t.Helper()
+	x, err := newExpander(filepath.Join(repoRoot, "orb.yml"))
+	must(t, err)
+	return x
 }
 
-// bind applies defaults and checks required parameters.
-func bind(comp map[string]any, args map[string]any) (map[string]any, error) {
-	defs := asMap(comp["parameters"])
-	out := map[string]any{}
-	for _, name := range sortedKeys(defs) {
-		def := asMap(defs[name])
-		v, given := args[name]
-		if !given {
-			d, ok := def["default"]
-			if !ok {
-				return nil, fmt.Errorf("parameter %q is required", name)
-			}
-			v = d
-		}
-		out[name] = v
-	}
-	for name := range args {
-		if _, ok := defs[name]; !ok {
-			return nil, fmt.Errorf("unknown parameter %q", name)
-		}
-	}
-	return out, nil
-}
-
-func render(v any, inEnv bool) string {
-	switch t := v.(type) {
-	case bool:
-		if inEnv {
-			if t {
-				return "1"
-			}
-			return "0"
-		}
-		return strconv.FormatBool(t)
-	case nil:
-		return ""
-	default:
-		return fmt.Sprint(t)
-	}
-}
-
-// substitute replaces parameter expressions in s. A value that is exactly one expression keeps
-// its type (so booleans and steps pass through to called commands).
-func substitute(s string, params map[string]any, inEnv bool) any {
-	if m := exprRe.FindStringSubmatch(s); m != nil && m[0] == s && m[1] == "" {
-		if inEnv {
-			return render(params[m[2]], true)
-		}
-		return params[m[2]]
-	}
-	out := exprRe.ReplaceAllStringFunc(s, func(e string) string {
-		m := exprRe.FindStringSubmatch(e)
-		if m[1] != "" {
-			return e
-		}
-		return render(params[m[2]], inEnv)
-	})
-	return strings.ReplaceAll(out, `\<<`, "<<")
-}
-
-func substituteAll(v any, params map[string]any) any {
-	switch t := v.(type) {
-	case string:
-		return substitute(t, params, false)
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range t {
-			out[k] = substituteAll(e, params)
-		}
-		return out
-	case []any:
-		var out []any
-		for _, e := range t {
-			out = append(out, substituteAll(e, params))
-		}
-		return out
-	}
-	return v
-}
-
-func truthy(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return false
-	case bool:
-		return t
-	case string:
-		return t != ""
-	case int:
-		return t != 0
-	case float64:
-		return t != 0
-	}
-	return true
-}
-
-func (x *expander) expand(kind, name string, args map[string]any) ([]runStep, error) {
-	comp := x.component(kind, name)
-	if comp == nil {
-		return nil, fmt.Errorf("no %s %q", kind, name)
-	}
-	params, err := bind(comp, args)
+func newExpander(file string) (*expander, error) {
+	data, err := os.ReadFile(file)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", kind, name, err)
+		return nil, err
 	}
-	steps, _ := comp["steps"].([]any)
-	return x.steps(kind+"/"+name, steps, params)
+	doc, err := circleci.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	return &expander{file: file, orb: asMap(doc)}, nil
 }
 
-func (x *expander) steps(origin string, steps []any, params map[string]any) ([]runStep, error) {
+// expand compiles a one-job workflow: the orb's job itself, or a job whose only step is the
+// orb's command.
+func (x *expander) expand(kind, name string, args map[string]any) ([]runStep, error) {
+	if args == nil {
+		args = map[string]any{}
+	}
+	config := map[string]any{"version": 2.1, "orbs": map[string]any{"o": OrbName + "@1"}}
+	switch kind {
+	case "jobs":
+		config["workflows"] = map[string]any{"w": map[string]any{"jobs": []any{map[string]any{"o/" + name: args}}}}
+	case "commands":
+		config["jobs"] = map[string]any{"x": map[string]any{
+			"docker": []any{map[string]any{"image": "cimg/base:current"}},
+			"steps":  []any{map[string]any{"o/" + name: args}},
+		}}
+		config["workflows"] = map[string]any{"w": map[string]any{"jobs": []any{"x"}}}
+	default:
+		return nil, fmt.Errorf("no component kind %q", kind)
+	}
+	data, err := yaml.Marshal(config)
+	if err != nil {
+		return nil, err
+	}
+	p, err := localrunner.Parse(kind+"/"+name, data, map[string]string{OrbName: x.file})
+	if err != nil {
+		return nil, err
+	}
+	plan, err := p.Plan("w", localrunner.RunOptions{Branch: "main"})
+	if err != nil {
+		return nil, err
+	}
+	job := plan.Jobs[0]
 	var out []runStep
-	for _, step := range steps {
-		key, body := stepCall(step)
-		raw := step.(map[string]any)[key]
-		if s, ok := step.(string); ok {
-			key, raw = s, nil
+	for _, s := range job.Steps {
+		if s.Kind != "run" {
+			continue // a built-in step such as restore_cache: nothing to execute here
 		}
-		switch key {
-		case "run":
-			r := asMap(raw)
-			env := map[string]string{}
-			for k, v := range asMap(r["environment"]) {
-				env[k] = render(substitute(fmt.Sprint(v), params, true), true)
-			}
-			name, _ := substitute(fmt.Sprint(r["name"]), params, false).(string)
-			cmd, _ := substitute(fmt.Sprint(r["command"]), params, false).(string)
-			when, _ := substitute(fmt.Sprint(r["when"]), params, false).(string)
-			if when == "<nil>" || when == "" {
-				when = "on_success"
-			}
-			out = append(out, runStep{origin: origin, name: name, env: env, command: cmd, when: when})
-		case "when", "unless":
-			cond := substituteAll(body["condition"], params)
-			if truthy(cond) == (key == "when") {
-				sub, err := x.steps(origin, asList(body["steps"]), params)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, sub...)
-			}
-		case "steps":
-			v := substitute(fmt.Sprint(raw), params, false)
-			sub, err := x.steps(origin, asList(v), params)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, sub...)
-		default:
-			if x.component("commands", key) == nil {
-				continue // a built-in step such as restore_cache: nothing to execute here
-			}
-			args := asMap(substituteAll(body, params))
-			sub, err := x.expand("commands", key, args)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, sub...)
+		env := map[string]string{}
+		for k, v := range job.Env {
+			env[k] = v
 		}
+		for k, v := range s.Env {
+			env[k] = v
+		}
+		out = append(out, runStep{origin: kind + "/" + name, name: s.Name, env: env, command: s.Command, when: s.When})
 	}
 	return out, nil
 }
-
-func asList(v any) []any { l, _ := v.([]any); return l }
 
 func TestExpanderFollowsCircleCIRules(t *testing.T) {
-	doc, err := decodeYAML([]byte(`
+	orb := filepath.Join(t.TempDir(), "orb.yml")
+	must(t, os.WriteFile(orb, []byte(`version: 2.1
 commands:
   inner:
     parameters:
@@ -228,27 +130,21 @@ commands:
           steps:
             - run: {name: skipped, command: "false"}
       - steps: << parameters.extra >>
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := &expander{orb: asMap(doc)}
+`), 0o600))
+	x, err := newExpander(orb)
+	must(t, err)
 	steps, err := x.expand("commands", "outer", map[string]any{"extra": []any{map[string]any{"run": map[string]any{"name": "Extra", "command": "true"}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
+	must(t, err)
+	var got []runStep
 	for _, s := range steps {
-		keys := make([]string, 0, len(s.env))
-		for k, v := range s.env {
-			keys = append(keys, k+"="+v)
-		}
-		sort.Strings(keys)
-		got = append(got, fmt.Sprintf("%s|%s|%s", s.name, strings.Join(keys, ","), s.command))
+		got = append(got, runStep{name: s.name, env: s.env, command: s.command})
 	}
-	want := []string{`Inner x|FLAG=1|echo "true" <<EOF`, "Extra||true"}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	want := []runStep{
+		{name: "Inner x", env: map[string]string{"FLAG": "1"}, command: `echo "true" <<EOF`},
+		{name: "Extra", env: map[string]string{}, command: "true"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
 	}
 	if _, err := x.expand("commands", "inner", nil); err == nil {
 		t.Error("a missing required parameter was accepted")

@@ -119,15 +119,6 @@ func (r *scriptRun) run(t *testing.T, s runStep) (calls [][]string, mark bool, o
 	return calls, err == nil, string(out)
 }
 
-func loadPackedOrb(t *testing.T) *expander {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, "orb.yml"))
-	must(t, err)
-	doc, err := decodeYAML(data)
-	must(t, err)
-	return &expander{orb: asMap(doc)}
-}
-
 func TestCommandParametersExecuteNothing(t *testing.T) {
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("bash is not installed")

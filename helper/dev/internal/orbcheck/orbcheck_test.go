@@ -3,12 +3,14 @@ package orbcheck
 import (
 	"bytes"
 	"encoding/json"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 const repoRoot = "../../../.."
@@ -143,7 +145,7 @@ func TestConfigChecks(t *testing.T) {
 				}
 				cfg = strings.Replace(cfg, tt.from, tt.to, 1)
 			}
-			doc, err := decodeYAML([]byte(cfg))
+			doc, err := circleci.Decode([]byte(cfg))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,14 +197,14 @@ workflows:
   main:
     jobs: [build]
 `
-	doc, err := decodeYAML([]byte(cfg))
+	doc, err := circleci.Decode([]byte(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p, err := v.validateValue("f", doc); err != nil || len(p) > 0 {
 		t.Fatalf("filtered validation: %v %v", p, err)
 	}
-	raw, err := decodeYAML([]byte(cfg))
+	raw, err := circleci.Decode([]byte(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +221,7 @@ workflows:
 				break
 			}
 		}
-		doc, _ := decodeYAML([]byte(strings.Join(lines, "\n")))
+		doc, _ := circleci.Decode([]byte(strings.Join(lines, "\n")))
 		if p, _ := v.validateValue("f", doc); len(p) == 0 {
 			t.Errorf("%q passed validation", bad)
 		}
@@ -261,7 +263,7 @@ executors:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			doc, err := decodeYAML([]byte(strings.Replace(base, tt.from, tt.to, 1)))
+			doc, err := circleci.Decode([]byte(strings.Replace(base, tt.from, tt.to, 1)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -318,7 +320,7 @@ func FuzzCheckConfig(f *testing.F) {
 	f.Add([]byte("a: &x {b: *x}"))
 	f.Add([]byte("commands: {c: {parameters: {p: {type: enum, enum: [], default: 1}}, steps: [{c: {p: 2}}]}}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		doc, err := decodeYAML(data)
+		doc, err := circleci.Decode(data)
 		if err != nil {
 			return
 		}

@@ -25,9 +25,7 @@ var (
 // left to orb-tools.
 func Review(src string, major int) ([]Problem, error) {
 	var problems []Problem
-	add := func(file, path, rule, format string, args ...any) {
-		problems = append(problems, Problem{File: file, Path: path, Rule: rule, Message: fmt.Sprintf(format, args...)})
-	}
+	add := adder(&problems)
 	rootFile := filepath.Join(src, "@orb.yml")
 	rootDoc, err := readDoc(rootFile)
 	if err != nil {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // DefaultSchemaPath is CircleCI's official config schema as copied into this repository
@@ -167,7 +169,7 @@ func readDoc(file string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := decodeYAML(data)
+	doc, err := circleci.Decode(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
@@ -185,15 +187,6 @@ func (v *Validator) ValidateOrbFile(file string) ([]Problem, error) {
 		return nil, err
 	}
 	return append(problems, CheckOrb(file, doc)...), nil
-}
-
-// ValidateConfigFile checks a CircleCI config: schema, then the config's semantic checks.
-func (v *Validator) ValidateConfigFile(file string) ([]Problem, error) {
-	doc, err := readDoc(file)
-	if err != nil {
-		return nil, err
-	}
-	return v.ValidateConfig(file, doc)
 }
 
 // ValidateConfig checks a decoded config.

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shipgate/shipgate/helper/dev/internal/orbrelease"
+	"github.com/shipgate/shipgate/helper/dev/internal/installhashes"
 )
 
 func scripts(t *testing.T) []string {
@@ -127,7 +127,7 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 	}
 	script, err := os.ReadFile(filepath.Join(repoRoot, "src", "scripts", "install.sh"))
 	must(t, err)
-	script, err = orbrelease.WriteHashes(script, "v9.9.9", map[string]string{"linux_" + arch: hex.EncodeToString(sum[:])})
+	script, err = installhashes.WriteHashes(script, "v9.9.9", map[string]string{"linux_" + arch: hex.EncodeToString(sum[:])})
 	must(t, err)
 
 	serve := genuine

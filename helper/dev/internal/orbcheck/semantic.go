@@ -5,27 +5,22 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/dev/internal/orbpack"
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // Semantic checks: what CircleCI rejects (or silently mishandles) but its JSON schema lets
 // through. Rule names are short ids so a report can be grepped.
 
 var (
-	paramTypes   = map[string]bool{"string": true, "boolean": true, "integer": true, "enum": true, "executor": true, "steps": true, "env_var_name": true}
-	posixName    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	paramRef     = regexp.MustCompile(`(^|[^\\])<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>`)
-	pipelineRef  = regexp.MustCompile(`(^|[^\\])<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`)
-	anyOpen      = regexp.MustCompile(`(^|[^\\])<<`)
-	validExpr    = regexp.MustCompile(`^<<\s*(parameters|pipeline)\.[A-Za-z0-9_.-]+\s*>>|^<<\s*include\([-\w/.]+\)\s*>>`)
-	builtinSteps = map[string]bool{
-		"run": true, "checkout": true, "setup_remote_docker": true, "save_cache": true, "restore_cache": true,
-		"store_artifacts": true, "store_test_results": true, "persist_to_workspace": true,
-		"attach_workspace": true, "add_ssh_keys": true, "when": true, "unless": true, "steps": true, "deploy": true,
-	}
+	paramRef          = regexp.MustCompile(`(^|[^\\])<<\s*parameters\.([A-Za-z0-9_-]+)\s*>>`)
+	pipelineRef       = regexp.MustCompile(`(^|[^\\])<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`)
+	anyOpen           = regexp.MustCompile(`(^|[^\\])<<`)
+	validExpr         = regexp.MustCompile(`^<<\s*(parameters|pipeline)\.[A-Za-z0-9_.-]+\s*>>|^<<\s*include\([-\w/.]+\)\s*>>`)
 	workflowEntryKeys = map[string]bool{
 		"name": true, "context": true, "requires": true, "filters": true, "matrix": true, "type": true,
 		"pre-steps": true, "post-steps": true, "serial-group": true, "override-with": true,
@@ -182,6 +177,9 @@ func (c *checker) component(path []string, comp map[string]any, inConfig bool) {
 	}
 }
 
+// params checks parameter declarations by the model's rules (circleci.ParamSpec): a known
+// type, an enum with a list, and a default of the declared type. Unlike a compile, it reports
+// every problem, each at its path.
 func (c *checker) params(path []string, params map[string]any) {
 	for _, name := range sortedKeys(params) {
 		p := at(path, name)
@@ -191,52 +189,40 @@ func (c *checker) params(path []string, params map[string]any) {
 			continue
 		}
 		typ, _ := def["type"].(string)
-		if !paramTypes[typ] {
-			c.add(p, "parameter-type", "type %v is not one of string, boolean, integer, enum, executor, steps, env_var_name", def["type"])
+		if !slices.Contains(circleci.ParamTypes, typ) {
+			c.add(p, "parameter-type", "type %v is not one of %s", def["type"], strings.Join(circleci.ParamTypes, ", "))
 			continue
 		}
-		d, hasDefault := def["default"]
+		sp := circleci.ParamSpec{Name: name, Type: typ}
+		sp.Default, sp.HasDefault = def["default"]
 		if typ == "enum" {
-			list, _ := def["enum"].([]any)
-			if len(list) == 0 {
+			sp.Enum, _ = def["enum"].([]any)
+			if len(sp.Enum) == 0 {
 				c.add(p, "enum", "an enum parameter needs a non-empty enum: list")
-			} else if hasDefault {
-				found := false
-				for _, e := range list {
-					if fmt.Sprint(e) == fmt.Sprint(d) {
-						found = true
-					}
-				}
-				if !found {
-					c.add(p, "enum-default", "default %v is not in the enum list %v", d, list)
-				}
+				continue
 			}
 		}
-		if !hasDefault {
+		if !sp.HasDefault {
 			continue
 		}
 		switch typ {
-		case "boolean":
-			if _, ok := d.(bool); !ok {
-				c.add(p, "parameter-default", "boolean default %v is not true or false", d)
+		case "enum":
+			if err := sp.CheckScalar(sp.Default, "parameter "+name, "default"); err != nil {
+				c.add(p, "enum-default", "%v", err)
 			}
-		case "integer":
-			if _, ok := d.(int); !ok {
-				c.add(p, "parameter-default", "integer default %v is not an integer", d)
-			}
-		case "string", "executor":
-			if _, ok := d.(string); !ok {
-				if _, isMap := d.(map[string]any); !(typ == "executor" && isMap) {
-					c.add(p, "parameter-default", "%s default %v is not a string (quote it)", typ, d)
+		case "executor":
+			if _, ok := sp.Default.(string); !ok {
+				if _, isMap := sp.Default.(map[string]any); !isMap {
+					c.add(p, "parameter-default", "executor default %v is not an executor name or a map with name", sp.Default)
 				}
 			}
-		case "env_var_name":
-			if s, ok := d.(string); !ok || !posixName.MatchString(s) {
-				c.add(p, "parameter-default", "env_var_name default %v is not a POSIX variable name", d)
-			}
 		case "steps":
-			if _, ok := d.([]any); !ok {
+			if _, ok := sp.Default.([]any); !ok {
 				c.add(p, "parameter-default", "steps default must be a list")
+			}
+		default:
+			if err := sp.CheckScalar(sp.Default, "parameter "+name, "default"); err != nil {
+				c.add(p, "parameter-default", "%v (quote a string)", err)
 			}
 		}
 	}
@@ -262,7 +248,7 @@ type lookupFunc func(name string) (params map[string]any, known bool)
 
 func localLookup(commands map[string]any) lookupFunc {
 	return func(name string) (map[string]any, bool) {
-		if builtinSteps[name] || strings.Contains(name, "/") {
+		if circleci.BuiltinSteps[name] || name == "steps" || strings.Contains(name, "/") {
 			return nil, false
 		}
 		cmd := asMap(commands[name])
@@ -425,7 +411,7 @@ func loadOrbSource(src string) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := decodeYAML(packed)
+	doc, err := circleci.Decode(packed)
 	if err != nil {
 		return nil, err
 	}

@@ -62,3 +62,42 @@ func TestBearerRegistryOneTokenPerCommand(t *testing.T) {
 }
 
 func remoteAuth() remote.Option { return remote.WithAuthFromKeychain(keychain{}) }
+
+type anonymous struct{}
+
+func (anonymous) Resolve(authn.Resource) (authn.Authenticator, error) { return authn.Anonymous, nil }
+
+// TestOneCredentialsNoticePerRegistry (issue 15: the notice was printed six times in one
+// promote): two anonymous bearer registries, a cross-registry promotion with a tag and
+// referrer discovery; one token request and one notice per registry.
+func TestOneCredentialsNoticePerRegistry(t *testing.T) {
+	tokens, err := tokenserver.Start(tokenserver.Options{}) // anyone gets what they ask for
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokens.Close()
+	opts := registryserver.Options{Token: &registryserver.TokenAuth{Realm: tokens.Realm, Service: tokens.Service,
+		Issuer: tokens.Issuer, RootCertBundle: tokens.CertFile}}
+	src := registryserver.StartT(t, opts)
+	dst := registryserver.StartT(t, opts)
+	digest := testimage.Image(t, src.Repo("app:build"), 3, remote.WithAuthFromKeychain(anonymous{}))
+	var log strings.Builder
+	client := registry.New(registry.Options{Keychain: anonymous{}, Log: &log})
+	tokens.Reset()
+	_, err = promotion.Promote(context.Background(), client, promotion.Options{
+		Source:       registry.Reference{Repository: registry.Repository{Registry: src.Host, Path: "app"}, Digest: digest},
+		Destinations: []registry.Repository{{Registry: dst.Host, Path: "prod"}},
+		Tags:         []string{"v1"}, Referrers: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, host := range []string{src.Host, dst.Host} {
+		if n := strings.Count(log.String(), "registry "+host+" asked for credentials"); n != 1 {
+			t.Errorf("%s: %d notices, want 1:\n%s", host, n, log.String())
+		}
+	}
+	if n := len(tokens.Requests()); n != 2 {
+		t.Errorf("%d token requests, want 2 (one per registry): %+v", n, tokens.Requests())
+	}
+}

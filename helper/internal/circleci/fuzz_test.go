@@ -1,8 +1,10 @@
-package localrunner
+package circleci_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // FuzzSubstitute checks the parameter expander on arbitrary text: it never panics, text
@@ -24,11 +26,11 @@ func FuzzSubstitute(f *testing.F) {
 		f.Add(s.prefix, s.space, s.value, s.suffix)
 	}
 	f.Fuzz(func(t *testing.T, prefix, space, value, suffix string) {
-		sc := &scope{what: "fuzz", params: map[string]any{"x": value},
-			pipe: &pipelineValues{values: map[string]any{"number": 1}, params: map[string]any{}}}
+		sc := &circleci.Scope{What: "fuzz", Params: map[string]any{"x": value},
+			Pipeline: &circleci.PipelineValues{Values: map[string]any{"number": 1}, Params: map[string]any{}}}
 		// Arbitrary text: no panic, and text without "<<" passes through untouched.
 		for _, text := range []string{prefix, value, suffix, prefix + value + suffix} {
-			got, err := substituteString(text, sc)
+			got, err := circleci.SubstituteString(text, sc)
 			if err == nil && !strings.Contains(text, "<<") && got != text {
 				t.Fatalf("text without references changed: %q -> %q", text, got)
 			}
@@ -37,12 +39,31 @@ func FuzzSubstitute(f *testing.F) {
 			return
 		}
 		template := prefix + "<<" + space + "parameters.x" + space + ">>" + suffix
-		got, err := substituteString(template, sc)
+		got, err := circleci.SubstituteString(template, sc)
 		if err != nil {
 			t.Fatalf("%q: %v", template, err)
 		}
 		if got != prefix+value+suffix {
 			t.Fatalf("%q with x=%q: got %q, want %q", template, value, got, prefix+value+suffix)
+		}
+	})
+}
+
+// FuzzEvalExpression: any expression text, fully known or partly Unknown, evaluates or fails
+// with an error; it never panics.
+func FuzzEvalExpression(f *testing.F) {
+	for _, seed := range []string{`pipeline.git.branch == "main"`, `not (pipeline.number >= 3) or pipeline.parameters.x`,
+		`pipeline.git.tag starts-with "v"`, `((`, `"unterminated`, `pipeline.parameters.x and pipeline.git.branch != 'dev'`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, expr string) {
+		for _, partial := range []bool{false, true} {
+			sc := &circleci.Scope{What: "fuzz", Partial: partial,
+				Pipeline: &circleci.PipelineValues{Values: map[string]any{"git.branch": "main", "number": 3}, Params: map[string]any{"x": true}}}
+			if partial {
+				sc.Pipeline.Params = nil
+			}
+			_, _ = circleci.EvalExpression(expr, sc)
 		}
 	})
 }

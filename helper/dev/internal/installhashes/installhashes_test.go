@@ -1,4 +1,4 @@
-package orbrelease
+package installhashes
 
 import (
 	"os"

@@ -1,7 +1,7 @@
-// Package orbrelease writes a helper release's SHA-256 hashes into the orb's install script, so
+// Package installhashes writes a helper release's SHA-256 hashes into the orb's install script, so
 // the orb itself is the trust anchor: a checksum file downloaded next to the binary would be
 // replaced together with it by whoever could replace the binary.
-package orbrelease
+package installhashes
 
 import (
 	"bufio"

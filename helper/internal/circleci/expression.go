@@ -1,4 +1,4 @@
-package localrunner
+package circleci
 
 import (
 	"fmt"
@@ -6,15 +6,15 @@ import (
 	"strings"
 )
 
-// evalExpression evaluates a CircleCI config expression, the form job `filters:` and workflow
+// EvalExpression evaluates a CircleCI config expression, the form job `filters:` and workflow
 // `when`/`unless` accept directly and `<< … >>` accepts elsewhere, for example
 // `pipeline.git.branch == "main" or pipeline.git.tag starts-with "release"`.
 //
-// The local runner supports this subset: pipeline values and `pipeline.parameters.*`, string
+// This subset is supported: pipeline values and `pipeline.parameters.*`, string
 // ('…' or "…"), number, true, false and null literals, `==`, `!=`, `<`, `<=`, `>`, `>=`,
 // `starts-with`, `not`, `and`, `or` (in rising order of binding: or, and, not, comparison) and
 // parentheses. Anything else is an error, never a silent guess.
-func evalExpression(text string, s *scope) (any, error) {
+func EvalExpression(text string, s *Scope) (any, error) {
 	toks, err := tokenize(text)
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %w", text, err)
@@ -25,7 +25,7 @@ func evalExpression(text string, s *scope) (any, error) {
 		err = fmt.Errorf("unexpected %q", p.toks[p.pos].text)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: expression %q: %w (the local runner supports ==, !=, <, <=, >, >=, starts-with, not, and, or, parentheses)", s.what, text, err)
+		return nil, fmt.Errorf("%s: expression %q: %w (supported: ==, !=, <, <=, >, >=, starts-with, not, and, or, parentheses)", s.What, text, err)
 	}
 	return v, nil
 }
@@ -94,7 +94,7 @@ func isWordByte(c byte) bool {
 type exprParser struct {
 	toks  []token
 	pos   int
-	scope *scope
+	scope *Scope
 }
 
 func (p *exprParser) peek(word string) bool {
@@ -107,7 +107,7 @@ func (p *exprParser) or() (any, error) {
 		p.pos++
 		var r any
 		r, err = p.and()
-		v = truthy(v) || truthy(r)
+		v = logic(v, r, func(a, b bool) bool { return a || b })
 	}
 	return v, err
 }
@@ -118,7 +118,7 @@ func (p *exprParser) and() (any, error) {
 		p.pos++
 		var r any
 		r, err = p.not()
-		v = truthy(v) && truthy(r)
+		v = logic(v, r, func(a, b bool) bool { return a && b })
 	}
 	return v, err
 }
@@ -127,7 +127,10 @@ func (p *exprParser) not() (any, error) {
 	if p.peek("not") {
 		p.pos++
 		v, err := p.not()
-		return !truthy(v), err
+		if _, unknown := v.(Unknown); unknown {
+			return v, err
+		}
+		return !Truthy(v), err
 	}
 	return p.comparison()
 }
@@ -148,23 +151,28 @@ func (p *exprParser) comparison() (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	for _, v := range []any{left, right} {
+		if u, unknown := v.(Unknown); unknown {
+			return u, nil
+		}
+	}
 	switch op {
 	case "==":
-		return sameValue(left, right), nil
+		return SameValue(left, right), nil
 	case "!=":
-		return !sameValue(left, right), nil
+		return !SameValue(left, right), nil
 	case "starts-with":
 		l, lok := left.(string)
 		r, rok := right.(string)
 		if !lok || !rok {
-			return nil, fmt.Errorf("starts-with needs strings, got %s and %s", describe(left), describe(right))
+			return nil, fmt.Errorf("starts-with needs strings, got %s and %s", Describe(left), Describe(right))
 		}
 		return strings.HasPrefix(l, r), nil
 	}
-	l, lok := number(left)
-	r, rok := number(right)
+	l, lok := Number(left)
+	r, rok := Number(right)
 	if !lok || !rok {
-		return nil, fmt.Errorf("%s needs numbers, got %s and %s", op, describe(left), describe(right))
+		return nil, fmt.Errorf("%s needs numbers, got %s and %s", op, Describe(left), Describe(right))
 	}
 	switch op {
 	case "<":
@@ -205,7 +213,7 @@ func (p *exprParser) primary() (any, error) {
 		return nil, nil
 	}
 	if strings.HasPrefix(t.text, "pipeline.") {
-		return p.scope.lookup(t.text)
+		return p.scope.Lookup(t.text)
 	}
 	if n, err := strconv.Atoi(t.text); err == nil {
 		return n, nil
@@ -214,4 +222,26 @@ func (p *exprParser) primary() (any, error) {
 		return f, nil
 	}
 	return nil, fmt.Errorf("unexpected %q", t.text)
+}
+
+// logic combines two operands of and/or; an Unknown operand leaves the result unknown unless
+// the known one decides it (false and …, true or …).
+func logic(a, b any, op func(a, b bool) bool) any {
+	ua, aUnknown := a.(Unknown)
+	ub, bUnknown := b.(Unknown)
+	switch {
+	case aUnknown && bUnknown:
+		return ua
+	case aUnknown, bUnknown:
+		known, u := b, ua
+		if bUnknown {
+			known, u = a, ub
+		}
+		if decided := op(Truthy(known), !Truthy(known)); decided == op(Truthy(known), Truthy(known)) {
+			// The known operand decides whatever the other is.
+			return decided
+		}
+		return u
+	}
+	return op(Truthy(a), Truthy(b))
 }
