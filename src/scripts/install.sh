@@ -3,30 +3,14 @@
 # release (a checksum file downloaded next to the binary would prove nothing). A binary whose
 # hash differs is deleted before it is ever executed, also when it comes from the cache.
 set -euo pipefail
+# The orb's shared functions (scripts/prelude.sh) arrive in this step's SHIPGATE_PRELUDE; a file,
+# not a pipe, so that bash 3.2 (macOS) sources it too.
+shipgate_prelude="$(mktemp)"
+printf '%s\n' "${SHIPGATE_PRELUDE:?this step lacks the orb prelude SHIPGATE_PRELUDE}" >"${shipgate_prelude}"
+# shellcheck source-path=SCRIPTDIR source=prelude.sh
+source "${shipgate_prelude}"
+rm -f -- "${shipgate_prelude}"
 
-# expand_vars NAME replaces each ${VAR} in the variable NAME by that environment variable's
-# value, so parameters can name places kept in contexts (${REGISTRY}/app). Nothing else is
-# interpreted: no eval, no command substitution, and an unset variable is an error.
-# shellcheck disable=SC2016 # '${' is matched literally on purpose
-expand_vars() {
-  local _ev_rest="${!1:-}" _ev_out="" _ev_name
-  while [[ "${_ev_rest}" == *'${'* ]]; do
-    _ev_out+="${_ev_rest%%\$\{*}"
-    _ev_rest="${_ev_rest#*\$\{}"
-    _ev_name="${_ev_rest%%\}*}"
-    if [[ "${_ev_rest}" != *'}'* || ! "${_ev_name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-      _ev_out+='${'
-      continue
-    fi
-    if [ -z "${!_ev_name:-}" ]; then
-      echo "shipgate: a parameter refers to \${${_ev_name}}, which is not set" >&2
-      return 2
-    fi
-    _ev_out+="${!_ev_name}"
-    _ev_rest="${_ev_rest#*\}}"
-  done
-  printf -v "$1" '%s' "${_ev_out}${_ev_rest}"
-}
 expand_vars PARAM_BASE_URL
 # A mirror (an internal artifact store, or the local demo) replaces the default download
 # location for every job when SHIPGATE_RELEASE_BASE_URL is set; an explicit base_url wins.
@@ -48,7 +32,7 @@ bin_dir="${PARAM_INSTALL_DIR:-}"
 if [ -z "${bin_dir}" ]; then
   bin_dir="${HOME}/.local/shipgate/bin"
 fi
-mkdir -p "${bin_dir}"
+mkdir -p -- "${bin_dir}"
 
 export_path() {
   # ${PATH} is meant literally: it expands when bash sources $BASH_ENV in later steps.
@@ -64,7 +48,7 @@ if [ -n "${binary}" ]; then
     echo "shipgate: preinstalled binary ${binary} is missing or not executable" >&2
     exit 2
   fi
-  ln -sf "$(cd "$(dirname "${binary}")" && pwd)/$(basename "${binary}")" "${bin_dir}/shipgate"
+  ln -sf -- "$(cd -- "$(dirname -- "${binary}")" && pwd)/$(basename -- "${binary}")" "${bin_dir}/shipgate"
   printf 'preinstalled\n' >/tmp/shipgate-helper-version
   export_path
   echo "shipgate: using the preinstalled helper ${binary}"
@@ -73,7 +57,9 @@ fi
 
 version="${PARAM_VERSION:-${pinned_version}}"
 if [ -z "${version}" ]; then
-  echo "shipgate: this build of the orb carries no release hashes; set 'binary' to a preinstalled helper or 'version' and 'sha256'" >&2
+  # A dev: orb (or one packed from source) pins no release: only the release job writes the
+  # hashes, and a helper downloaded without a pinned hash would prove nothing.
+  echo "shipgate: this orb is not a release (a dev: orb or one packed from source): it pins no helper; set 'binary' (or SHIPGATE_HELPER_PATH) to a helper your pipeline built, or 'version' and 'sha256' of a release (docs/orb.md, Installing the helper)" >&2
   exit 2
 fi
 case "$(uname -s)" in
@@ -98,9 +84,9 @@ fi
 
 sha256_of() {
   if command -v sha256sum >/dev/null 2>&1; then
-    sha256sum "$1" | cut -d' ' -f1
+    sha256sum -- "$1" | cut -d' ' -f1
   else
-    shasum -a 256 "$1" | cut -d' ' -f1
+    shasum -a 256 -- "$1" | cut -d' ' -f1
   fi
 }
 
@@ -110,19 +96,19 @@ printf '%s %s %s\n' "${version}" "${os}" "${arch}" >/tmp/shipgate-helper-version
 cached="${cache_dir}/${version}/${os}_${arch}/shipgate"
 if [ -f "${cached}" ]; then
   if [ "$(sha256_of "${cached}")" = "${want}" ]; then
-    install -m 0755 "${cached}" "${bin_dir}/shipgate"
+    install -m 0755 -- "${cached}" "${bin_dir}/shipgate"
     export_path
     echo "shipgate: ${version} ${os}/${arch} from the cache, SHA-256 verified"
     exit 0
   fi
   echo "shipgate: cached helper ${cached} does not match the pinned SHA-256; deleting it and downloading again" >&2
-  rm -f "${cached}"
+  rm -f -- "${cached}"
 fi
 
 asset="shipgate_${version#v}_${os}_${arch}"
 url="${PARAM_BASE_URL%/}/${version}/${asset}"
 tmp="$(mktemp -d)"
-trap 'rm -rf "${tmp}"' EXIT
+trap 'rm -rf -- "${tmp}"' EXIT
 curl_args=(--fail --silent --show-error --location --retry 3 --output "${tmp}/shipgate")
 if [ -n "${PARAM_TOKEN_VAR:-}" ] && [ -n "${!PARAM_TOKEN_VAR:-}" ]; then
   # The token goes through a file, never on the command line.
@@ -132,12 +118,12 @@ fi
 curl "${curl_args[@]}" "${url}"
 got="$(sha256_of "${tmp}/shipgate")"
 if [ "${got}" != "${want}" ]; then
-  rm -f "${tmp}/shipgate"
+  rm -f -- "${tmp}/shipgate"
   echo "shipgate: refusing ${url}: SHA-256 ${got} differs from the pinned ${want}" >&2
   exit 5
 fi
-mkdir -p "$(dirname "${cached}")"
-install -m 0755 "${tmp}/shipgate" "${cached}"
-install -m 0755 "${tmp}/shipgate" "${bin_dir}/shipgate"
+mkdir -p -- "$(dirname -- "${cached}")"
+install -m 0755 -- "${tmp}/shipgate" "${cached}"
+install -m 0755 -- "${tmp}/shipgate" "${bin_dir}/shipgate"
 export_path
 echo "shipgate: installed ${version} ${os}/${arch}, SHA-256 verified"

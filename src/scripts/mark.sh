@@ -2,30 +2,14 @@
 # Ledger: one entry for the digest in the environment. PARAM_STATUS is deploying or deployed
 # (mark_deployed), good (mark_good) or bad (mark_bad): the three commands share this script.
 set -euo pipefail
+# The orb's shared functions (scripts/prelude.sh) arrive in this step's SHIPGATE_PRELUDE; a file,
+# not a pipe, so that bash 3.2 (macOS) sources it too.
+shipgate_prelude="$(mktemp)"
+printf '%s\n' "${SHIPGATE_PRELUDE:?this step lacks the orb prelude SHIPGATE_PRELUDE}" >"${shipgate_prelude}"
+# shellcheck source-path=SCRIPTDIR source=prelude.sh
+source "${shipgate_prelude}"
+rm -f -- "${shipgate_prelude}"
 
-# expand_vars NAME replaces each ${VAR} in the variable NAME by that environment variable's
-# value, so parameters can name places kept in contexts (${REGISTRY}/app). Nothing else is
-# interpreted: no eval, no command substitution, and an unset variable is an error.
-# shellcheck disable=SC2016 # '${' is matched literally on purpose
-expand_vars() {
-  local _ev_rest="${!1:-}" _ev_out="" _ev_name
-  while [[ "${_ev_rest}" == *'${'* ]]; do
-    _ev_out+="${_ev_rest%%\$\{*}"
-    _ev_rest="${_ev_rest#*\$\{}"
-    _ev_name="${_ev_rest%%\}*}"
-    if [[ "${_ev_rest}" != *'}'* || ! "${_ev_name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-      _ev_out+='${'
-      continue
-    fi
-    if [ -z "${!_ev_name:-}" ]; then
-      echo "shipgate: a parameter refers to \${${_ev_name}}, which is not set" >&2
-      return 2
-    fi
-    _ev_out+="${!_ev_name}"
-    _ev_rest="${_ev_rest#*\}}"
-  done
-  printf -v "$1" '%s' "${_ev_out}${_ev_rest}"
-}
 expand_vars PARAM_IMAGE
 image="${PARAM_IMAGE:-${SHIPGATE_IMAGE:-}}"
 if [ -z "${image}" ]; then
@@ -51,7 +35,7 @@ fi
 if [ -n "${PARAM_RELEASE:-}" ]; then
   args+=(--release "${PARAM_RELEASE}")
 fi
-if [ "${PARAM_FORCE:-0}" = 1 ]; then
+if is_true "${PARAM_FORCE:-0}"; then
   args+=(--force)
 fi
 shipgate "${args[@]}"

@@ -1,34 +1,18 @@
 #!/bin/bash
 # HTTP checks that gate a release; by default the answer must carry the release's version.
 set -euo pipefail
+# The orb's shared functions (scripts/prelude.sh) arrive in this step's SHIPGATE_PRELUDE; a file,
+# not a pipe, so that bash 3.2 (macOS) sources it too.
+shipgate_prelude="$(mktemp)"
+printf '%s\n' "${SHIPGATE_PRELUDE:?this step lacks the orb prelude SHIPGATE_PRELUDE}" >"${shipgate_prelude}"
+# shellcheck source-path=SCRIPTDIR source=prelude.sh
+source "${shipgate_prelude}"
+rm -f -- "${shipgate_prelude}"
 
-# expand_vars NAME replaces each ${VAR} in the variable NAME by that environment variable's
-# value, so parameters can name places kept in contexts (${REGISTRY}/app). Nothing else is
-# interpreted: no eval, no command substitution, and an unset variable is an error.
-# shellcheck disable=SC2016 # '${' is matched literally on purpose
-expand_vars() {
-  local _ev_rest="${!1:-}" _ev_out="" _ev_name
-  while [[ "${_ev_rest}" == *'${'* ]]; do
-    _ev_out+="${_ev_rest%%\$\{*}"
-    _ev_rest="${_ev_rest#*\$\{}"
-    _ev_name="${_ev_rest%%\}*}"
-    if [[ "${_ev_rest}" != *'}'* || ! "${_ev_name}" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]]; then
-      _ev_out+='${'
-      continue
-    fi
-    if [ -z "${!_ev_name:-}" ]; then
-      echo "shipgate: a parameter refers to \${${_ev_name}}, which is not set" >&2
-      return 2
-    fi
-    _ev_out+="${!_ev_name}"
-    _ev_rest="${_ev_rest#*\}}"
-  done
-  printf -v "$1" '%s' "${_ev_out}${_ev_rest}"
-}
 expand_vars PARAM_URL
 args=(smoke-test --url "${PARAM_URL}")
 expect="${PARAM_EXPECT_VERSION:-}"
-if [ -z "${expect}" ] && [ "${PARAM_CHECK_VERSION:-0}" = 1 ]; then
+if [ -z "${expect}" ] && is_true "${PARAM_CHECK_VERSION:-0}"; then
   expect="${SHIPGATE_VERSION:-}"
 fi
 if [ -n "${expect}" ]; then
@@ -44,7 +28,7 @@ if [ -n "${PARAM_SUCCESSES:-}" ]; then
   args+=(--successes "${PARAM_SUCCESSES}")
 fi
 if [ -n "${PARAM_JUNIT_DIR:-}" ]; then
-  mkdir -p "${PARAM_JUNIT_DIR}"
+  mkdir -p -- "${PARAM_JUNIT_DIR}"
   args+=(--junit "${PARAM_JUNIT_DIR}/smoke-test.xml")
 fi
-SHIPGATE_EXPECT_VERSION="" shipgate "${args[@]}"
+shipgate "${args[@]}"

@@ -50,7 +50,7 @@ func newApp(s *streams) *cli.App {
 		Description: "shipgate is the helper behind the shipgate CircleCI orb. Every command also runs standalone.\n" +
 			"Exit codes: 0 done, 1 internal error, 2 bad usage, 3 refused (auth), 4 not found,\n" +
 			"5 refused by a safety rule, 6 unhealthy, 7 dependency unavailable.\n" +
-			"Every flag can also be set as SHIPGATE_<FLAG_NAME> (an empty value counts as unset).",
+			"Every flag can also be set as SHIPGATE_FLAG_<FLAG_NAME> (an empty value counts as unset).",
 		Writer:          s.stdout,
 		ErrWriter:       s.stderr,
 		HideHelpCommand: true,
@@ -90,7 +90,7 @@ func commands(s *streams) []*cli.Command {
 	return cmds
 }
 
-// prepareCommand applies the conventions every command shares: SHIPGATE_<FLAG> environment
+// prepareCommand applies the conventions every command shares: SHIPGATE_FLAG_<NAME> environment
 // variables for flags (empty counts as unset), and usage errors mapped to exit code 2.
 func prepareCommand(c *cli.Command) {
 	before := c.Before
@@ -117,33 +117,32 @@ func prepareCommand(c *cli.Command) {
 	}
 }
 
-// applyFlagEnvironment sets each flag not given on the command line from SHIPGATE_<FLAG_NAME>
+// applyFlagEnvironment sets each flag not given on the command line from SHIPGATE_FLAG_<NAME>
 // when that variable is non-empty. urfave/cli's own EnvVars would let a set-but-empty variable
 // (which every orb `environment:` entry is) override defaults and satisfy Required; this
 // treats "" as unset instead. Slice flags take a comma- or newline-separated list.
+//
+// Inputs and outputs have separate names (docs/interface.md, "Refinements"): no variable a
+// command exports (ExportedNames) is ever read back as a flag, so no list of exceptions is
+// needed. A variable of the old input spelling, SHIPGATE_<NAME>, is not read; when one is set
+// for a flag and is not an exported name, a note says what to rename it to.
 func applyFlagEnvironment(ctx *cli.Context, flags []cli.Flag) error {
 	getenv := os.Getenv
+	var stderr io.Writer = io.Discard
 	if s, ok := ctx.App.Metadata["streams"].(*streams); ok {
-		getenv = s.getenv
+		getenv, stderr = s.getenv, s.stderr
 	}
 	for _, flag := range flags {
 		names := flag.Names()
 		if len(names) == 0 || ctx.IsSet(names[0]) {
 			continue
 		}
-		if flagEnvExceptions[ctx.Command.Name+" --"+names[0]] {
-			continue
-		}
-		if givenAnyOf(ctx, flagEnvYieldsTo[ctx.Command.Name+" --"+names[0]]) {
-			continue
-		}
 		variable := FlagEnvName(names[0])
 		value := getenv(variable)
-		if value == "" && flagEnvAliases[names[0]] != "" {
-			variable = flagEnvAliases[names[0]]
-			value = getenv(variable)
-		}
 		if value == "" {
+			if legacy := legacyFlagEnvName(names[0]); getenv(legacy) != "" && !isHandOverName(legacy) {
+				fmt.Fprintf(stderr, "shipgate: note: %s is not read any more; set %s for --%s\n", legacy, variable, names[0])
+			}
 			continue
 		}
 		values := []string{value}
@@ -159,40 +158,58 @@ func applyFlagEnvironment(ctx *cli.Context, flags []cli.Flag) error {
 	return nil
 }
 
-// flagEnvAliases lets a flag fall back to an exported name that differs from its own:
-// --repo reads $SHIPGATE_REPOSITORY, which promote, find and rollback export.
-var flagEnvAliases = map[string]string{"repo": "SHIPGATE_REPOSITORY"}
+// FlagEnvPrefix starts the name of every variable that sets a flag.
+const FlagEnvPrefix = "SHIPGATE_FLAG_"
 
-// flagEnvExceptions are flags never read from the environment because an exported name of the
-// same spelling means something else: promote exports SHIPGATE_DIGEST (the new release), which
-// must never become rollback's --digest; record-artifact's --image is the freshly pushed tag,
-// not an earlier step's SHIPGATE_IMAGE.
-var flagEnvExceptions = map[string]bool{
-	"rollback --digest":       true,
-	"record-artifact --image": true,
+// ExportedNames are the variables commands append to --export-to files: results for later
+// steps, never read as flags. A command reads one only where its documentation says so
+// (smoke-test's expected version from SHIPGATE_VERSION, mark-*'s release file from
+// SHIPGATE_RELEASE).
+var ExportedNames = []string{
+	"SHIPGATE_IMAGE", "SHIPGATE_DIGEST", "SHIPGATE_REPOSITORY", "SHIPGATE_ENV",
+	"SHIPGATE_VERSION", "SHIPGATE_ROLLBACK_FROM", "SHIPGATE_RELEASE",
 }
 
-// flagEnvYieldsTo lists, per flag, the flags whose presence on the command line keeps it from
-// being read from the environment: an exported SHIPGATE_RELEASE must not turn an explicit
-// `promote --from` into "both --from and --release". (mark-* ignores an inherited release file
-// that is for another digest: see mark.go.)
-var flagEnvYieldsTo = map[string][]string{
-	"promote --release": {"from"},
+// handedOver is the flag's value or, when it is not given, the exported variable that the
+// command documents as the flag's default: an explicit hand-over from an earlier step, chosen per
+// command (mark-* reads SHIPGATE_IMAGE, _RELEASE, _VERSION, _ROLLBACK_FROM), never the general
+// SHIPGATE_FLAG_ mechanism.
+func handedOver(c *cli.Context, s *streams, flag, exported string) string {
+	if v := c.String(flag); v != "" || c.IsSet(flag) {
+		return v
+	}
+	return s.getenv(exported)
 }
 
-func givenAnyOf(ctx *cli.Context, names []string) bool {
-	for _, n := range names {
-		if ctx.IsSet(n) {
+// HandOverNames are the other variables read by name: the orb passes `<< pipeline.number >>` as
+// SHIPGATE_PIPELINE_NUMBER to every step (the release file's pipeline, the default AWS session
+// name).
+var HandOverNames = []string{"SHIPGATE_PIPELINE_NUMBER"}
+
+// isHandOverName: an exported or handed-over name is meant as itself, not as a flag input of the
+// old spelling.
+func isHandOverName(name string) bool {
+	for _, n := range append(append([]string(nil), ExportedNames...), HandOverNames...) {
+		if n == name {
 			return true
 		}
 	}
 	return false
 }
 
-// FlagEnvName is the environment variable that sets flag name: SHIPGATE_ plus the name in
+// FlagEnvName is the environment variable that sets flag name: SHIPGATE_FLAG_ plus the name in
 // upper case with dashes as underscores.
 func FlagEnvName(flagName string) string {
-	return "SHIPGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+	return FlagEnvPrefix + envSuffix(flagName)
+}
+
+// legacyFlagEnvName is the spelling flags were read from before 2026-12 (SHIPGATE_<NAME>).
+func legacyFlagEnvName(flagName string) string {
+	return "SHIPGATE_" + envSuffix(flagName)
+}
+
+func envSuffix(flagName string) string {
+	return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 func splitList(value string) []string {

@@ -43,7 +43,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestFlagEnvName(t *testing.T) {
-	if got := FlagEnvName("export-to"); got != "SHIPGATE_EXPORT_TO" {
+	if got := FlagEnvName("export-to"); got != "SHIPGATE_FLAG_EXPORT_TO" {
 		t.Fatal(got)
 	}
 }

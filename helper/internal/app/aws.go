@@ -181,7 +181,7 @@ func exchangeOptions(c *cli.Context, s *streams) (awsrole.Options, error) {
 	o.Duration = d
 	o.SessionName = c.String("session-name")
 	if o.SessionName == "" {
-		o.SessionName = defaultSessionName(s, c.String("pipeline-number"))
+		o.SessionName = defaultSessionName(s, firstNonEmpty(c.String("pipeline-number"), s.getenv("SHIPGATE_PIPELINE_NUMBER")))
 	}
 	endpoint, err := awsrole.ResolveEndpoint(o.Region, c.String("sts-endpoint"), c.Bool("allow-custom-endpoint"))
 	if err != nil {

@@ -140,8 +140,8 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 		t.Errorf("expiration %q for a 15m session", cp.Expiration)
 	}
 
-	env["SHIPGATE_ROLE_ARN"] = testRole
-	env["SHIPGATE_STS_ENDPOINT"] = e.sts.URL
+	env["SHIPGATE_FLAG_ROLE_ARN"] = testRole
+	env["SHIPGATE_FLAG_STS_ENDPOINT"] = e.sts.URL
 	r = runCLI(t, env, "aws", "assume-role", "--write", "profile", "--profile", "ci", "--export-to", exportTo)
 	if r.code != 0 {
 		t.Fatalf("profile: exit %d: %s", r.code, r.stderr)

@@ -92,7 +92,7 @@ func TestBadInputsAreRefused(t *testing.T) {
 		{"mark-good", "no environment", []string{"mark-good", "--image", image}, nil, 2},
 		{"mark-good", "image by tag", []string{"mark-good", "--image", reg.Repo("app:v1"), "--env", "prod"}, nil, 5},
 		{"mark-good", "unknown digest", []string{"mark-good", "--image", reg.Repo("app@sha256:" + strings.Repeat("0", 64)), "--env", "prod"}, nil, 4},
-		{"mark-bad", "environment from the environment, hostile", []string{"mark-bad", "--image", image}, map[string]string{"SHIPGATE_ENV": "$(id)"}, 2},
+		{"mark-bad", "environment from the environment, hostile", []string{"mark-bad", "--image", image}, map[string]string{"SHIPGATE_FLAG_ENV": "$(id)"}, 2},
 		{"mark-bad", "alias that is not a tag", []string{"mark-bad", "--image", image, "--env", "prod", "--alias", "prod current"}, nil, 2},
 		{"releases", "repository with a tag", []string{"releases", "--repo", reg.Repo("app:v1"), "--env", "prod"}, nil, 2},
 		{"releases", "repository with a digest", []string{"releases", "--repo", image, "--env", "prod"}, nil, 2},

@@ -13,7 +13,7 @@ import (
 )
 
 // ledgerRepoFlag selects a dedicated ledger repository (docs/ledger.md, "Where the ledger
-// lives"); as every flag, it can be set as SHIPGATE_LEDGER_REPO, which is how the orb passes it.
+// lives"); as every flag, it can be set as SHIPGATE_FLAG_LEDGER_REPO, which is how the orb passes it.
 func ledgerRepoFlag() cli.Flag {
 	return &cli.StringFlag{Name: "ledger-repo", Usage: "keep the ledger in this dedicated `REPO`sitory on the same registry (default: the application's repository)"}
 }

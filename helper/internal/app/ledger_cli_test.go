@@ -28,13 +28,13 @@ func tagList(t *testing.T, s *registryserver.Server, path string) []string {
 	return tags
 }
 
-// TestLedgerRepoFromTheEnvironment: SHIPGATE_LEDGER_REPO (as the orb sets it) moves every
+// TestLedgerRepoFromTheEnvironment: SHIPGATE_FLAG_LEDGER_REPO (as the orb sets it) moves every
 // ledger command to the dedicated repository: marks, the bad verdict that promote --env
 // checks, releases, rollback's export; the application's repository keeps no ledger tag.
 func TestLedgerRepoFromTheEnvironment(t *testing.T) {
 	reg := registryserver.StartT(t, registryserver.Options{})
 	app, dedicated := reg.Repo("team/app"), reg.Repo("team/app-ledger")
-	env := map[string]string{"SHIPGATE_LEDGER_REPO": dedicated}
+	env := map[string]string{"SHIPGATE_FLAG_LEDGER_REPO": dedicated}
 	var images []string
 	for i, tag := range []string{"v1", "v2", "v3"} {
 		d := testimage.Image(t, app+":"+tag, 1)
@@ -89,7 +89,7 @@ func TestLedgerCopyThenPrune(t *testing.T) {
 		t.Fatalf("copied ledger %v, want %v", got, before)
 	}
 
-	env := map[string]string{"SHIPGATE_LEDGER_REPO": dedicated}
+	env := map[string]string{"SHIPGATE_FLAG_LEDGER_REPO": dedicated}
 	r = runCLI(t, env, "ledger", "prune", "--repo", app, "--env", "production", "--keep", "1", "--keep-days", "0")
 	mustCode(t, r, 0)
 	// Kept: the newest entry (v4 good), current (v4 deployed), the rollback target (v3 good).

@@ -15,9 +15,9 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 		&cli.StringFlag{Name: "image", Usage: "the deployed `REPO@DIGEST` (default: $SHIPGATE_IMAGE)"},
 		&cli.StringFlag{Name: "env", Usage: "the `ENV`ironment, [a-z][a-z0-9-]{0,30}"},
 		&cli.StringFlag{Name: "reason", Usage: "why, in a few words (kept in the entry's record)"},
-		&cli.StringFlag{Name: "release", Usage: "the release `FILE` the digest came from (source and pipeline context)"},
+		&cli.StringFlag{Name: "release", Usage: "the release `FILE` the digest came from (source and pipeline context; default: $SHIPGATE_RELEASE)"},
 		&cli.StringFlag{Name: "version", Usage: "the release's `VERSION` (default: the release file's commit; $SHIPGATE_VERSION)"},
-		&cli.StringFlag{Name: "rollback-from", Usage: "the `DIGEST` this deploy rolls back from ($SHIPGATE_ROLLBACK_FROM)"},
+		&cli.StringFlag{Name: "rollback-from", Usage: "the `DIGEST` this deploy rolls back from (default: $SHIPGATE_ROLLBACK_FROM)"},
 		&cli.StringSliceFlag{Name: "alias", Usage: "also move the moving tag `TAG` (e.g. production-current) to the digest"},
 		&cli.BoolFlag{Name: "force", Usage: "record even a digest marked bad in the environment"},
 		ledgerRepoFlag(),
@@ -45,7 +45,7 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 					return failure.New(failure.Usage, "--status %q: want deploying or deployed", c.String("status"))
 				}
 			}
-			ref, err := digestReference(c.String("image"), "--image")
+			ref, err := digestReference(handedOver(c, s, "image", "SHIPGATE_IMAGE"), "--image")
 			if err != nil {
 				return err
 			}
@@ -53,10 +53,11 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 			if err := ledger.ValidateEnv(env); err != nil {
 				return err
 			}
-			rec := ledger.Record{Reason: c.String("reason"), Version: c.String("version"), RollbackFrom: c.String("rollback-from"), Tool: "shipgate " + Version}
+			rec := ledger.Record{Reason: c.String("reason"), Version: handedOver(c, s, "version", "SHIPGATE_VERSION"),
+				RollbackFrom: handedOver(c, s, "rollback-from", "SHIPGATE_ROLLBACK_FROM"), Tool: "shipgate " + Version}
 			_, pipeline := release.Context(s.getenv, ".")
 			rec.MarkedBy = ledger.Pipeline(pipeline)
-			if file := c.String("release"); file != "" {
+			if file := handedOver(c, s, "release", "SHIPGATE_RELEASE"); file != "" {
 				rel, err := release.Read(file)
 				if err != nil {
 					return err

@@ -62,11 +62,6 @@ func CommandReference() string {
 						def = "`" + def + "`"
 					}
 					env := "`" + FlagEnvName(name) + "`"
-					if flagEnvExceptions[c.Name+" --"+name] {
-						env = "–"
-					} else if alias := flagEnvAliases[name]; alias != "" {
-						env += ", `" + alias + "`"
-					}
 					fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", name, env, def, usage)
 				}
 				b.WriteString("\n")

@@ -85,12 +85,13 @@ func TestRegistryCommandsEndToEnd(t *testing.T) {
 		mustCode(t, runCLI(t, pipelineEnv(commitA), args...), 0)
 	}
 
-	// Build B: the flag values come from the exported names, as they do in the orb's jobs.
+	// Build B: mark-* takes the image, version and release from the exported names (the documented
+	// hand-over); the environment comes from SHIPGATE_FLAG_ENV, a flag input.
 	testimage.Image(t, staging+":build-b", 3)
 	mustCode(t, runCLI(t, pipelineEnv(commitB), "record-artifact", "--image", staging+":build-b", "--out", releaseFile), 0)
 	os.Remove(exportFile)
 	mustCode(t, runCLI(t, nil, "promote", "--release", releaseFile, "--to", production, "--export-to", exportFile), 0)
-	env := map[string]string{"SHIPGATE_ENV": "production"}
+	env := map[string]string{"SHIPGATE_FLAG_ENV": "production"}
 	for _, line := range strings.Split(strings.TrimSpace(readFile(t, exportFile)), "\n") {
 		kv := strings.SplitN(strings.TrimPrefix(line, "export "), "=", 2)
 		env[kv[0]] = strings.Trim(kv[1], "'")
@@ -102,7 +103,7 @@ func TestRegistryCommandsEndToEnd(t *testing.T) {
 
 	// Rollback picks A, even with SHIPGATE_DIGEST (B) in the environment.
 	os.Remove(exportFile)
-	r = runCLI(t, env, "rollback", "--export-to", exportFile, "--out", filepath.Join(dir, "rollback.json"))
+	r = runCLI(t, env, "rollback", "--repo", env["SHIPGATE_REPOSITORY"], "--export-to", exportFile, "--out", filepath.Join(dir, "rollback.json"))
 	mustCode(t, r, 0)
 	if got := strings.TrimSpace(r.stdout); got != imageA {
 		t.Fatalf("rollback target %q, want %q", got, imageA)

@@ -107,13 +107,13 @@ func TestAWSRegistryKeychain(t *testing.T) {
 	}
 
 	// Through SHIPGATE_ variables, as the orb passes them.
-	env["SHIPGATE_REGISTRY_ROLE"] = src + "=" + srcRole
-	env["SHIPGATE_AWS_STS_ENDPOINT"] = e.sts.URL
-	env["SHIPGATE_AWS_ECR_ENDPOINT"] = peer.URL
+	env["SHIPGATE_FLAG_REGISTRY_ROLE"] = src + "=" + srcRole
+	env["SHIPGATE_FLAG_AWS_STS_ENDPOINT"] = e.sts.URL
+	env["SHIPGATE_FLAG_AWS_ECR_ENDPOINT"] = peer.URL
 	if got, _, stderr, code := runRegistryCommand(t, env, []string{src + "/app:2"}); code != 0 || got[src] == nil || got[src].Password == "" {
 		t.Fatalf("from the environment: exit %d %s", code, stderr)
 	}
-	delete(env, "SHIPGATE_REGISTRY_ROLE")
+	delete(env, "SHIPGATE_FLAG_REGISTRY_ROLE")
 
 	if _, isNil, _, code := runRegistryCommand(t, env, nil); !isNil || code != 0 {
 		t.Fatalf("no roles: nil=%v exit %d", isNil, code)

@@ -66,7 +66,7 @@ func TestSmokeTestBadUsageBeforeAnyRequest(t *testing.T) {
 		{"zero successes", nil, []string{"--url", good, "--successes", "0"}, "want 1 or more"},
 		{"insecure and CA file", nil, []string{"--url", good, "--insecure", "--ca-file", file("x")}, "choose one"},
 		{"CA file without certificates", nil, []string{"--url", good, "--ca-file", file("not a certificate")}, "no PEM certificate"},
-		{"bad number from the environment", map[string]string{"SHIPGATE_MAX_FAILURES": "lots"}, []string{"--url", good}, "SHIPGATE_MAX_FAILURES"},
+		{"bad number from the environment", map[string]string{"SHIPGATE_FLAG_MAX_FAILURES": "lots"}, []string{"--url", good}, "SHIPGATE_FLAG_MAX_FAILURES"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,7 +145,7 @@ func TestSmokeTestVersionComesFromShipgateVersion(t *testing.T) {
 		{"matching SHIPGATE_VERSION", map[string]string{"SHIPGATE_VERSION": "1.4.0", "CIRCLE_SHA1": "2.0.0"}, nil, 0},
 		{"CIRCLE_SHA1 is never the expected version", map[string]string{"SHIPGATE_VERSION": "1.5.0", "CIRCLE_SHA1": "1.4.0"}, nil, 6},
 		{"--expect-version wins", map[string]string{"SHIPGATE_VERSION": "1.5.0"}, []string{"--expect-version", "1.4.0"}, 0},
-		{"SHIPGATE_EXPECT_VERSION", map[string]string{"SHIPGATE_EXPECT_VERSION": "1.3.9"}, nil, 6},
+		{"SHIPGATE_FLAG_EXPECT_VERSION", map[string]string{"SHIPGATE_FLAG_EXPECT_VERSION": "1.3.9"}, nil, 6},
 		{"--no-expect-version", map[string]string{"SHIPGATE_VERSION": "1.5.0"}, []string{"--no-expect-version"}, 0},
 		{"no version known", nil, nil, 0},
 	}

@@ -51,7 +51,7 @@ func TestTimeoutMustBePositive(t *testing.T) {
 			mustCode(t, r, 2)
 		})
 	}
-	r := runCLI(t, map[string]string{"SHIPGATE_TIMEOUT": "-5s"}, "releases", "--repo", "127.0.0.1:1/app", "--env", "production")
+	r := runCLI(t, map[string]string{"SHIPGATE_FLAG_TIMEOUT": "-5s"}, "releases", "--repo", "127.0.0.1:1/app", "--env", "production")
 	mustCode(t, r, 2)
 }
 

@@ -261,3 +261,18 @@ func TestListingLimitIsDetectedBeforeANegativeAnswer(t *testing.T) {
 		t.Fatalf("find past the limit: %v, want the limit named", err)
 	}
 }
+
+// ECR sends no Link on a last page that happens to be full, and refuses a tag as `last`: the
+// reader settles it with ECR's own unpaged (100-tag, Link-paged) listing instead of failing.
+func TestFullLastPageOnECR(t *testing.T) {
+	k := registrykinds.Start(t, "ecr")
+	f := onKind(t, k, k.Host)
+	a := f.image("a")
+	f.mark("production", a, ledger.Deployed, commitA) // tags: a, the entry, its record
+	k.Double.Fillers = 150
+	f.ledger.FullScanPageSize = 153 // exactly every tag: one full page, no Link
+	cur, err := f.ledger.Current(context.Background(), "production")
+	if err != nil || cur == nil || cur.Digest != a {
+		t.Fatalf("current: %+v %v", cur, err)
+	}
+}

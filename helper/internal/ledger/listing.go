@@ -16,11 +16,12 @@ import (
 //
 //  1. Seek: `last=<env>.` with n=PageSize returns the environment's newest entries first on a
 //     registry that honours a `last` that is not a tag. The first page is trusted only when it
-//     is sorted, lies wholly after `<env>.`, and a probe (`last=<first tag>-`, n=1) answers with
-//     the page's second tag: distribution 3.0.0 skips the tag after a `last` that is not a tag,
-//     and that is the one way to see it.
+//     is sorted, lies wholly after `<env>.`, and a probe (`last=` a string just below its second
+//     tag, n=1; see justBefore) answers with that tag: distribution 3.0.0 skips the tag
+//     after a `last` that is not a tag, and that is the one way to see it. No concurrent write
+//     can land between the probe and the tag, so a race cannot fool it.
 //  2. Full scan, for everything else (zot's 404, ECR's opaque tokens, unsorted pages, a registry
-//     that ignores `last`, too few tags to verify the seek): every page from the start, by Link,
+//     that ignores `last`, too few tags to verify the seek with): every page from the start, by Link,
 //     then every entry sorted. Nothing is cached across runs: each run detects afresh.
 //
 // Either way, a listing that cannot be trusted fails closed (never "never deployed"): an empty or
@@ -170,6 +171,19 @@ func isProtocol(err error) bool {
 	return errors.As(err, &pe)
 }
 
+// justBefore returns a string that is not a tag and sorts after every tag below tag, so no tag,
+// not even one written concurrently, lies between it and tag: tag with its last byte lowered and
+// "~" appended ('~' sorts after every byte a tag may hold). A registry that honours any `last`
+// answers it with tag; distribution 3.0.0 skips tag. It fails when tag ends with '-', the
+// smallest byte a tag may hold.
+func justBefore(tag string) (string, bool) {
+	last := tag[len(tag)-1]
+	if last <= '-' {
+		return "", false
+	}
+	return tag[:len(tag)-1] + string(last-1) + "~", true
+}
+
 // describeSeekRefusal says what a registry's refusal of `last=<env>.` shows about it.
 func describeSeekRefusal(err error) string {
 	var pe *registry.ProtocolError
@@ -199,17 +213,23 @@ func (rd *reader) untrustedSeek(page *registry.TagPage) string {
 		return "the registry's next page is at another origin"
 	}
 	if len(tags) < 2 {
-		return "too few tags after the environment to verify the registry's paging"
+		return "too few tags after the environment's prefix to verify the registry's paging with"
 	}
 	if rd.l.seekVerified.Load() {
 		return "" // probed earlier in this command (nothing is kept across runs)
 	}
-	probe := tags[0] + "-"
-	if tags[1] == probe {
+	// The second tag, not the first: a registry that ignores `last` answers with the first.
+	probe, ok := justBefore(tags[1])
+	if !ok {
 		return "the registry's paging could not be verified"
 	}
 	got, err := rd.list(registry.TagQuery{Last: probe, N: 1})
-	if err != nil || len(got.Tags) == 0 || got.Tags[0] != tags[1] {
+	switch {
+	case err != nil || len(got.Tags) == 0:
+		return "the registry's paging could not be verified"
+	case got.Tags[0] == tags[0]:
+		return "the registry ignores `last`"
+	case got.Tags[0] != tags[1]:
 		return "the registry skips the tag after a `last` that is not a tag, as distribution 3.0.0 does"
 	}
 	rd.l.seekVerified.Store(true)
@@ -310,23 +330,38 @@ func (rd *reader) nextPage(page *registry.TagPage, pages int) (*registry.TagPage
 	return nil, nil
 }
 
-// unpaged lists without n or last after a continuation was refused: the answer is the end when
-// it holds nothing beyond page and announces no more.
+// unpaged lists without n or last (following the registry's own Links) after a continuation by
+// `last` was refused, as ECR refuses any `last` but its own tokens: the page was the end when
+// that listing holds nothing beyond what was already read.
 func (rd *reader) unpaged(page *registry.TagPage, refusal error) (*registry.TagPage, error) {
-	whole, err := rd.list(registry.TagQuery{})
-	if err != nil {
-		return nil, err
-	}
 	known := map[string]bool{}
+	for tag := range rd.seen {
+		known[tag] = true
+	}
 	for _, tag := range page.Tags {
 		known[tag] = true
 	}
-	for _, tag := range whole.Tags {
-		if !known[tag] || whole.Next != "" {
-			return nil, fmt.Errorf("registry %s gave a full page of %d tags and no Link, and refused to continue after its last tag: %w", rd.l.repo.Registry, len(page.Tags), refusal)
+	q := registry.TagQuery{}
+	for pages := 1; ; pages++ {
+		whole, err := rd.list(q)
+		if err != nil {
+			return nil, err
 		}
+		for _, tag := range whole.Tags {
+			if !known[tag] {
+				return nil, fmt.Errorf("registry %s gave a full page of %d tags and no Link, and refused to continue after its last tag: %w", rd.l.repo.Registry, len(page.Tags), refusal)
+			}
+		}
+		switch {
+		case whole.Unfollowed != "":
+			return nil, failure.New(failure.Unavailable, "registry %s announced more tags at %s, another origin that shipgate sends no credentials to", rd.l.repo.Registry, whole.Unfollowed)
+		case whole.Next == "":
+			return nil, nil
+		case pages > 100000:
+			return nil, failure.New(failure.Unavailable, "registry %s kept announcing tag pages (%d read)", rd.l.repo.Registry, pages)
+		}
+		q = registry.TagQuery{Next: whole.Next}
 	}
-	return nil, nil
 }
 
 // full reads every tag, then visits env's entries newest first.
@@ -419,5 +454,9 @@ func (rd *reader) fail(err error) error {
 	if how == "" {
 		how = "paged from last=" + rd.prefix()
 	}
-	return fmt.Errorf("reading the %s ledger of %s (%s): %w", rd.env, rd.l.repo, how, err)
+	what := "the " + rd.env + " ledger"
+	if rd.env == "" {
+		what = "the ledger" // listing environments
+	}
+	return fmt.Errorf("reading %s of %s (%s): %w", what, rd.l.repo, how, err)
 }

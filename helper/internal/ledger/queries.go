@@ -103,8 +103,9 @@ func (l *Ledger) unknownEnv(ctx context.Context, env string) error {
 
 // Environments lists the environments with at least one entry in the repository (a full scan).
 func (l *Ledger) Environments(ctx context.Context) ([]string, error) {
-	// Any valid name reads every tag once: the full scan records every environment it passes.
-	rd := &reader{l: l, ctx: ctx, env: "x", pageSize: max(l.PageSize, 2)}
+	// A reader of no environment (env "" matches no entry) reads every tag once, recording
+	// every environment it passes, with the listing checks of any full scan.
+	rd := &reader{l: l, ctx: ctx, pageSize: max(l.PageSize, 2)}
 	if err := rd.full(func(Entry) bool { return true }, "listing environments"); err != nil {
 		return nil, err
 	}

@@ -186,11 +186,11 @@ func (l *linter) classify() {
 // jobs and commands, then what its steps do, then its name (issue 18 point 9).
 func (l *linter) isDeploy(e *entry, env string) bool {
 	switch {
-	case e.isShipgateJob("deploy", "promote"):
+	case e.isShipgateJob("deploy_release", "deploy", "promote"):
 		return true
 	case e.isShipgateJob("rollback", "smoke_test"):
 		return false
-	case l.cfg.usesShipgateCommand(e, "deploy", "promote"):
+	case l.cfg.usesShipgateCommand(e, "deploy_release", "deploy", "promote"):
 		return true
 	}
 	ws := words(e.name + " " + e.ref)
@@ -293,14 +293,14 @@ func (l *linter) hasSmokeTest(e *entry) bool {
 		}
 	}
 	// The orb's deploy job runs its smoke tests after the deploy steps.
-	if e.isShipgateJob("deploy", "smoke_test") {
+	if e.isShipgateJob("deploy_release", "deploy", "smoke_test") {
 		return true
 	}
 	if anyWord(words(e.name+" "+e.ref), smokeWords) {
 		return true
 	}
 	// So does the orb's deploy command (promote, your steps, mark, smoke test, mark).
-	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy") {
+	if l.cfg.usesShipgateCommand(e, "smoke_test", "deploy_release", "deploy") {
 		return true
 	}
 	for _, step := range e.steps() {

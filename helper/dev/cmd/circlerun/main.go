@@ -63,7 +63,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&env, "env", "NAME=VALUE: added to the base environment (this process's); repeatable")
 	fs.Var(&paths, "path-prepend", "DIR: put in front of PATH for every step (stubs); repeatable")
 	fs.Var(&contexts, "context", "CONTEXT=NAME=VALUE: a variable a context provides; once given, jobs may only use contexts named here; repeatable")
-	fs.Var(&values, "pipeline-value", "NAME=VALUE: a pipeline value without the pipeline. prefix (trigger_source=scheduled_pipeline); repeatable")
+	fs.Var(&values, "pipeline-value", "NAME=VALUE: a pipeline value without the pipeline. prefix (trigger.type=scheduled_pipeline); repeatable")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -134,6 +134,11 @@ func validate(args []string, stdout io.Writer) error {
 	if err := add(orbcheck.CheckIncludedScripts(*src)); err != nil {
 		return err
 	}
+	// What CircleCI itself does with the orb (CC001-CC006): the orb passes them all now, so CI's
+	// validate step keeps it that way.
+	if err := add(orbcheck.CheckCircleCIRules(*src)); err != nil {
+		return err
+	}
 	return report(stdout, problems)
 }
 

@@ -168,6 +168,11 @@ func narrateLine(line string) string {
 		return "    · " + strings.TrimPrefix(line, "--> ")
 	case strings.HasPrefix(line, "<-- "):
 		return "    ✗ " + strings.TrimPrefix(line, "<-- ")
+	case strings.HasPrefix(line, "=== ") && strings.Contains(line, "circleci-agent step halt"):
+		// Say what the agent's command means, not just its name.
+		return "    ■ " + strings.TrimPrefix(line, "=== ") + "\n" +
+			"      (`circleci-agent step halt` is CircleCI's way to end a job early as successful: the steps\n" +
+			"       after it, here the automatic-rollback path, are skipped because the release passed)"
 	case strings.HasPrefix(line, "=== "):
 		return "    ■ " + strings.TrimPrefix(line, "=== ")
 	case strings.Contains(line, "approved automatically"):

@@ -184,7 +184,9 @@ func TestBranchPromotionFailsClearlyWithoutAStagedRelease(t *testing.T) {
 	}
 }
 
-func TestRollbackPipelineByParameters(t *testing.T) {
+// The rollback_pipeline example as CircleCI's rollback pipeline runs it: the Deploys view passes
+// the environment and the version to go back to as pipeline.deploy.* values.
+func TestRollbackPipelineFromTheDeploysView(t *testing.T) {
 	w := newTestWorld(t)
 	first, err := w.Commit("main", "release 1", false)
 	if err != nil {
@@ -195,12 +197,10 @@ func TestRollbackPipelineByParameters(t *testing.T) {
 		t.Fatal(err)
 	}
 	run(t, w, "build_and_promote", "release", "main", nil)
-	res := run(t, w, "rollback_pipeline", "rollback-production", "main", map[string]any{"run-rollback": true, "target-env": "production"})
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	res := runPipeline(t, w, Pipeline{Example: "rollback_pipeline", Workflow: "rollback-production", Branch: "main",
+		Values: map[string]any{"deploy.environment_name": "production", "deploy.component_name": "app",
+			"deploy.target_version": first, "deploy.current_version": "", "deploy.reason": "release 2 misbehaves"}})
+	wantAllSucceeded(t, res)
 	if _, version, _ := w.Apps["production"].Deployed(); version != first {
 		t.Fatalf("production runs version %s after the rollback, want %s", version, first)
 	}
@@ -236,11 +236,7 @@ func TestAWSVariantAssumesRolesByOIDC(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run(t, w, "aws_ecr_oidc", "release", "main", nil)
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	roles := map[string]bool{}
 	for _, session := range w.STS.Sessions() {
 		roles[session.RoleARN] = true
@@ -263,11 +259,7 @@ func TestGCPVariantWritesWorkloadIdentityCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	res := run(t, w, "gcp_artifact_registry", "release", "main", nil)
-	for _, j := range res.Jobs {
-		if j.Status != localrunner.StatusSuccess {
-			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
-		}
-	}
+	wantAllSucceeded(t, res)
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()
 	if production == "" || digestOf(staging) != digestOf(production) {
@@ -275,7 +267,7 @@ func TestGCPVariantWritesWorkloadIdentityCredentials(t *testing.T) {
 	}
 }
 
-// The nightly release runs only as the scheduled pipeline "nightly": a push runs nothing, the
+// The nightly release runs only on a schedule trigger (pipeline.trigger.type): a push runs nothing, the
 // schedule stages the release and holds it for approval, then promotes the same digest.
 func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 	w := newTestWorld(t)
@@ -287,11 +279,129 @@ func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 		t.Fatalf("a push ran the nightly workflow: %+v", pushed.Jobs)
 	}
 	res := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main",
-		Values: map[string]any{"trigger_source": "scheduled_pipeline", "schedule.name": "nightly"}})
+		Values: map[string]any{"trigger.type": "scheduled_pipeline"}})
 	wantJobs(t, res, map[string]localrunner.Status{"build": "success", "deploy-staging": "success", "hold-production": "success", "deploy-production": "success"})
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()
 	if digestOf(staging) != digestOf(production) {
 		t.Fatalf("production %s is not staging's digest %s", production, staging)
+	}
+}
+
+// The Helm example: the release is upgraded with the promoted digest on cimg/deploy (which ships
+// helm) and reaches production as the same digest staging ran.
+func TestHelmExample(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "helm release", false); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "helm_release", "release", "main", nil)
+	wantAllSucceeded(t, res)
+	staging, _, _ := w.Apps["staging"].Deployed()
+	production, _, _ := w.Apps["production"].Deployed()
+	if production == "" || digestOf(staging) != digestOf(production) {
+		t.Fatalf("production %q is not staging's digest %q", production, staging)
+	}
+}
+
+// A step that calls a CLI its image does not ship fails as on CircleCI: helm exists on
+// cimg/deploy only, not on the default cimg/base executor.
+func TestCLIsExistOnlyWhereTheImageShipsThem(t *testing.T) {
+	w := newTestWorld(t)
+	config := []byte(`version: 2.1
+jobs:
+  on-base:
+    docker: [{image: cimg/base:2025.01}]
+    steps:
+      - run: helm version
+  on-deploy:
+    docker: [{image: cimg/deploy:2026.10}]
+    steps:
+      - run: command -v helm && command -v kubectl
+  uninstalled-aws:
+    docker: [{image: cimg/deploy:2026.10}]
+    steps:
+      - run: aws --version
+workflows:
+  main:
+    jobs: [on-base, on-deploy, uninstalled-aws]
+`)
+	p, err := localrunner.Parse("tools.yml", config, w.Orbs())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.RunWorkflow(context.Background(), "main", localrunner.RunOptions{Branch: "main",
+		Env: []string{"PATH=/usr/bin:/bin"}, PathPrepend: []string{w.BinDir}, ImagePath: w.imagePath, WorkDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]localrunner.Status{"on-base": localrunner.StatusFailed, "on-deploy": localrunner.StatusSuccess, "uninstalled-aws": localrunner.StatusFailed}
+	for name, status := range want {
+		if j := res.Job(name); j == nil || j.Status != status {
+			t.Errorf("job %s: %+v, want %s", name, j, status)
+		}
+	}
+}
+
+// The Amazon ECS example: each deploy registers a task definition revision with the promoted
+// digest and points the service at it; production ends on staging's digest.
+func TestECSExample(t *testing.T) {
+	w := newTestWorld(t)
+	if _, err := w.Commit("main", "ecs release", false); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "aws_ecs", "release", "main", nil)
+	wantAllSucceeded(t, res)
+	staging, _, _ := w.Apps["staging"].Deployed()
+	production, _, _ := w.Apps["production"].Deployed()
+	if production == "" || digestOf(staging) != digestOf(production) {
+		t.Fatalf("production %q is not staging's digest %q", production, staging)
+	}
+}
+
+// A failed deploy step rolls back like a failed smoke test (issue 18 point 8): release 2's
+// production rollout never becomes ready, deploy-production fails at its deploy step, and
+// roll-back-production (requires deploy-production: failed) redeploys release 1. In a good run
+// the rollback job does not run.
+func TestFailedDeployStepRollsBack(t *testing.T) {
+	w := newTestWorld(t)
+	first, err := w.Commit("main", "release 1", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, w, "build_and_promote", "release", "main", nil)
+	wantJobs(t, res, map[string]localrunner.Status{"deploy-production": "success"})
+	if j := res.Job("roll-back-production"); j == nil || j.Status == localrunner.StatusSuccess || j.Status == localrunner.StatusFailed {
+		t.Fatalf("after a good deploy the rollback job ran: %+v", j)
+	}
+	second, err := w.Commit("main", "release 2", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res = runPipeline(t, w, Pipeline{Example: "build_and_promote", Workflow: "release", Branch: "main",
+		Env: []string{RolloutFailsEnv + "=production@" + second}})
+	wantJobs(t, res, map[string]localrunner.Status{"deploy-staging": "success", "deploy-production": "failed", "roll-back-production": "success"})
+	if _, version, _ := w.Apps["production"].Deployed(); version != first {
+		t.Fatalf("production runs version %s after the rollback, want %s", version, first)
+	}
+	if history := releases(t, w, "production"); !strings.Contains(history, "the deploy steps of deploy-production failed") {
+		t.Fatalf("the rollback is not in the production ledger: %s", history)
+	}
+}
+
+// wantAllSucceeded: every job succeeded, except the rollback job that runs only when a deploy
+// job failed (requires: [deploy-x: failed]), which must not have run at all.
+func wantAllSucceeded(t *testing.T, res *localrunner.Result) {
+	t.Helper()
+	for _, j := range res.Jobs {
+		if strings.HasPrefix(j.Name, "roll-back-") {
+			if j.Status == localrunner.StatusSuccess || j.Status == localrunner.StatusFailed {
+				t.Fatalf("job %s ran (%s) although no deploy failed", j.Name, j.Status)
+			}
+			continue
+		}
+		if j.Status != localrunner.StatusSuccess {
+			t.Fatalf("job %s: %s %s", j.Name, j.Status, j.Reason)
+		}
 	}
 }

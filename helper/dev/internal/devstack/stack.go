@@ -129,11 +129,11 @@ func (s *Stack) ProjectEnv() map[string]string {
 		"PRODUCTION_URL":      s.Apps["production"].URL,
 		"AWS_REGION":          "us-east-1",
 		// The STS emulator stands in for sts.us-east-1.amazonaws.com.
-		"SHIPGATE_STS_ENDPOINT": s.STS.URL,
+		"SHIPGATE_FLAG_STS_ENDPOINT": s.STS.URL,
 		// The stand-in services answer at once: shorter smoke-test pacing keeps local runs
-		// quick (flags read SHIPGATE_<FLAG> when the orb does not pass them).
-		"SHIPGATE_INTERVAL":     "1s",
-		"SHIPGATE_MAX_FAILURES": "3",
+		// quick (flags read SHIPGATE_FLAG_<NAME> when the orb does not pass them).
+		"SHIPGATE_FLAG_INTERVAL":     "1s",
+		"SHIPGATE_FLAG_MAX_FAILURES": "3",
 	}
 }
 

@@ -17,16 +17,21 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// StubNames are the commands stubbed on PATH in local runs: what cannot exist on a developer's
-// machine without cloud accounts or a container engine.
-var StubNames = []string{"docker", "kubectl", "circleci", "aws", "gcloud"}
+// Where a stub is on PATH models where the real tool exists on CircleCI (tools.go): BaseStubs
+// for every job (what cimg/base and the machine images ship, and the CircleCI CLI every job has),
+// ImageStubs only for a job whose image ships them, InstallableStubs only after a step installed
+// them (the stand-ins of the official orbs' install commands copy them onto PATH).
+var (
+	BaseStubs        = []string{"docker", "circleci"}
+	InstallableStubs = []string{"kubectl", "aws", "gcloud"}
+)
 
-// WriteStubs writes one shell script per stub into dir, each running `executable stub NAME`.
-func WriteStubs(dir, executable string) error {
+// WriteStubs writes one shell script per named stub into dir, each running `executable stub NAME`.
+func WriteStubs(dir, executable string, names ...string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, stub := range StubNames {
+	for _, stub := range names {
 		script := fmt.Sprintf("#!/bin/sh\n# shipgate devstack stub: %s is not available locally.\nexec %q stub %s \"$@\"\n", stub, executable, stub)
 		if err := os.WriteFile(filepath.Join(dir, stub), []byte(script), 0o755); err != nil {
 			return err
@@ -49,6 +54,8 @@ func RunStub(name string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		err = awsStub(args, stdout)
 	case "gcloud":
 		err = gcloudStub(args, stdout)
+	case "helm":
+		err = helmStub(args, stdout)
 	default:
 		err = fmt.Errorf("no stub named %q", name)
 	}
@@ -151,6 +158,61 @@ func dockerStub(args []string, stdin io.Reader, stdout io.Writer) error {
 	return nil
 }
 
+// helmStub handles `helm upgrade --install RELEASE CHART [--kube-context ENV] --set image=IMAGE
+// [--wait] [--timeout T] [--namespace N]` by deploying IMAGE to the stand-in service of ENV, as
+// kubectl set image does: the chart is not rendered, the image value is what reaches the service.
+func helmStub(args []string, stdout io.Writer) error {
+	if len(args) < 2 || args[0] != "upgrade" {
+		return fmt.Errorf("unsupported helm command %q", strings.Join(args, " "))
+	}
+	var kube []string
+	image := ""
+	for i := 1; i < len(args); i++ {
+		switch {
+		case args[i] == "--kube-context" && i+1 < len(args):
+			kube = append(kube, "--context", args[i+1])
+			i++
+		case args[i] == "--set" && i+1 < len(args):
+			for _, kv := range strings.Split(args[i+1], ",") {
+				if v, ok := strings.CutPrefix(kv, "image="); ok {
+					image = v
+				}
+			}
+			i++
+		case (args[i] == "--timeout" || args[i] == "--namespace" || args[i] == "-n") && i+1 < len(args):
+			i++
+		}
+	}
+	if image == "" {
+		return fmt.Errorf("helm upgrade without --set image=IMAGE: the stand-in service would not change")
+	}
+	if err := kubectlStub(append(kube, "set", "image", "deployment/app", "app="+image), stdout); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "Release \"app\" has been upgraded. Happy Helming! (local stub)")
+	return nil
+}
+
+// RolloutFailsEnv, set to ENV@VERSION, makes `kubectl rollout status` fail in ENV while the
+// stand-in service runs VERSION: that release's pods never become ready, any other's do.
+const RolloutFailsEnv = "SHIPGATE_DEVSTACK_ROLLOUT_FAILS"
+
+// runningVersion asks a stand-in service which version it runs (its state endpoint).
+func runningVersion(base string) (string, error) {
+	resp, err := http.Get(strings.TrimSuffix(base, "/") + "/-/state")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var state struct {
+		Version string `json:"version"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&state); err != nil {
+		return "", err
+	}
+	return state.Version, nil
+}
+
 // kubectlStub handles `kubectl [--context ENV] set image deployment/app app=IMAGE` by deploying
 // IMAGE to the stand-in service of ENV (--context, else $SHIPGATE_ENV), found at $<ENV>_URL;
 // `rollout status` succeeds.
@@ -169,6 +231,13 @@ func kubectlStub(args []string, stdout io.Writer) error {
 		}
 	}
 	if len(rest) >= 2 && rest[0] == "rollout" && rest[1] == "status" {
+		// A test makes the rollout of one environment fail (a release whose pods never become
+		// ready), to exercise a failed deploy step rather than a failed smoke test.
+		if failing, version, ok := strings.Cut(os.Getenv(RolloutFailsEnv), "@"); ok && env != "" && failing == env {
+			if running, err := runningVersion(os.Getenv(strings.ToUpper(env) + "_URL")); err != nil || running == version {
+				return fmt.Errorf("error: deployment \"app\" exceeded its progress deadline")
+			}
+		}
 		fmt.Fprintln(stdout, "deployment \"app\" successfully rolled out (local stub)")
 		return nil
 	}
@@ -254,17 +323,111 @@ func awsStub(args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "Updated context (local stub)")
 	case len(args) >= 2 && args[0] == "sts" && args[1] == "get-caller-identity":
 		fmt.Fprintf(stdout, "{\"Account\": %q}\n", AccountID)
+	case len(args) >= 2 && args[0] == "ecs":
+		return ecsStub(args[1:], stdout)
 	default:
 		return fmt.Errorf("unsupported aws command %q", strings.Join(args, " "))
 	}
 	return nil
 }
 
-// gcloudStub answers `gcloud auth configure-docker` and deploys `gcloud run deploy NAME --image
-// IMAGE` to the stand-in service of $SHIPGATE_ENV. Like the real gcloud, it needs the
-// external_account credentials that `shipgate gcp credentials` wrote.
+// ecsStub answers the Amazon ECS calls of a deploy by task definition revision, as the aws CLI
+// makes them: `register-task-definition --family F --container-definitions JSON` records a new
+// revision (kept in the job's home, like the service would keep it) and prints its ARN;
+// `update-service --cluster ENV --service S --task-definition ARN` deploys that revision's first
+// container image to the stand-in service of ENV; `wait services-stable` returns once it is.
+func ecsStub(args []string, stdout io.Writer) error {
+	flag := func(name string) string {
+		for i := 1; i < len(args); i++ {
+			if args[i] == name && i+1 < len(args) {
+				return args[i+1]
+			}
+			if v, ok := strings.CutPrefix(args[i], name+"="); ok {
+				return v
+			}
+		}
+		return ""
+	}
+	state := filepath.Join(os.Getenv("HOME"), ".shipgate-ecs-stub")
+	switch args[0] {
+	case "register-task-definition":
+		family := flag("--family")
+		var containers []struct {
+			Name  string `json:"name"`
+			Image string `json:"image"`
+		}
+		if err := json.Unmarshal([]byte(flag("--container-definitions")), &containers); err != nil || family == "" || len(containers) == 0 || containers[0].Image == "" {
+			return fmt.Errorf("register-task-definition wants --family and --container-definitions with an image: %v", err)
+		}
+		if err := os.MkdirAll(state, 0o755); err != nil {
+			return err
+		}
+		revisions, _ := filepath.Glob(filepath.Join(state, family+":*"))
+		arn := fmt.Sprintf("arn:aws:ecs:us-east-1:%s:task-definition/%s:%d", AccountID, family, len(revisions)+1)
+		if err := os.WriteFile(filepath.Join(state, fmt.Sprintf("%s:%d", family, len(revisions)+1)), []byte(containers[0].Image), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, arn)
+		return nil
+	case "update-service":
+		arn := flag("--task-definition")
+		_, revision, ok := strings.Cut(arn, ":task-definition/")
+		if !ok {
+			return fmt.Errorf("update-service wants --task-definition ARN, got %q", arn)
+		}
+		image, err := os.ReadFile(filepath.Join(state, revision))
+		if err != nil {
+			return fmt.Errorf("task definition %s is not registered", arn)
+		}
+		return kubectlStub([]string{"--context", flag("--cluster"), "set", "image", "deployment/app", "app=" + string(image)}, stdout)
+	case "wait":
+		if len(args) >= 2 && args[1] == "services-stable" {
+			return nil
+		}
+	}
+	return fmt.Errorf("unsupported aws ecs command %q", strings.Join(args, " "))
+}
+
+// gcloudStub answers `gcloud auth login --brief --cred-file FILE`, `gcloud auth
+// configure-docker` and deploys `gcloud run deploy NAME --image IMAGE` to the stand-in service of
+// $SHIPGATE_ENV. Like the real gcloud, it acts only for an account activated with `auth login`:
+// gcloud's own commands do not read GOOGLE_APPLICATION_CREDENTIALS (that variable is for client
+// libraries), which is why CircleCI's GCP OIDC recipe runs `gcloud auth login --brief
+// --cred-file` first (FACTS.md, "Learned from third-party software"). configure-docker itself
+// only edits the Docker config, but the push after it authenticates through gcloud's active
+// account, so the stub refuses it without one too. The active credential file is kept where
+// gcloud keeps its configuration ($CLOUDSDK_CONFIG, else ~/.config/gcloud).
 func gcloudStub(args []string, stdout io.Writer) error {
-	if err := checkExternalAccount(os.Getenv("GOOGLE_APPLICATION_CREDENTIALS")); err != nil {
+	config := os.Getenv("CLOUDSDK_CONFIG")
+	if config == "" {
+		config = filepath.Join(os.Getenv("HOME"), ".config", "gcloud")
+	}
+	active := filepath.Join(config, "shipgate-stub-active-credential-file")
+	if len(args) >= 2 && args[0] == "auth" && args[1] == "login" {
+		file := ""
+		for i := 2; i < len(args); i++ {
+			if args[i] == "--cred-file" && i+1 < len(args) {
+				file = args[i+1]
+			} else if strings.HasPrefix(args[i], "--cred-file=") {
+				file = strings.TrimPrefix(args[i], "--cred-file=")
+			}
+		}
+		if file == "" {
+			return fmt.Errorf("auth login: only --cred-file is supported here (no browser)")
+		}
+		if err := checkExternalAccount(file); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(config, 0o700); err != nil {
+			return err
+		}
+		return os.WriteFile(active, []byte(file), 0o600)
+	}
+	file, err := os.ReadFile(active)
+	if err != nil {
+		return fmt.Errorf("(gcloud.%s) You do not currently have an active account selected: run gcloud auth login --brief --cred-file=$GOOGLE_APPLICATION_CREDENTIALS", strings.Join(args[:min(2, len(args))], "."))
+	}
+	if err := checkExternalAccount(string(file)); err != nil {
 		return err
 	}
 	switch {

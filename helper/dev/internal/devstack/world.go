@@ -63,7 +63,10 @@ func (w *World) setup(ctx context.Context, self string) error {
 			return err
 		}
 	}
-	if err := WriteStubs(w.BinDir, self); err != nil {
+	if err := WriteStubs(w.BinDir, self, BaseStubs...); err != nil {
+		return err
+	}
+	if err := w.writeTools(self); err != nil {
 		return err
 	}
 	// The helper, built as a release asset.
@@ -182,20 +185,25 @@ func (w *World) gitOutput(args ...string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// ExampleConfig returns the `usage` of an orb example in src/examples as a config file.
+// ExampleConfig returns the `usage` of an orb example as the packed orb publishes it (the
+// packer keeps only version, setup, orbs, jobs and workflows of it: what users copy from the
+// orb registry), as a config file.
 func (w *World) ExampleConfig(name string) ([]byte, error) {
-	data, err := os.ReadFile(filepath.Join(w.Root, "src", "examples", name+".yml"))
+	data, err := os.ReadFile(w.OrbFile)
 	if err != nil {
 		return nil, err
 	}
-	var example struct {
-		Usage yaml.Node `yaml:"usage"`
+	var orb struct {
+		Examples map[string]struct {
+			Usage yaml.Node `yaml:"usage"`
+		} `yaml:"examples"`
 	}
-	if err := yaml.Unmarshal(data, &example); err != nil {
+	if err := yaml.Unmarshal(data, &orb); err != nil {
 		return nil, err
 	}
-	if example.Usage.Kind == 0 {
-		return nil, fmt.Errorf("example %s has no usage", name)
+	example, ok := orb.Examples[name]
+	if !ok || example.Usage.Kind == 0 {
+		return nil, fmt.Errorf("the packed orb has no example %s with a usage", name)
 	}
 	return yaml.Marshal(&example.Usage)
 }
@@ -203,9 +211,11 @@ func (w *World) ExampleConfig(name string) ([]byte, error) {
 // Pipeline names one workflow of an example to run, unmodified, as a pipeline on Branch.
 type Pipeline struct {
 	Example, Workflow, Branch string
-	// Params are pipeline parameters; Values are pipeline values such as trigger_source.
+	// Params are pipeline parameters; Values are pipeline values such as trigger.type.
 	Params map[string]any
 	Values map[string]any
+	// Env adds variables to every job of the run ("KEY=VALUE"), e.g. RolloutFailsEnv.
+	Env []string
 }
 
 // Run runs one workflow of an example, unmodified, through the local runner.
@@ -215,7 +225,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 	if err != nil {
 		return nil, err
 	}
-	pipeline, err := localrunner.Parse(example+".yml", config, map[string]string{"shipgate/shipgate": w.OrbFile})
+	pipeline, err := localrunner.Parse(example+".yml", config, w.Orbs())
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +237,8 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 		return nil, err
 	}
 	w.pipeline++
-	env := append(w.BaseEnv(), "SHIPGATE_RELEASE_BASE_URL="+w.ReleaseBaseURL)
+	env := append(w.BaseEnv(), "SHIPGATE_RELEASE_BASE_URL="+w.ReleaseBaseURL, ToolStoreEnv+"="+w.toolStore())
+	env = append(env, pl.Env...)
 	// CircleCI injects both OIDC tokens into every job; the local issuer mints them for this
 	// pipeline's branch.
 	for name, version := range map[string]int{"CIRCLE_OIDC_TOKEN": 1, "CIRCLE_OIDC_TOKEN_V2": 2} {
@@ -240,7 +251,7 @@ func (w *World) Run(ctx context.Context, pl Pipeline, log io.Writer) (*localrunn
 	return pipeline.RunWorkflow(ctx, workflow, localrunner.RunOptions{
 		Branch: branch, Revision: revision, Parameters: params, PipelineValues: pl.Values, PipelineNumber: w.pipeline,
 		ProjectUsername: "acme", ProjectReponame: "app",
-		Env: env, PathPrepend: []string{w.BinDir}, Contexts: w.Contexts(),
+		Env: env, PathPrepend: []string{w.BinDir}, ImagePath: w.imagePath, Contexts: w.Contexts(),
 		Source: w.SourceDir, LogWriter: log, WorkDir: filepath.Join(w.Dir, "runs", fmt.Sprintf("pipeline-%d-%s", w.pipeline, workflow)),
 	})
 }

@@ -441,9 +441,13 @@ func (wf *workflowRun) environment(job *PlannedJob, jobID string, buildNum int, 
 	env["HOME"] = home
 	env["BASH_ENV"] = bashEnv
 	path := env["PATH"]
-	if len(wf.opts.PathPrepend) > 0 {
+	prepend := wf.opts.PathPrepend
+	if wf.opts.ImagePath != nil {
+		prepend = append(wf.opts.ImagePath(job.Image), prepend...)
+	}
+	if len(prepend) > 0 {
 		var abs []string
-		for _, d := range wf.opts.PathPrepend {
+		for _, d := range prepend {
 			a, err := absPath(d)
 			if err != nil {
 				return nil, err

@@ -599,3 +599,39 @@ workflows:
 		t.Fatalf("the halt is not logged:\n%s", log)
 	}
 }
+
+// A CLI is on PATH only for jobs whose image ships it (RunOptions.ImagePath): a step calling it
+// on another image fails with 127, as on CircleCI.
+func TestImagePathGivesToolsPerImage(t *testing.T) {
+	tools := t.TempDir()
+	if err := os.WriteFile(filepath.Join(tools, "deploytool"), []byte("#!/bin/sh\necho deploytool ran\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	config := `
+version: 2.1
+jobs:
+  with-tool:
+    docker: [{image: cimg/deploy:2026.10}]
+    steps:
+      - run: deploytool
+  without-tool:
+    docker: [{image: cimg/base:2025.01}]
+    steps:
+      - run: deploytool
+workflows:
+  main:
+    jobs: [with-tool, without-tool]
+`
+	var images []string
+	res, log := runConfig(t, config, RunOptions{Branch: "main", Env: []string{"PATH=/usr/bin:/bin"}, ImagePath: func(image string) []string {
+		images = append(images, image)
+		if strings.HasPrefix(image, "cimg/deploy:") {
+			return []string{tools}
+		}
+		return nil
+	}})
+	got := statuses(res)
+	if got["with-tool"] != StatusSuccess || got["without-tool"] != StatusFailed || !strings.Contains(log, "deploytool ran") {
+		t.Fatalf("statuses %v, images asked %v\n%s", got, images, log)
+	}
+}

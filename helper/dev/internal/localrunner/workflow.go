@@ -43,6 +43,10 @@ type RunOptions struct {
 	Env []string
 	// PathPrepend lists directories put in front of PATH: stubs for what cannot run locally.
 	PathPrepend []string
+	// ImagePath, when set, gives the directories put in front of PATH (before PathPrepend) for
+	// a job whose primary image is image (e.g. "cimg/deploy:2026.10"): stand-ins for the tools
+	// that image ships, so a step finds a CLI only where CircleCI's image would have it.
+	ImagePath func(image string) []string
 	// Contexts, when not nil, holds the environment each context provides; a job that uses a
 	// context missing here fails. When nil, contexts are only logged.
 	Contexts map[string]map[string]string
@@ -550,6 +554,7 @@ func (p *Pipeline) pipelineValues(opts RunOptions, pipelineID string) (*circleci
 		"git.revision":      revision(opts),
 		"git.base_revision": "",
 		"trigger_source":    "webhook",
+		"trigger.type":      "webhook",
 		"schedule.name":     "",
 		"schedule.id":       "",
 	}

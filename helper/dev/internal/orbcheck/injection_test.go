@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ var baseArgs = map[string]map[string]any{
 	"smoke_test":            {"url": "https://app.invalid/version"},
 	"aws_assume_role":       {"role_arn": "arn:aws:iam::123456789012:role/deploy"},
 	"gcp_credentials":       {"provider": "projects/1/locations/global/workloadIdentityPools/p/providers/c"},
-	"deploy":                {"env": "staging", "steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}}},
+	"deploy_release":        {"env": "staging", "steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}}},
 	"ledger_prune":          {"env": "staging", "repo": "registry.invalid/app"},
 	"use_ledger_repository": {"repo": "registry.invalid/app-ledger"},
 }
@@ -221,5 +222,77 @@ func TestInjectionHarnessCatchesEval(t *testing.T) {
 	calls, mark, _ := r.run(t, runStep{origin: "good", name: "good", env: map[string]string{"P": `$(touch $MARK)`}, command: `shipgate x --flag "${P}"`})
 	if mark || len(calls) != 1 || strings.Join(calls[0], " ") != "shipgate x --flag $(touch $MARK)" {
 		t.Fatalf("stub calls %q, mark %v", calls, mark)
+	}
+}
+
+// optionPayloads are parameter values that a command would read as options if a script put them
+// where a path goes without "--" (issue 14 class 8: `mkdir -p "$PARAM_…"`).
+var optionPayloads = []string{"--dash-value", "-rf", "-"}
+
+// optionComplaint is what coreutils, bash builtins and the stubs' callers print for an option
+// they do not know.
+var optionComplaint = regexp.MustCompile(`(?i)(unrecognized|invalid|illegal|unknown) option|option requires an argument|usage: (mkdir|install|ln|rm|cd|dirname|basename)`)
+
+// Every string parameter of every command, set to a value starting with "-", reaches commands
+// as an operand or as a flag's value, never as an option: scripts end options with "--" before
+// paths, and a value that reaches the helper follows its flag (or "--").
+func TestParametersStartingWithADashAreNotOptions(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash is not installed")
+	}
+	x := loadPackedOrb(t)
+	r := newScriptRun(t)
+	commands := asMap(x.orb["commands"])
+	tested := 0
+	for _, name := range sortedKeys(commands) {
+		defs := asMap(asMap(commands[name])["parameters"])
+		for _, param := range sortedKeys(defs) {
+			if asMap(defs[param])["type"] != "string" {
+				continue
+			}
+			for _, payload := range optionPayloads {
+				args := map[string]any{}
+				for k, v := range baseArgs[name] {
+					args[k] = v
+				}
+				args[param] = payload
+				steps, err := x.expand("commands", name, args)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				for _, s := range steps {
+					calls, _, out := r.run(t, s)
+					if m := optionComplaint.FindString(out); m != "" {
+						t.Errorf("%s.%s = %q: step %q read it as an option (%q)\n%s", name, param, payload, s.name, m, out)
+					}
+					for _, call := range calls {
+						for i, arg := range call[1:] {
+							prev := call[i] // the argument before arg (call[0] is the program)
+							if arg == payload && i > 0 && !strings.HasPrefix(prev, "-") {
+								t.Errorf("%s.%s = %q: %s received it as an option: %q", name, param, payload, call[0], call)
+							}
+							if arg == payload && i == 0 {
+								t.Errorf("%s.%s = %q: %s received it as its first argument: %q", name, param, payload, call[0], call)
+							}
+						}
+					}
+				}
+				tested++
+			}
+		}
+	}
+	t.Logf("%d parameter/value combinations kept a leading dash out of option position", tested)
+}
+
+// The check above must be able to fail: a path without "--" is caught.
+func TestOptionHarnessCatchesAMissingDoubleDash(t *testing.T) {
+	r := newScriptRun(t)
+	_, _, out := r.run(t, runStep{origin: "bad", name: "bad", env: map[string]string{"P": "--dash-value"}, command: `mkdir -p "${P}"`})
+	if !optionComplaint.MatchString(out) {
+		t.Fatalf("mkdir without -- was not caught: %q", out)
+	}
+	_, _, out = r.run(t, runStep{origin: "good", name: "good", env: map[string]string{"P": "--dash-value"}, command: `mkdir -p -- "${P}"`})
+	if optionComplaint.MatchString(out) {
+		t.Fatalf("mkdir with -- was flagged: %q", out)
 	}
 }

@@ -38,6 +38,16 @@ const haltStub = `#!/bin/bash
 if [ "$1 $2" = "step halt" ]; then touch "$HALT"; fi
 `
 
+// markerStub stands in for the CircleCI CLI; with MARKER_FAILS=1 setting a marker to SUCCESS
+// fails, as it does when CircleCI's API is unreachable.
+const markerStub = `#!/bin/bash
+{ printf '%s\0' circleci "$@"; printf '\036\n'; } >>"$STUB_LOG"
+if [ "${MARKER_FAILS:-0}" = 1 ] && [[ " $* " == *" --status=SUCCESS "* ]]; then
+  echo "circleci: error: could not reach the deploys API" >&2
+  exit 1
+fi
+`
+
 // runJob executes a job's steps as CircleCI does: one bash per step sourcing $BASH_ENV,
 // on_success steps skipped after a failure, on_fail steps only after one, and
 // `circleci-agent step halt` ending the job successfully.
@@ -46,6 +56,7 @@ func runJob(t *testing.T, steps []runStep, extraEnv ...string) (calls []string, 
 	r := newScriptRun(t)
 	must(t, os.WriteFile(filepath.Join(r.stubs, "shipgate"), []byte(flowStub), 0o755))
 	must(t, os.WriteFile(filepath.Join(r.stubs, "circleci-agent"), []byte(haltStub), 0o755))
+	must(t, os.WriteFile(filepath.Join(r.stubs, "circleci"), []byte(markerStub), 0o755))
 	work := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(work, "release.json"), []byte(`{"schemaVersion":1}`), 0o644))
 	bashEnv := filepath.Join(work, "bash_env")
@@ -119,7 +130,7 @@ func summarise(argv []string) string {
 
 func deployJobSteps(t *testing.T) []runStep {
 	x := loadPackedOrb(t)
-	return stepsOf(t, x, "jobs", "deploy", map[string]any{
+	return stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", // install links the stub helper instead of downloading
 		"env":           "production",
 		"repository":    "registry.invalid/app/production",
@@ -149,7 +160,7 @@ func TestDeployJobRecordsAHealthyRelease(t *testing.T) {
 // ledger entry (a review finding: the entries used to refuse what promote had forced).
 func TestDeployJobForcePassesToEveryLedgerEntry(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB",
 		"env":           "production",
 		"repository":    "registry.invalid/app/production",
@@ -200,7 +211,7 @@ func TestDeployJobRollsBackABrokenRelease(t *testing.T) {
 
 func TestDeployJobWithoutAutoRollbackStopsAtTheFailedSmokeTest(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
 		"url": "https://app.invalid/version", "auto_rollback": false,
 		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
@@ -221,14 +232,14 @@ func TestRollbackJobRedeploysTheTargetWithMarkers(t *testing.T) {
 	calls, ok := runJob(t, steps)
 	want := []string{
 		"shipgate rollback",
-		"circleci run release plan --environment-name production --component-name app --target-version v-old --rollback",
-		"circleci run release update --status=RUNNING",
+		"circleci run release plan app-production-rollback --environment-name production --component-name app --target-version v-old --rollback",
+		"circleci run release update app-production-rollback --status=RUNNING",
 		"shipgate mark-deployed --image=registry.invalid/app/production@sha256:old --status=deploying --reason=manual rollback",
 		"kubectl set image deployment/app app=registry.invalid/app/production@sha256:old",
 		"shipgate mark-deployed --image=registry.invalid/app/production@sha256:old --reason=manual rollback",
 		"shipgate smoke-test --expect-version=v-old",
 		"shipgate mark-good --image=registry.invalid/app/production@sha256:old --reason=manual rollback",
-		"circleci run release update --status=SUCCESS",
+		"circleci run release update app-production-rollback --status=SUCCESS",
 	}
 	if !ok || strings.Join(calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("succeeded %v, calls:\n%s\nwant:\n%s", ok, strings.Join(calls, "\n"), strings.Join(want, "\n"))
@@ -239,7 +250,7 @@ func TestRollbackJobRedeploysTheTargetWithMarkers(t *testing.T) {
 // rollback, and nothing after it (the job's deliberate failure is not reported twice).
 func TestDeployJobMarkersAcrossAnAutomaticRollback(t *testing.T) {
 	x := loadPackedOrb(t)
-	steps := stepsOf(t, x, "jobs", "deploy", map[string]any{
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
 		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
 		"url": "https://app.invalid/version", "deploy_marker": true, "component": "app",
 		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
@@ -252,14 +263,85 @@ func TestDeployJobMarkersAcrossAnAutomaticRollback(t *testing.T) {
 		}
 	}
 	want := []string{
-		"circleci run release plan --environment-name production --component-name app --target-version v-new",
-		"circleci run release update --status=RUNNING",
-		"circleci run release update --status=FAILED --failure-reason smoke test failed; rolling back",
-		"circleci run release plan --environment-name production --component-name app --target-version v-old --rollback",
-		"circleci run release update --status=RUNNING",
-		"circleci run release update --status=SUCCESS",
+		"circleci run release plan app-production --environment-name production --component-name app --target-version v-new",
+		"circleci run release update app-production --status=RUNNING",
+		"circleci run release update app-production --status=FAILED --failure-reason smoke test failed; rolling back",
+		"circleci run release plan app-production-rollback --environment-name production --component-name app --target-version v-old --rollback",
+		"circleci run release update app-production-rollback --status=RUNNING",
+		"circleci run release update app-production-rollback --status=SUCCESS",
 	}
 	if ok || strings.Join(markers, "\n") != strings.Join(want, "\n") {
 		t.Errorf("succeeded %v, markers:\n%s\nwant:\n%s", ok, strings.Join(markers, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A deploy marker that cannot be set to SUCCESS after the release was marked good does not turn
+// the good release into a failed deploy (issue 16 point 8).
+func TestDeployJobMarkerFailureAfterGoodIsNotADeployFailure(t *testing.T) {
+	x := loadPackedOrb(t)
+	steps := stepsOf(t, x, "jobs", "deploy_release", map[string]any{
+		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
+		"url": "https://app.invalid/version", "deploy_marker": true, "component": "app",
+		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
+	})
+	calls, ok := runJob(t, steps, "MARKER_FAILS=1")
+	joined := strings.Join(calls, "\n")
+	if !ok || !strings.Contains(joined, "shipgate mark-good --image=registry.invalid/app/production@sha256:new") ||
+		!strings.Contains(joined, "circleci run release update app-production --status=SUCCESS") ||
+		!strings.HasSuffix(joined, "circleci-agent step halt") || strings.Contains(joined, "--status=FAILED") {
+		t.Errorf("succeeded %v, calls:\n%s", ok, joined)
+	}
+}
+
+// The smoke test is a stated choice per job (issue 18 point 8): smoke_test none runs no HTTP
+// check and marks the release good once the deploy steps passed; url without a URL is refused
+// before anything is marked good.
+func TestDeployJobSmokeTestChoice(t *testing.T) {
+	x := loadPackedOrb(t)
+	args := func(extra map[string]any) map[string]any {
+		a := map[string]any{
+			"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
+			"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": "true"}}},
+		}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return a
+	}
+	calls, ok := runJob(t, stepsOf(t, x, "jobs", "deploy_release", args(map[string]any{"smoke_test": "none"})))
+	joined := strings.Join(calls, "\n")
+	if !ok || strings.Contains(joined, "smoke-test") || !strings.Contains(joined, "shipgate mark-good --image=registry.invalid/app/production@sha256:new") {
+		t.Errorf("smoke_test none: succeeded %v, calls:\n%s", ok, joined)
+	}
+	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy_release", args(nil)))
+	joined = strings.Join(calls, "\n")
+	if ok || strings.Contains(joined, "smoke-test") || strings.Contains(joined, "mark-good") {
+		t.Errorf("smoke_test url without url: succeeded %v, calls:\n%s", ok, joined)
+	}
+	// A worker without a version endpoint: url with check_version false expects no version.
+	calls, ok = runJob(t, stepsOf(t, x, "jobs", "deploy_release", args(map[string]any{"url": "https://app.invalid/healthz", "check_version": false})))
+	joined = strings.Join(calls, "\n")
+	if !ok || !strings.Contains(joined, "shipgate smoke-test") {
+		t.Errorf("check_version false: succeeded %v, calls:\n%s", ok, joined)
+	}
+	if strings.Contains(joined, "--expect-version") {
+		t.Errorf("check_version false still expected a version:\n%s", joined)
+	}
+}
+
+// only_after_failed_deploy: when the newest ledger entry is not an unfinished or bad release
+// (here the stub's ledger says nothing), the rollback job ends successfully without rolling back.
+func TestRollbackJobOnlyAfterAFailedDeploy(t *testing.T) {
+	x := loadPackedOrb(t)
+	steps := stepsOf(t, x, "jobs", "rollback", map[string]any{
+		"helper_binary": "STUB", "env": "production", "repository": "registry.invalid/app/production",
+		"url": "https://app.invalid/version", "only_after_failed_deploy": true,
+		"steps": []any{map[string]any{"run": map[string]any{"name": "Roll out", "command": `kubectl set image deployment/app "app=${SHIPGATE_IMAGE}"`}}},
+	})
+	calls, ok := runJob(t, steps)
+	joined := strings.Join(calls, "\n")
+	if !ok || !strings.Contains(joined, "shipgate releases") || strings.Contains(joined, "shipgate rollback") ||
+		strings.Contains(joined, "kubectl") || !strings.HasSuffix(joined, "circleci-agent step halt") {
+		t.Errorf("succeeded %v, calls:\n%s", ok, joined)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// use_ledger_repository writes SHIPGATE_LEDGER_REPO to $BASH_ENV for every later step (the
+// use_ledger_repository writes SHIPGATE_FLAG_LEDGER_REPO to $BASH_ENV for every later step (the
 // helper reads it as --ledger-repo), expanding ${VAR}; a value that is not a repository
 // reference stops the step and writes nothing.
 func TestUseLedgerRepositoryExportsIt(t *testing.T) {
@@ -22,7 +22,7 @@ func TestUseLedgerRepositoryExportsIt(t *testing.T) {
 	step := steps[0]
 	step.env["REGISTRY"] = "127.0.0.1:5000"
 	// Source what the step wrote, as bash does at the start of the next step.
-	step.command += "\nbash -c 'source \"$BASH_ENV\"; printf \"next step sees [%s]\\n\" \"$SHIPGATE_LEDGER_REPO\"'"
+	step.command += "\nbash -c 'source \"$BASH_ENV\"; printf \"next step sees [%s]\\n\" \"$SHIPGATE_FLAG_LEDGER_REPO\"'"
 	_, _, out := r.run(t, step)
 	if !strings.Contains(out, "next step sees [127.0.0.1:5000/app-ledger]") {
 		t.Fatalf("output:\n%s", out)
@@ -32,7 +32,7 @@ func TestUseLedgerRepositoryExportsIt(t *testing.T) {
 		step := steps[0]
 		step.command += "\necho REACHED; cat \"$BASH_ENV\""
 		_, mark, out := r.run(t, step)
-		if mark || strings.Contains(out, "REACHED") || strings.Contains(out, "SHIPGATE_LEDGER_REPO=") {
+		if mark || strings.Contains(out, "REACHED") || strings.Contains(out, "SHIPGATE_FLAG_LEDGER_REPO=") {
 			t.Errorf("repo %q was accepted:\n%s", bad, out)
 		}
 	}

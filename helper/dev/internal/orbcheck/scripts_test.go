@@ -3,6 +3,7 @@ package orbcheck
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,6 +57,14 @@ func TestScriptRules(t *testing.T) {
 	}
 }
 
+// prelude is src/scripts/prelude.sh, which every packed step carries as SHIPGATE_PRELUDE.
+func prelude(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot, "src", "scripts", "prelude.sh"))
+	must(t, err)
+	return string(data)
+}
+
 func stepsOf(t *testing.T, x *expander, kind, name string, args map[string]any) []runStep {
 	t.Helper()
 	steps, err := x.expand(kind, name, args)
@@ -84,13 +93,12 @@ func TestParametersExpandVariablesWithoutAShell(t *testing.T) {
 	}
 }
 
-// promote exports SHIPGATE_DIGEST, which the helper would read as rollback's --digest: the
-// rollback script blanks it so the ledger chooses the target.
+// promote exports SHIPGATE_DIGEST; the rollback script passes --digest only from its own
+// parameter, so the ledger chooses the target (and the helper reads no exported name as a flag:
+// app.TestNoFlagInputIsAnExportedName).
 func TestRollbackDoesNotInheritTheReleasedDigest(t *testing.T) {
 	x := loadPackedOrb(t)
 	r := newScriptRun(t)
-	stub := "#!/bin/bash\n{ printf '%s\\0' shipgate \"$@\" \"SHIPGATE_DIGEST=${SHIPGATE_DIGEST-unset}\"; printf '\\036\\n'; } >>\"$STUB_LOG\"\n"
-	must(t, os.WriteFile(filepath.Join(r.stubs, "shipgate"), []byte(stub), 0o755))
 	for _, tt := range []struct {
 		digest, want string
 	}{
@@ -103,7 +111,7 @@ func TestRollbackDoesNotInheritTheReleasedDigest(t *testing.T) {
 			t.Fatalf("calls %q\n%s", calls, out)
 		}
 		got := strings.Join(calls[0], " ")
-		if !strings.Contains(got, tt.want) || !strings.HasSuffix(got, "SHIPGATE_DIGEST=") {
+		if !strings.Contains(got, tt.want) || (tt.digest == "" && strings.Contains(got, "--digest")) {
 			t.Errorf("argv %q", got)
 		}
 	}
@@ -149,7 +157,7 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 	run := func() (int, string) {
 		cmd := exec.Command("bash", "-eo", "pipefail", "-c", string(script))
 		cmd.Dir = home
-		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "MARK=" + mark,
+		cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "MARK=" + mark, "SHIPGATE_PRELUDE=" + prelude(t),
 			"PARAM_BASE_URL=" + srv.URL, "PARAM_VERSION=", "PARAM_SHA256=", "PARAM_BINARY=", "PARAM_INSTALL_DIR=",
 			"PARAM_TOKEN_VAR=SHIPGATE_DOWNLOAD_TOKEN"}
 		out, _ := cmd.CombinedOutput()
@@ -202,8 +210,8 @@ func TestInstallVerifiesTheHashInTheOrb(t *testing.T) {
 	must(t, err)
 	script = plain
 	before = requests
-	if code, out := run(); code != 2 || requests != before {
-		t.Errorf("no hashes: exit %d, %d downloads\n%s", code, requests-before, out)
+	if code, out := run(); code != 2 || requests != before || !strings.Contains(out, "not a release") || !strings.Contains(out, "'binary'") {
+		t.Errorf("no hashes (a dev: orb): exit %d, %d downloads, want exit 2 naming binary\n%s", code, requests-before, out)
 	}
 }
 
@@ -217,7 +225,7 @@ func TestInstallUsesAPreinstalledHelper(t *testing.T) {
 	must(t, err)
 	for _, env := range [][]string{{"PARAM_BINARY=" + helper}, {"PARAM_BINARY=", "SHIPGATE_HELPER_PATH=" + helper}} {
 		cmd := exec.Command("bash", "-eo", "pipefail", "-c", string(script))
-		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "PARAM_BASE_URL=http://127.0.0.1:1"}, env...)
+		cmd.Env = append([]string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "PARAM_BASE_URL=http://127.0.0.1:1", "SHIPGATE_PRELUDE=" + prelude(t)}, env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%v: %v\n%s", env, err, out)
 		}
@@ -227,8 +235,99 @@ func TestInstallUsesAPreinstalledHelper(t *testing.T) {
 		}
 	}
 	cmd := exec.Command("bash", "-eo", "pipefail", "-c", string(script))
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "PARAM_BINARY=" + filepath.Join(home, "missing")}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + home, "BASH_ENV=" + bashEnv, "PARAM_BINARY=" + filepath.Join(home, "missing"), "SHIPGATE_PRELUDE=" + prelude(t)}
 	if err := cmd.Run(); cmd.ProcessState.ExitCode() != 2 {
 		t.Errorf("missing binary: %v, want exit 2", err)
 	}
+}
+
+// One shared prelude (issue 12 point 8): the functions live only in prelude.sh, every packed
+// step that runs an orb script carries it verbatim as SHIPGATE_PRELUDE, and loading it runs
+// nothing.
+func TestScriptsShareOnePrelude(t *testing.T) {
+	definition := regexp.MustCompile(`(?m)^\s*([a-z_]+)\(\)\s*\{`)
+	shared := map[string]bool{}
+	for _, m := range definition.FindAllStringSubmatch(prelude(t), -1) {
+		shared[m[1]] = true
+	}
+	if !shared["expand_vars"] || !shared["is_true"] || !shared["set_phase"] {
+		t.Fatalf("prelude.sh defines %v", shared)
+	}
+	for _, f := range scripts(t) {
+		if filepath.Base(f) == "prelude.sh" {
+			continue
+		}
+		data, err := os.ReadFile(f)
+		must(t, err)
+		for _, m := range definition.FindAllStringSubmatch(string(data), -1) {
+			if shared[m[1]] {
+				t.Errorf("%s defines %s() again: use the prelude's", f, m[1])
+			}
+		}
+		if !strings.Contains(string(data), `"${SHIPGATE_PRELUDE:?`) {
+			t.Errorf("%s does not load the prelude", f)
+		}
+	}
+	x := loadPackedOrb(t)
+	want := prelude(t)
+	steps := 0
+	for _, kind := range []string{"commands", "jobs"} {
+		for _, name := range sortedKeys(asMap(x.orb[kind])) {
+			for _, s := range stepsOf(t, x, kind, name, injectionArgs(x, kind, name)) {
+				if !strings.Contains(s.command, "SHIPGATE_PRELUDE") {
+					continue
+				}
+				steps++
+				if s.env["SHIPGATE_PRELUDE"] != want {
+					t.Errorf("%s: step %q does not carry prelude.sh verbatim", s.origin, s.name)
+				}
+			}
+		}
+	}
+	if steps < 15 {
+		t.Errorf("only %d packed steps load the prelude", steps)
+	}
+	home := t.TempDir()
+	file, err := filepath.Abs(filepath.Join(repoRoot, "src", "scripts", "prelude.sh"))
+	must(t, err)
+	load := exec.Command("bash", "-c", `source "$1" && declare -F | wc -l`, "prelude", file)
+	load.Dir = home
+	out, err := load.CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != fmt.Sprint(len(shared)) {
+		t.Errorf("loading the prelude: %v, output %q (want only its %d functions)", err, out, len(shared))
+	}
+	if entries, _ := os.ReadDir(home); len(entries) != 0 {
+		t.Errorf("loading the prelude wrote %d files", len(entries))
+	}
+}
+
+// The prelude's booleans accept both spellings: environment: gives 1/0, a user may say true.
+func TestPreludeBooleans(t *testing.T) {
+	for value, want := range map[string]bool{"1": true, "true": true, "TRUE": true, "0": false, "false": false, "": false, "yes please": false} {
+		err := exec.Command("bash", "-c", `source "$1" && is_true "$2"`, "prelude", filepath.Join(repoRoot, "src", "scripts", "prelude.sh"), value).Run()
+		if (err == nil) != want {
+			t.Errorf("is_true %q = %v, want %v", value, err == nil, want)
+		}
+	}
+}
+
+// injectionArgs are arguments with which a command or job expands: the injection test's base
+// arguments for a command, a value for each required parameter of a job.
+func injectionArgs(x *expander, kind, name string) map[string]any {
+	if kind == "commands" {
+		return baseArgs[name]
+	}
+	required := map[string]any{
+		"env": "staging", "repository": "registry.invalid/app/staging", "to": "registry.invalid/app/production",
+		"url":   "https://app.invalid/version",
+		"steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}},
+	}
+	args := map[string]any{"helper_version": "v1.0.0"}
+	defs := asMap(asMap(asMap(x.orb[kind])[name])["parameters"])
+	for k := range defs {
+		if _, hasDefault := asMap(defs[k])["default"]; !hasDefault {
+			args[k] = required[k]
+		}
+	}
+	return args
 }

@@ -23,7 +23,7 @@ func TestReferenceIsCurrent(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Fatal("docs/orb-reference.md is stale or missing: run `make orb` and commit the result")
 	}
-	for _, name := range []string{"job `shipgate/deploy`", "command `shipgate/install`", "`auto_rollback`"} {
+	for _, name := range []string{"job `shipgate/deploy_release`", "command `shipgate/install`", "`auto_rollback`"} {
 		if !strings.Contains(want, name) {
 			t.Errorf("reference lacks %s", name)
 		}

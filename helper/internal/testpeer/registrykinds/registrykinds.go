@@ -2,11 +2,12 @@
 // depends on: real registries (CNCF distribution v3, Debian's docker-registry 2.8 when
 // installed, go-containerregistry's pkg/registry with the referrers API) and faithful doubles
 // of the ones that cannot run here (zot, Amazon ECR, Quay, Harbor before 2.5, distribution
-// 3.0.0 and 3.1.0, a registry that ignores paging, one that pages unsorted). A double is an HTTP proxy in front of a real
-// distribution registry that answers tags/list (and, where the modelled registry has none, the
-// referrers API) the way the modelled registry does; every other request reaches the real
-// registry. Each double's doc comment names the behaviour and its source (FACTS.md
-// "Registry behaviour…", and the registries' own source where it could be read).
+// 3.0.0 and 3.1.0, a registry that ignores paging, one that pages unsorted). A double is an
+// HTTP proxy in front of a real distribution registry that answers tags/list the way the
+// modelled registry does; every other request reaches the real registry, so a double has no
+// referrers API (distribution has none) unless StartOn puts it in front of a registry that has
+// one. Each double's doc comment names the behaviour and its source (FACTS.md "Registry
+// behaviour…", and the registries' own source where it could be read).
 //
 // The package knows nothing of the ledger: the referrers track and the ledger suite share it.
 // It is a test peer: the shipgate binary never imports it.
@@ -62,10 +63,8 @@ type spec struct {
 	name      string
 	behaviour string
 	// list is the double's tags/list; nil for a real registry.
-	list listing
-	// referrers is whether the double serves the referrers API (only with a backend that has it).
-	referrers bool
-	start     func(t testing.TB) *Kind
+	list  listing
+	start func(t testing.TB) *Kind
 }
 
 func doubleSpec(name, behaviour string, list listing) spec {
@@ -184,8 +183,8 @@ func (s spec) launch(t testing.TB) *Kind {
 		k = s.start(t)
 	} else {
 		backend := registryserver.StartT(t, registryserver.Options{})
-		d := StartDouble(t, backend.URL, s.list, s.referrers)
-		k = &Kind{Host: d.Host, Referrers: s.referrers, Double: d, Backend: backend.Host}
+		d := StartDouble(t, backend.URL, s.list, false)
+		k = &Kind{Host: d.Host, Double: d, Backend: backend.Host}
 	}
 	if k.Backend == "" {
 		k.Backend = k.Host
