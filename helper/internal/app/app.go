@@ -83,6 +83,7 @@ func commands(s *streams) []*cli.Command {
 		awsCommand(s),
 		smokeTestCommand(s),
 		lintCommand(s),
+		policyCommand(s),
 		gcpCommand(s),
 		versionCommand(s),
 		referenceCommand(s),

@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -100,17 +101,28 @@ func (l *linter) checkContext(e *entry) {
 		fmt.Sprintf("deploy job %s has no context", e.name), "")
 }
 
-// SG006: staging and production deploys must not share a context.
+// SG006: staging and production deploys must not share a context. The message names every
+// staging job that uses it, sorted, so it does not depend on the order of workflows (the
+// config-policy bundle, which sees mappings without order, words it the same).
 func (l *linter) checkSharedContexts() {
 	deploys := l.deployEntries()
-	staging := map[string]string{}
+	users := map[string][]string{}
 	for _, e := range deploys {
 		if e.env == envStaging {
 			for _, c := range e.contexts {
-				if _, seen := staging[c]; !seen {
-					staging[c] = e.name
+				if !contains(users[c], e.name) {
+					users[c] = append(users[c], e.name)
 				}
 			}
+		}
+	}
+	staging := map[string]string{}
+	for c, names := range users {
+		sort.Strings(names)
+		if len(names) == 1 {
+			staging[c] = "staging deploy job " + names[0] + " also uses"
+		} else {
+			staging[c] = "staging deploy jobs " + strings.Join(names, ", ") + " also use"
 		}
 	}
 	for _, e := range deploys {
@@ -124,7 +136,7 @@ func (l *linter) checkSharedContexts() {
 					where = e.node
 				}
 				l.add(RuleSharedContext, nodePos(where), entryScopes(e),
-					fmt.Sprintf("production deploy job %s%s uses context %s, which staging deploy job %s also uses", e.name, envNote(e), c, other), "")
+					fmt.Sprintf("production deploy job %s%s uses context %s, which %s", e.name, envNote(e), c, other), "")
 			}
 		}
 	}

@@ -137,6 +137,7 @@ var (
 		(*linter).checkRollbackCLIs,
 		(*linter).checkSharedContexts,
 		(*linter).checkRollbackPath,
+		(*linter).checkScheduledWorkflows,
 	}
 	deployChecks = []func(*linter, *entry){
 		(*linter).checkApproval,
@@ -147,6 +148,9 @@ var (
 		(*linter).checkSmokeTest,
 		(*linter).checkSerialGroup,
 		(*linter).checkInstalledCLIs,
+		(*linter).checkArtifactHandOver,
+		(*linter).checkKnownGoodRecord,
+		(*linter).checkForeignContext,
 	}
 )
 

@@ -45,6 +45,9 @@ type Options struct {
 	ShipgateOrbs []string
 	// FailOn is the least severity that fails the lint. The default is SeverityError.
 	FailOn Severity
+	// PolicyExceptions exempt CircleCI projects (by project ID) from rules in the config-policy
+	// bundle (`shipgate policy bundle`, docs/policies.md); the linter itself does not read them.
+	PolicyExceptions map[string][]string
 	// RollbackPipeline, when set, names the rollback pipeline config that exists for the file
 	// linted (CircleCI runs .circleci/rollback.yml for a rollback); SG011 then passes.
 	RollbackPipeline string
@@ -99,6 +102,11 @@ func (o *Options) Validate() error {
 	for job, ids := range o.JobDisable {
 		if err := check(fmt.Sprintf("job %q disable", job), ids); err != nil {
 			return err
+		}
+	}
+	for id := range o.PolicyExceptions {
+		if err := check("policy_exceptions", []string{id}); err != nil || strings.EqualFold(id, "all") {
+			return failure.New(failure.Usage, "policy_exceptions: unknown rule %q (see docs/lint.md)", id)
 		}
 	}
 	if o.FailOn != "" {

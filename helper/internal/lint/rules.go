@@ -101,7 +101,7 @@ const (
 	RuleUndeclaredPipelineParam = "SG108"
 )
 
-var rules = []Rule{
+var rules = append([]Rule{
 	{RuleProductionApproval, SeverityError, "production deploy without approval",
 		"add a `type: approval` job to the workflow and list it (directly or through another job) under the deploy job's `requires`"},
 	{RuleDeployFilters, SeverityError, "deploy job runs on every branch",
@@ -152,7 +152,7 @@ var rules = []Rule{
 		"rename the command (e.g. `deploy` → `deploy_release`): an unqualified call reads as CircleCI's built-in step"},
 	{RuleUndeclaredPipelineParam, SeverityError, "pipeline parameter not declared",
 		"declare it under the top-level `parameters:` (with a default), or remove the reference"},
-}
+}, deliveryRules...)
 
 // ruleSources are CircleCI's pages for the rules about what CircleCI itself enforces.
 var ruleSources = map[string]string{

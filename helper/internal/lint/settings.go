@@ -23,7 +23,9 @@ type settings struct {
 	DeployJobs    map[string]string `yaml:"deploy_jobs"`
 	NotDeployJobs []string          `yaml:"not_deploy_jobs"`
 	ShipgateOrbs  []string          `yaml:"shipgate_orbs"`
-	Jobs          map[string]struct {
+	// PolicyExceptions: rule ID -> CircleCI project IDs exempt from it in the policy bundle.
+	PolicyExceptions map[string][]string `yaml:"policy_exceptions"`
+	Jobs             map[string]struct {
 		Disable []string `yaml:"disable"`
 	} `yaml:"jobs"`
 }
@@ -38,12 +40,13 @@ func ParseSettings(name string, data []byte) (Options, error) {
 		return Options{}, failure.Wrap(failure.Usage, err, "reading lint settings %s", name)
 	}
 	opts := Options{
-		ReleaseBranch: s.ReleaseBranch,
-		StagingBranch: s.StagingBranch,
-		Disable:       s.Disable,
-		DeployJobs:    s.DeployJobs,
-		NotDeployJobs: s.NotDeployJobs,
-		ShipgateOrbs:  s.ShipgateOrbs,
+		ReleaseBranch:    s.ReleaseBranch,
+		StagingBranch:    s.StagingBranch,
+		Disable:          s.Disable,
+		DeployJobs:       s.DeployJobs,
+		NotDeployJobs:    s.NotDeployJobs,
+		ShipgateOrbs:     s.ShipgateOrbs,
+		PolicyExceptions: s.PolicyExceptions,
 	}
 	if s.FailOn != "" {
 		sev, err := ParseSeverity(s.FailOn)
@@ -88,6 +91,16 @@ func (o Options) Merge(over Options) Options {
 			merged[k] = v
 		}
 		o.DeployJobs = merged
+	}
+	if len(over.PolicyExceptions) > 0 {
+		merged := map[string][]string{}
+		for k, v := range o.PolicyExceptions {
+			merged[k] = v
+		}
+		for k, v := range over.PolicyExceptions {
+			merged[k] = append(merged[k], v...)
+		}
+		o.PolicyExceptions = merged
 	}
 	if len(over.JobDisable) > 0 {
 		merged := map[string][]string{}
