@@ -35,6 +35,7 @@ func promoteCommand(s *streams) *cli.Command {
 			&cli.StringFlag{Name: "env", Usage: "the destination's environment: refuse a digest marked bad there (default: the one environment of the destination's ledger)"},
 			&cli.BoolFlag{Name: "no-env-check", Usage: "promote without checking bad marks (no environment known); the explicit unsafe path"},
 			&cli.BoolFlag{Name: "force", Usage: "promote even a digest marked bad in --env"},
+			ledgerRepoFlag(),
 			&cli.BoolFlag{Name: "allow-tag", Usage: "accept a source given by tag (resolved once, and printed)"},
 			&cli.BoolFlag{Name: "no-referrers", Usage: "do not copy signatures, attestations and SBOMs that refer to the digest"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (per blob: present, mount or copy) and write nothing"},
@@ -72,6 +73,7 @@ type promoteOptions struct {
 	release     *artifact.Release
 	releaseFile string
 	dsts        []registry.Repository
+	ledgers     []registry.Repository // where the destinations' verdicts live: dsts, or --ledger-repo
 	tags        []string
 	env         string
 	noEnvCheck  bool
@@ -99,6 +101,15 @@ func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
 			return o, err
 		}
 		o.dsts = append(o.dsts, repo)
+	}
+	// The verdict lives where the environment's ledger does.
+	o.ledgers = o.dsts
+	if value := c.String("ledger-repo"); value != "" {
+		repo, err := registry.ParseRepository(value)
+		if err != nil {
+			return o, err
+		}
+		o.ledgers = []registry.Repository{repo}
 	}
 	// --env may come from the job's SHIPGATE_FLAG_ENV: with --no-env-check it still names the
 	// environment exported, and the check is skipped (said on stderr).
@@ -178,7 +189,7 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 	if p.force {
 		return nil
 	}
-	for _, dst := range p.dsts {
+	for _, dst := range p.ledgers {
 		l := ledger.New(p.client, dst)
 		env := p.env
 		if env == "" {
@@ -193,7 +204,7 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 			case 1:
 				env = envs[0]
 				p.s.progress("checking bad marks in %s, the only environment of %s's ledger (--env to name it)", env, dst)
-				if len(p.dsts) == 1 {
+				if len(p.ledgers) == 1 {
 					p.env = env
 				}
 			default:
