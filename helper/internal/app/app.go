@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/urfave/cli/v2"
 
@@ -22,11 +23,24 @@ var Version = "dev"
 // env is the process environment as commands see it; tests replace it.
 type env func(string) string
 
-// streams carries a run's output sinks and environment to the command files.
+// streams carries a run's output sinks, environment and dependencies to the command files.
 type streams struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv env
+	deps   deps
+}
+
+// deps are the outside world a run depends on beyond its environment: passed in, never patched
+// into package variables, so tests run in parallel with their own (issue 12 point 5).
+type deps struct {
+	stdin io.Reader
+	aws   awsDeps
+	gcp   gcpDeps
+}
+
+func defaultDeps() deps {
+	return deps{stdin: os.Stdin, aws: defaultAWSDeps(), gcp: defaultGCPDeps()}
 }
 
 // Run executes shipgate with args (args[0] is the program name) and returns the exit code.
@@ -36,9 +50,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env) int {
-	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv}
+	return runWith(ctx, args, stdout, stderr, getenv, defaultDeps())
+}
+
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, getenv env, d deps) int {
+	// Progress comes from several goroutines at once (blob copies, heartbeats): one line per
+	// write, never interleaved, whatever stderr is.
+	stderr = &lockedWriter{w: stderr}
+	s := &streams{stdout: stdout, stderr: stderr, getenv: getenv, deps: d}
 	application := newApp(s)
 	err := application.RunContext(ctx, args)
+	if sig, ok := interruptedBy(ctx); ok && err != nil {
+		// Whatever the command was doing when the signal came, it stopped because of it.
+		reportError(stderr, fmt.Errorf("%s: %w", sig, err))
+		return sig.exitCode()
+	}
 	return reportError(stderr, err)
 }
 
@@ -49,8 +75,14 @@ func newApp(s *streams) *cli.App {
 		Version: Version,
 		Description: "shipgate is the helper behind the shipgate CircleCI orb. Every command also runs standalone.\n" +
 			"Exit codes: 0 done, 1 internal error, 2 bad usage, 3 refused (auth), 4 not found,\n" +
-			"5 refused by a safety rule, 6 unhealthy, 7 dependency unavailable.\n" +
-			"Every flag can also be set as SHIPGATE_FLAG_<FLAG_NAME> (an empty value counts as unset).",
+			"5 refused by a safety rule, 6 unhealthy, 7 dependency unavailable, 130/143 interrupted (SIGINT/SIGTERM).\n" +
+			"Every flag can also be set as SHIPGATE_FLAG_<FLAG_NAME> (an empty value counts as unset).\n\n" +
+			"Examples:\n" +
+			"  shipgate record-artifact --image registry.example.com/app:$CIRCLE_SHA1 --export-to $BASH_ENV\n" +
+			"  shipgate promote --release release.json --to registry.example.com/prod/app --env production\n" +
+			"  shipgate releases --repo registry.example.com/prod/app --env production\n" +
+			"  shipgate rollback --repo registry.example.com/prod/app --env production --export-to $BASH_ENV\n" +
+			"  shipgate promote --help   (every command's flags and examples)",
 		Writer:          s.stdout,
 		ErrWriter:       s.stderr,
 		HideHelpCommand: true,
@@ -61,9 +93,26 @@ func newApp(s *streams) *cli.App {
 		},
 		Commands: commands(s),
 		Metadata: map[string]any{"streams": s},
+		// Shell completion: `source <(shipgate completion bash)`-style scripts call the binary with
+		// --generate-bash-completion (urfave/cli's autocomplete/ scripts; docs/interface.md).
+		EnableBashCompletion: true,
+		Suggest:              true,
+		// urfave/cli's own --help and --version are package globals that every run writes to
+		// (BoolFlag.Apply); runs in one process (the tests, in parallel) would race on them.
+		// Each app gets its own instances instead; urfave still recognises them by name.
+		HideHelp:    true,
+		HideVersion: true,
+		Flags:       []cli.Flag{newHelpFlag(), &cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version", DisableDefaultText: true}},
+	}
+	application.Action = func(ctx *cli.Context) error {
+		if ctx.Bool("version") { // HideVersion turned urfave's own check off (see above)
+			cli.ShowVersion(ctx)
+			return nil
+		}
+		return unknownSubcommand(ctx, application.Commands)
 	}
 	for _, c := range application.Commands {
-		prepareCommand(c)
+		prepareCommand(c, "")
 	}
 	return application
 }
@@ -86,6 +135,7 @@ func commands(s *streams) []*cli.Command {
 		policyCommand(s),
 		gcpCommand(s),
 		versionCommand(s),
+		completionCommand(s),
 		referenceCommand(s),
 	)
 	return cmds
@@ -93,10 +143,28 @@ func commands(s *streams) []*cli.Command {
 
 // prepareCommand applies the conventions every command shares: SHIPGATE_FLAG_<NAME> environment
 // variables for flags (empty counts as unset), and usage errors mapped to exit code 2.
-func prepareCommand(c *cli.Command) {
+func prepareCommand(c *cli.Command, parent string) {
+	path := strings.TrimSpace(parent + " " + c.Name)
+	addExamples(c, path)
+	// urfave/cli adds a "help" subcommand to every command at run time; decide now.
+	leaf := len(c.Subcommands) == 0
+	c.HideHelp = true // its global --help flag: see newApp
+	c.Flags = append(c.Flags, newHelpFlag())
+	if leaf {
+		// `promote help` would otherwise be a subcommand; --help stays.
+		c.HideHelpCommand = true
+	} else if c.Action == nil {
+		c.Action = func(ctx *cli.Context) error { return unknownSubcommand(ctx, c.Subcommands) }
+	}
 	before := c.Before
 	c.Before = func(ctx *cli.Context) error {
-		if err := applyFlagEnvironment(ctx, c.Flags); err != nil {
+		if leaf {
+			// First: a stray word means later flags were not parsed (issue 18 point 1).
+			if err := checkArguments(ctx, c); err != nil {
+				return err
+			}
+		}
+		if err := applyFlagEnvironment(ctx, withoutHelp(c.Flags)); err != nil {
 			return err
 		}
 		// A bad --export-to is bad usage: refuse it before anything is attempted, not after a
@@ -114,7 +182,7 @@ func prepareCommand(c *cli.Command) {
 	c.OnUsageError = func(_ *cli.Context, err error, _ bool) error { return usageError(err) }
 	applyTimeout(c)
 	for _, sub := range c.Subcommands {
-		prepareCommand(sub)
+		prepareCommand(sub, path)
 	}
 }
 
@@ -232,6 +300,34 @@ func versionCommand(s *streams) *cli.Command {
 			return err
 		},
 	}
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// newHelpFlag is a command's own --help (see newApp).
+func newHelpFlag() cli.Flag {
+	return &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}
+}
+
+// withoutHelp is flags without --help, which is never read from the environment.
+func withoutHelp(flags []cli.Flag) []cli.Flag {
+	out := make([]cli.Flag, 0, len(flags))
+	for _, f := range flags {
+		if f.Names()[0] != "help" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func hasFlag(flags []cli.Flag, name string) bool {

@@ -19,13 +19,21 @@ type cliResult struct {
 // real environment is visible), capturing its output.
 func runCLI(t testing.TB, environment map[string]string, args ...string) cliResult {
 	t.Helper()
+	return runCLIWith(t, defaultDeps(), environment, args...)
+}
+
+// runCLIWith is runCLI with the given dependencies (a test's STS retry policy, a token minter, a
+// stdin).
+func runCLIWith(t testing.TB, d deps, environment map[string]string, args ...string) cliResult {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(name string) string { return environment[name] }
-	code := run(context.Background(), append([]string{"shipgate"}, args...), &stdout, &stderr, getenv)
+	code := runWith(context.Background(), append([]string{"shipgate"}, args...), &stdout, &stderr, getenv, d)
 	return cliResult{stdout: stdout.String(), stderr: stderr.String(), code: code}
 }
 
 func TestUnknownFlagIsUsageError(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "version", "--no-such-flag")
 	if r.code != 2 {
 		t.Fatalf("exit %d, want 2 (stderr %q)", r.code, r.stderr)
@@ -36,6 +44,7 @@ func TestUnknownFlagIsUsageError(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "version")
 	if r.code != 0 || strings.TrimSpace(r.stdout) != Version {
 		t.Fatalf("version: code %d stdout %q", r.code, r.stdout)
@@ -43,6 +52,7 @@ func TestVersion(t *testing.T) {
 }
 
 func TestFlagEnvName(t *testing.T) {
+	t.Parallel()
 	if got := FlagEnvName("export-to"); got != "SHIPGATE_FLAG_EXPORT_TO" {
 		t.Fatal(got)
 	}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os/exec"
@@ -14,20 +13,25 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
-// awsHooks are the seams tests replace: the program runner used to mint tokens, whether minting
-// is possible, the retry backoff and the clock. Production code leaves them at their defaults.
-var awsHooks = struct {
+// awsDeps are what the AWS commands need from the outside world: the program runner used to
+// mint tokens, whether minting is possible, the retry backoff, the clock, the HTTP client and
+// where the ECR API is. newApp passes them in (defaultDeps); tests pass their own, so they can
+// run in parallel.
+type awsDeps struct {
 	runner     oidctoken.Runner
 	canMint    func(s *streams) bool
 	retry      awsrole.Retry
 	now        func() time.Time
 	httpClient *http.Client
-}{
-	runner:  oidctoken.ExecRunner,
-	canMint: circleciAvailable,
-	now:     time.Now,
+	// ecrEndpoint returns the ECR API URL for a region; nil is AWS's own.
+	ecrEndpoint func(region string) string
+}
+
+func defaultAWSDeps() awsDeps {
+	return awsDeps{runner: oidctoken.ExecRunner, canMint: circleciAvailable, now: time.Now}
 }
 
 // circleciAvailable reports whether `circleci run oidc get` can mint a token: inside a CircleCI
@@ -95,7 +99,7 @@ func tokenSource(c *cli.Context, s *streams) (token, mint oidctoken.Source, err 
 		return nil, nil, failure.New(failure.Usage, "--token-env %q: want an environment variable name", envName)
 	}
 	if audience != "" {
-		m := oidctoken.MintSource{Audience: audience, Run: awsHooks.runner}
+		m := oidctoken.MintSource{Audience: audience, Run: s.deps.aws.runner}
 		return m, m, nil
 	}
 	if file != "" {
@@ -103,15 +107,15 @@ func tokenSource(c *cli.Context, s *streams) (token, mint oidctoken.Source, err 
 	} else {
 		token = oidctoken.EnvSource{Getenv: s.getenv, Name: envName}
 	}
-	if awsHooks.canMint(s) {
-		mint = refreshSource(c.Context, token)
+	if s.deps.aws.canMint(s) {
+		mint = refreshSource(c.Context, s, token)
 	}
 	return token, mint, nil
 }
 
 // refreshSource mints tokens for the audience of the token src holds (CircleCI's default
 // audience is the org ID), or nil when src has no readable token.
-func refreshSource(ctx context.Context, src oidctoken.Source) oidctoken.Source {
+func refreshSource(ctx context.Context, s *streams, src oidctoken.Source) oidctoken.Source {
 	raw, err := src.Token(ctx)
 	if err != nil {
 		return nil
@@ -120,7 +124,7 @@ func refreshSource(ctx context.Context, src oidctoken.Source) oidctoken.Source {
 	if claims == nil || len(claims.Audience) == 0 || err != nil && failure.KindOf(err) != failure.Usage {
 		return nil
 	}
-	return oidctoken.MintSource{Audience: claims.Audience[0], Run: awsHooks.runner}
+	return oidctoken.MintSource{Audience: claims.Audience[0], Run: s.deps.aws.runner}
 }
 
 func validEnvName(name string) bool {
@@ -155,7 +159,7 @@ func defaultSessionName(s *streams, pipelineNumber string) string {
 	}
 	project, job := s.getenv("CIRCLE_PROJECT_REPONAME"), s.getenv("CIRCLE_JOB")
 	if project == "" && number == "" && job == "" {
-		return awsrole.SessionName("shipgate", strconv.FormatInt(awsHooks.now().Unix(), 10))
+		return awsrole.SessionName("shipgate", strconv.FormatInt(s.deps.aws.now().Unix(), 10))
 	}
 	return awsrole.SessionName(project, number, job)
 }
@@ -166,11 +170,11 @@ func exchangeOptions(c *cli.Context, s *streams) (awsrole.Options, error) {
 	var o awsrole.Options
 	o.RoleARN = c.String("role-arn")
 	if o.RoleARN == "" {
-		return o, failure.New(failure.Usage, "--role-arn is required")
+		return o, missingFlag("role-arn", "the IAM role ARN to assume")
 	}
 	o.Region = firstNonEmpty(c.String("region"), s.getenv("AWS_REGION"), s.getenv("AWS_DEFAULT_REGION"))
 	if o.Region == "" {
-		return o, failure.New(failure.Usage, "--region is required (or set $AWS_REGION)")
+		return o, missingFlag("region", "the AWS region (or set $AWS_REGION)")
 	}
 	o.ChainRoleARNs = c.StringSlice("chain-role-arn")
 	o.AllowedAccountIDs = splitIDs(c.StringSlice("allowed-account-ids"))
@@ -196,9 +200,9 @@ func exchangeOptions(c *cli.Context, s *streams) (awsrole.Options, error) {
 		return o, err
 	}
 	o.Timeout = c.Duration("timeout")
-	o.Retry = awsHooks.retry
-	o.Now = awsHooks.now
-	o.HTTPClient = awsHooks.httpClient
+	o.Retry = s.deps.aws.retry
+	o.Now = s.deps.aws.now
+	o.HTTPClient = s.deps.aws.httpClient
 	o.Progress = s.progress
 	warnEndpointOverride(s, o.Endpoint)
 	return o, nil
@@ -260,5 +264,5 @@ type awsSummary struct {
 }
 
 func (a awsSummary) text() string {
-	return fmt.Sprintf("assumed %s (account %s, region %s) until %s\n", a.AssumedRoleARN, a.Account, a.Region, a.Expiration)
+	return safetext.Sprintf("assumed %s (account %s, region %s) until %s\n", a.AssumedRoleARN, a.Account, a.Region, a.Expiration)
 }

@@ -31,6 +31,10 @@ func awsAssumeRoleCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			// The required flag first: a bare `aws assume-role` names it, not an option's detail.
+			if err := requireFlags(c, [2]string{"role-arn", "the IAM role ARN to assume"}); err != nil {
+				return err
+			}
 			write, exportTo, profile := c.String("write"), c.String("export-to"), c.String("profile")
 			var files awsrole.ProfileFiles
 			switch write {

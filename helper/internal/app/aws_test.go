@@ -30,6 +30,14 @@ type awsEnv struct {
 	sts    *stsemulator.Emulator
 	dir    string
 	minted []string
+	deps   deps
+}
+
+// run runs the CLI in-process with the environment's dependencies (its own, so tests using
+// different ones can run in parallel).
+func (e *awsEnv) run(t testing.TB, environment map[string]string, args ...string) cliResult {
+	t.Helper()
+	return runCLIWith(t, e.deps, environment, args...)
 }
 
 // newAWSEnv starts an issuer and an STS emulator trusting it, and shortens retries: waits are
@@ -49,12 +57,11 @@ func newAWSEnv(t *testing.T) *awsEnv {
 	emu.AddRole(stsemulator.Role{ARN: testChain, TrustedRoles: []string{testRole}})
 	emu.AddRole(stsemulator.Role{ARN: testNobody, Federated: issuer.URL, Aud: testOrg, SubLike: []string{"org/other/*"}})
 	e := &awsEnv{issuer: issuer, sts: emu, dir: t.TempDir()}
-	saved := awsHooks
-	t.Cleanup(func() { awsHooks = saved })
-	awsHooks.retry = awsrole.Retry{Attempts: 3, Base: time.Millisecond, Max: 4 * time.Millisecond,
+	e.deps = defaultDeps()
+	e.deps.aws.retry = awsrole.Retry{Attempts: 3, Base: time.Millisecond, Max: 4 * time.Millisecond,
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }}
-	awsHooks.canMint = func(*streams) bool { return false }
-	awsHooks.runner = func(_ context.Context, name string, args ...string) ([]byte, []byte, error) {
+	e.deps.aws.canMint = func(*streams) bool { return false }
+	e.deps.aws.runner = func(_ context.Context, name string, args ...string) ([]byte, []byte, error) {
 		tok := e.mint(t, oidcissuer.Token{})
 		return []byte(tok + "\n"), nil, nil
 	}
@@ -87,11 +94,12 @@ func (e *awsEnv) environment(token string) map[string]string {
 }
 
 func TestAWSAssumeRoleWriters(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
 	env := e.environment(e.mint(t, oidcissuer.Token{}))
 	exportTo := filepath.Join(e.dir, "bash_env")
 
-	r := runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--export-to", exportTo, "--output", "json")
+	r := e.run(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--export-to", exportTo, "--output", "json")
 	if r.code != 0 {
 		t.Fatalf("env: exit %d: %s", r.code, r.stderr)
 	}
@@ -121,7 +129,7 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 	}
 	env["SHIPGATE_PIPELINE_NUMBER"] = "1234"
 	env["CIRCLE_JOB"] = strings.Repeat("very long job name ", 5)
-	if r := runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json"); r.code != 0 {
+	if r := e.run(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json"); r.code != 0 {
 		t.Fatalf("long job name: exit %d: %s", r.code, r.stderr)
 	}
 	calls := e.sts.Calls()
@@ -131,7 +139,7 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 	delete(env, "SHIPGATE_PIPELINE_NUMBER")
 	env["CIRCLE_JOB"] = "deploy to prod"
 
-	r = runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json", "--duration", "15m")
+	r = e.run(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json", "--duration", "15m")
 	var cp awsrole.CredentialProcess
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &cp) != nil || cp.Version != 1 || cp.AccessKeyID == "" || cp.SessionToken == "" {
 		t.Fatalf("json: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
@@ -142,7 +150,7 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 
 	env["SHIPGATE_FLAG_ROLE_ARN"] = testRole
 	env["SHIPGATE_FLAG_STS_ENDPOINT"] = e.sts.URL
-	r = runCLI(t, env, "aws", "assume-role", "--write", "profile", "--profile", "ci", "--export-to", exportTo)
+	r = e.run(t, env, "aws", "assume-role", "--write", "profile", "--profile", "ci", "--export-to", exportTo)
 	if r.code != 0 {
 		t.Fatalf("profile: exit %d: %s", r.code, r.stderr)
 	}
@@ -156,22 +164,23 @@ func TestAWSAssumeRoleWriters(t *testing.T) {
 }
 
 func TestAWSChainAndCredentialProcess(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
 	env := e.environment(e.mint(t, oidcissuer.Token{}))
-	r := runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--chain-role-arn", testChain, "--allowed-account-ids", "210987654321",
+	r := e.run(t, env, "aws", "assume-role", "--role-arn", testRole, "--chain-role-arn", testChain, "--allowed-account-ids", "210987654321",
 		"--sts-endpoint", e.sts.URL, "--write", "json")
 	if r.code != 0 {
 		t.Fatalf("chain: exit %d: %s", r.code, r.stderr)
 	}
 	// credential-process mints a fresh token on every call when the circleci CLI is there.
-	awsHooks.canMint = func(*streams) bool { return true }
+	e.deps.aws.canMint = func(*streams) bool { return true }
 	var ran [][]string
-	awsHooks.runner = func(_ context.Context, name string, args ...string) ([]byte, []byte, error) {
+	e.deps.aws.runner = func(_ context.Context, name string, args ...string) ([]byte, []byte, error) {
 		ran = append(ran, append([]string{name}, args...))
 		return []byte(e.mint(t, oidcissuer.Token{})), nil, nil
 	}
 	for i := 0; i < 2; i++ {
-		r = runCLI(t, env, "aws", "credential-process", "--role-arn", testRole, "--sts-endpoint", e.sts.URL)
+		r = e.run(t, env, "aws", "credential-process", "--role-arn", testRole, "--sts-endpoint", e.sts.URL)
 		var cp awsrole.CredentialProcess
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &cp) != nil || cp.SecretAccessKey == "" {
 			t.Fatalf("credential-process: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
@@ -184,6 +193,7 @@ func TestAWSChainAndCredentialProcess(t *testing.T) {
 
 // TestAWSExitCodes runs each bad input through the whole CLI: its own clear error, its exit code.
 func TestAWSExitCodes(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
 	past := time.Now().Add(-3 * time.Hour)
 	tests := []struct {
@@ -231,7 +241,7 @@ func TestAWSExitCodes(t *testing.T) {
 				tt.setup()
 			}
 			args := append([]string{"aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json"}, tt.args...)
-			r := runCLI(t, e.environment(raw), args...)
+			r := e.run(t, e.environment(raw), args...)
 			if r.code != tt.code {
 				t.Fatalf("exit %d, want %d; stderr %q", r.code, tt.code, r.stderr)
 			}
@@ -258,8 +268,9 @@ func TestAWSExitCodes(t *testing.T) {
 }
 
 func TestAWSAccessDeniedExplains(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
-	r := runCLI(t, e.environment(e.mint(t, oidcissuer.Token{VCSRef: "refs/heads/wip"})),
+	r := e.run(t, e.environment(e.mint(t, oidcissuer.Token{VCSRef: "refs/heads/wip"})),
 		"aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json")
 	for _, want := range []string{
 		`aud "` + testOrg + `"`,
@@ -274,10 +285,11 @@ func TestAWSAccessDeniedExplains(t *testing.T) {
 }
 
 func TestAWSEndpointWarning(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
 	env := e.environment(e.mint(t, oidcissuer.Token{}))
 	env["AWS_ENDPOINT_URL_STS"] = "https://user:pw@collector.example.net/sts"
-	r := runCLI(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json")
+	r := e.run(t, env, "aws", "assume-role", "--role-arn", testRole, "--sts-endpoint", e.sts.URL, "--write", "json")
 	if r.code != 0 || !strings.Contains(r.stderr, "warning: $AWS_ENDPOINT_URL_STS points at collector.example.net, which is not an AWS STS host") {
 		t.Fatalf("exit %d stderr %q", r.code, r.stderr)
 	}
@@ -287,19 +299,20 @@ func TestAWSEndpointWarning(t *testing.T) {
 }
 
 func TestAWSTrustPolicy(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
 	base := []string{"aws", "trust-policy", "--account-id", "123456789012", "--org-id", testOrg, "--project-id", testProject}
-	r := runCLI(t, nil, append(base, "--branch", "main", "--vcs-origin", "github.com/acme/app")...)
+	r := e.run(t, nil, append(base, "--branch", "main", "--vcs-origin", "github.com/acme/app")...)
 	var policy awsrole.TrustPolicy
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &policy) != nil || len(policy.Statement) != 1 {
 		t.Fatalf("exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
 	check := append(base, "--check", "--issuer", e.issuer.URL, "--branch", "main")
-	r = runCLI(t, e.environment(e.mint(t, oidcissuer.Token{})), check...)
+	r = e.run(t, e.environment(e.mint(t, oidcissuer.Token{})), check...)
 	if r.code != 0 || !strings.Contains(r.stdout, "matches") {
 		t.Fatalf("match: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
-	r = runCLI(t, e.environment(e.mint(t, oidcissuer.Token{VCSRef: "refs/heads/dev"})), append(check, "--output", "json")...)
+	r = e.run(t, e.environment(e.mint(t, oidcissuer.Token{VCSRef: "refs/heads/dev"})), append(check, "--output", "json")...)
 	var result struct {
 		Match      bool
 		Mismatches []awsrole.Mismatch
@@ -307,7 +320,7 @@ func TestAWSTrustPolicy(t *testing.T) {
 	if r.code != 3 || json.Unmarshal([]byte(r.stdout), &result) != nil || result.Match || len(result.Mismatches) != 1 || result.Mismatches[0].Claim != "sub" {
 		t.Fatalf("mismatch: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
-	if r := runCLI(t, nil, "aws", "trust-policy", "--account-id", "1"); r.code != 2 {
+	if r := e.run(t, nil, "aws", "trust-policy", "--account-id", "1"); r.code != 2 {
 		t.Fatalf("bad account: exit %d", r.code)
 	}
 }
@@ -316,8 +329,9 @@ func TestAWSTrustPolicy(t *testing.T) {
 // static keys in the environment, and looks for the token, the static keys and the issued
 // session credentials (plain, base64 and URL-encoded) everywhere but the intended sink.
 func TestAWSLeaks(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
-	awsHooks.canMint = func(*streams) bool { return true }
+	e.deps.aws.canMint = func(*streams) bool { return true }
 	type run struct {
 		name  string
 		token oidcissuer.Token
@@ -379,7 +393,7 @@ func TestAWSLeaks(t *testing.T) {
 			if strings.Contains(strings.Join(args, " "), tokenFile) {
 				env["CIRCLE_OIDC_TOKEN_V2"] = ""
 			}
-			r := runCLI(t, env, args...)
+			r := e.run(t, env, args...)
 			secrets := []string{env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]}
 			for _, tok := range e.minted {
 				secrets = append(secrets, tok)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -9,6 +8,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/awsrole"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 func awsTrustPolicyCommand(s *streams) *cli.Command {
@@ -33,6 +33,11 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 		Action: func(c *cli.Context) error {
 			format, err := outputFormat(c)
 			if err != nil {
+				return err
+			}
+			if err := requireFlags(c, [2]string{"account-id", "the 12-digit AWS account ID holding the OIDC provider"},
+				[2]string{"org-id", "the CircleCI organization ID (Organization Settings > Overview)"},
+				[2]string{"project-id", "the CircleCI project ID (Project Settings > Overview)"}); err != nil {
 				return err
 			}
 			o := awsrole.TrustPolicyOptions{
@@ -65,7 +70,7 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			expiry := claims.CheckExpiry(awsHooks.now(), 0)
+			expiry := claims.CheckExpiry(s.deps.aws.now(), 0)
 			result := struct {
 				Match      bool               `json:"match"`
 				Expired    bool               `json:"expired"`
@@ -80,12 +85,12 @@ func awsTrustPolicyCommand(s *streams) *cli.Command {
 			}
 			err = s.printResult(format, result, func() string {
 				if result.Match {
-					return fmt.Sprintf("the token from %s matches: sub %q is like %q, aud %q\n", src.Describe(), claims.Subject, norm.SubjectPattern(), norm.OrgID)
+					return safetext.Sprintf("the token from %s matches: sub %q is like %q, aud %q\n", src.Describe(), claims.Subject, norm.SubjectPattern(), norm.OrgID)
 				}
 				var b strings.Builder
-				fmt.Fprintf(&b, "the token from %s does not match the policy:\n", src.Describe())
+				safetext.Fprintf(&b, "the token from %s does not match the policy:\n", src.Describe())
 				for _, m := range mismatches {
-					fmt.Fprintf(&b, "  %s: token has %q, policy needs %q\n", m.Claim, m.Got, m.Want)
+					safetext.Fprintf(&b, "  %s: token has %q, policy needs %q\n", m.Claim, m.Got, m.Want)
 				}
 				return b.String()
 			})

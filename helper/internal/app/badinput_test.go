@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -32,6 +33,7 @@ type badInput struct {
 // planted credential in the output. With SHIPGATE_BADINPUT_REPORT=FILE it writes the list
 // as Markdown (RELIABILITY.md).
 func TestBadInputsAreRefused(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, reg.Repo("app:v1"), 1).String()
 	image := reg.Repo("app") + "@" + digest
@@ -42,6 +44,21 @@ func TestBadInputsAreRefused(t *testing.T) {
 	}
 	otherRelease := filepath.Join(dir, "other-release.json")
 	if err := os.WriteFile(otherRelease, []byte(`{"schemaVersion": 2, "image": "`+image+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	writeFile := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	otherDigest := "sha256:" + strings.Repeat("b", 64)
+	mismatched := writeFile("mismatch.json", `{"schemaVersion":1,"image":"`+image+`","repository":"`+reg.Repo("app")+`","digest":"`+otherDigest+`"}`)
+	duplicated := writeFile("duplicate.json", `{"schemaVersion":1,"repository":"`+reg.Repo("app")+`","digest":"`+digest+`","digest":"`+otherDigest+`"}`)
+	oversized := writeFile("oversized.json", `{"schemaVersion":1,"repository":"`+reg.Repo("app")+`","digest":"`+digest+`","pad":"`+strings.Repeat(" ", 1<<20)+`"}`)
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "bash_env")
@@ -138,6 +155,23 @@ func TestBadInputsAreRefused(t *testing.T) {
 		{"smoke-test", "JSON expectation without '='", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--json", ".a.b"}, nil, 2},
 		{"smoke-test", "header with a literal credential", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--header", "Authorization=Bearer " + canary.SmokeToken}, nil, 2},
 		{"smoke-test", "negative --successes", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--successes", "-1"}, nil, 2},
+		{"promote", "stray word before --env (issue 18.1)", []string{"promote", "--from", image, "--to", reg.Repo("prod"), "oops", "--env", "production"}, nil, 2},
+		{"promote", "two values after one --to", []string{"promote", "--from", image, "--to", reg.Repo("prod"), reg.Repo("x")}, nil, 2},
+		{"releases", "environment as a positional word", []string{"releases", "--repo", reg.Repo("app"), "prod"}, nil, 2},
+		{"lint", "flag after the file", []string{"lint", "c.yml", "--output", "json"}, nil, 2},
+		{"shipgate", "mistyped command", []string{"releses", "--repo", reg.Repo("app")}, nil, 2},
+		{"promote", "release file whose digest disagrees with its image (issue 14.5)", []string{"promote", "--release", mismatched, "--to", reg.Repo("prod")}, nil, 2},
+		{"promote", "release file with a duplicate key", []string{"promote", "--release", duplicated, "--to", reg.Repo("prod")}, nil, 2},
+		{"promote", "release file over 1 MiB", []string{"promote", "--release", oversized, "--to", reg.Repo("prod")}, nil, 2},
+		{"promote", "--release naming a FIFO (issue 14.6)", []string{"promote", "--release", fifo, "--to", reg.Repo("prod")}, nil, 2},
+		{"promote", "--release naming a folder", []string{"promote", "--release", dir, "--to", reg.Repo("prod")}, nil, 2},
+		{"mark-good", "--release naming /dev/zero", []string{"mark-good", "--image", image, "--env", "prod", "--release", "/dev/zero"}, nil, 2},
+		{"smoke-test", "--checks naming a FIFO", []string{"smoke-test", "--checks", fifo}, nil, 2},
+		{"smoke-test", "--ca-file naming a FIFO", []string{"smoke-test", "--url", "https://127.0.0.1:1/", "--ca-file", fifo}, nil, 2},
+		{"aws assume-role", "--token-file naming a FIFO", []string{"aws", "assume-role", "--role-arn", "arn:aws:iam::123456789012:role/x", "--region", "us-east-1", "--token-file", fifo}, nil, 2},
+		{"lint", "config naming a FIFO", []string{"lint", fifo}, nil, 2},
+		{"lint", "--config naming a FIFO", []string{"lint", "--config", fifo}, nil, 2},
+		{"gcp access-token", "--credentials naming a FIFO", []string{"gcp", "access-token", "--credentials", fifo}, nil, 2},
 		{"smoke-test", "negative --timeout", []string{"smoke-test", "--url", "http://127.0.0.1:1/", "--timeout", "-1s"}, nil, 2},
 	}
 	before := registryTags(t, reg)

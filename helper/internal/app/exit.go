@@ -1,13 +1,12 @@
 package app
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // usageError marks a flag-parsing or argument error as bad usage (exit code 2).
@@ -27,13 +26,7 @@ func exitCode(err error) int {
 	if err == nil {
 		return 0
 	}
-	if errors.Is(err, context.Canceled) {
-		// Interrupted by a signal: the work was not done. Treat as unavailable only when a
-		// domain package said so; otherwise it is an internal stop.
-		if failure.KindOf(err) == failure.Internal {
-			return int(failure.Internal)
-		}
-	}
+	// An interrupted command never reaches here: run returns 128+signal for it (signals.go).
 	return int(failure.KindOf(err))
 }
 
@@ -44,10 +37,11 @@ func reportError(stderr io.Writer, err error) int {
 	if err == nil {
 		return code
 	}
+	// Folded to one line, then escaped: a cause may quote a server's or a file's words.
 	msg := strings.Join(strings.Fields(err.Error()), " ")
-	fmt.Fprintf(stderr, "shipgate: error: %s\n", msg)
+	fmt.Fprintf(stderr, "shipgate: error: %s\n", safetext.Escape(msg))
 	if hint := failure.HintOf(err); hint != "" {
-		fmt.Fprintf(stderr, "shipgate: hint: %s\n", hint)
+		fmt.Fprintf(stderr, "shipgate: hint: %s\n", safetext.Escape(hint))
 	}
 	return code
 }

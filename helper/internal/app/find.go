@@ -5,6 +5,7 @@ import (
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
+	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
 func findCommand(s *streams) *cli.Command {
@@ -21,28 +22,21 @@ func findCommand(s *streams) *cli.Command {
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
-			format, err := outputFormat(c)
+			o, err := findOptionsFrom(c, s)
 			if err != nil {
 				return err
 			}
-			repo, env, err := repoAndEnv(c)
-			if err != nil {
-				return err
-			}
-			if (c.String("commit") == "") == (c.String("tree") == "") {
-				return failure.New(failure.Usage, "give exactly one of --commit or --tree")
-			}
-			status, err := ledger.ParseStatus(c.String("status"))
-			if err != nil {
-				return err
-			}
+			format, repo := o.format, o.repo
 			l, err := openLedger(c, s, repo)
 			if err != nil {
 				return err
 			}
-			found, err := l.Find(c.Context, ledger.FindQuery{Env: env, Status: status, Commit: c.String("commit"), Tree: c.String("tree")})
+			found, err := l.Find(c.Context, o.query)
 			if err != nil {
-				return err
+				if o.query.Commit != "" {
+					return shortSHAHint(err, "--commit", o.query.Commit)
+				}
+				return shortSHAHint(err, "--tree", o.query.Tree)
 			}
 			from, err := l.loc.Deployable(c.Context, l.client, found.Digest)
 			if err != nil {
@@ -59,4 +53,40 @@ func findCommand(s *streams) *cli.Command {
 			return s.printResult(format, view, func() string { return view.Image })
 		},
 	}
+}
+
+// findOptions are find's flags, validated (and a short SHA resolved with local git) before the
+// registry is asked.
+type findOptions struct {
+	format string
+	repo   registry.Repository
+	query  ledger.FindQuery
+}
+
+func findOptionsFrom(c *cli.Context, s *streams) (findOptions, error) {
+	var o findOptions
+	var err error
+	if o.format, err = outputFormat(c); err != nil {
+		return o, err
+	}
+	if o.repo, o.query.Env, err = repoAndEnv(c); err != nil {
+		return o, err
+	}
+	commit, tree := c.String("commit"), c.String("tree")
+	if (commit == "") == (tree == "") {
+		return o, failure.New(failure.Usage, "give exactly one of --commit or --tree")
+	}
+	if full, ok := expandShortSHA(c.Context, commit, "commit"); ok {
+		s.progress("resolved commit %s to %s (local git)", commit, full)
+		commit = full
+	}
+	if full, ok := expandShortSHA(c.Context, tree, "tree"); ok {
+		s.progress("resolved tree %s to %s (local git)", tree, full)
+		tree = full
+	}
+	o.query.Commit, o.query.Tree = commit, tree
+	if o.query.Status, err = ledger.ParseStatus(c.String("status")); err != nil {
+		return o, err
+	}
+	return o, nil
 }

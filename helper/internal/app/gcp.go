@@ -13,27 +13,31 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
 )
 
-// gcpHooks are the seams tests replace: the running binary's path (written into the
-// credentials file), the program runner and availability check used to mint tokens, the
-// retry policy, the clock and the HTTP client. Production code leaves them at their defaults.
-var gcpHooks = struct {
+// gcpDeps are what the GCP commands need from the outside world: the running binary's path
+// (written into the credentials file), the program runner and availability check used to mint
+// tokens, the retry policy, the clock and the HTTP client. newApp passes them in.
+type gcpDeps struct {
 	executable func() (string, error)
 	runner     oidctoken.Runner
 	canMint    func(s *streams) bool
 	retry      gcpauth.Retry
 	now        func() time.Time
 	httpClient *http.Client
-}{
-	executable: func() (string, error) {
-		path, err := os.Executable()
-		if err != nil {
-			return "", err
-		}
-		return filepath.EvalSymlinks(path)
-	},
-	runner:  oidctoken.ExecRunner,
-	canMint: circleciAvailable,
-	now:     time.Now,
+}
+
+func defaultGCPDeps() gcpDeps {
+	return gcpDeps{
+		executable: func() (string, error) {
+			path, err := os.Executable()
+			if err != nil {
+				return "", err
+			}
+			return filepath.EvalSymlinks(path)
+		},
+		runner:  oidctoken.ExecRunner,
+		canMint: circleciAvailable,
+		now:     time.Now,
+	}
 }
 
 func gcpCommand(s *streams) *cli.Command {
@@ -65,11 +69,11 @@ func gcpSubjectOptions(c *cli.Context, s *streams) (gcpauth.SubjectOptions, erro
 		return gcpauth.SubjectOptions{}, failure.New(failure.Usage, "--token-env %q: want an environment variable name", envName)
 	}
 	injected := oidctoken.EnvSource{Getenv: s.getenv, Name: envName}
-	o := gcpauth.SubjectOptions{Injected: injected, SubjectLimit: c.Int("subject-limit"), Now: gcpHooks.now}
-	if gcpHooks.canMint(s) {
+	o := gcpauth.SubjectOptions{Injected: injected, SubjectLimit: c.Int("subject-limit"), Now: s.deps.gcp.now}
+	if s.deps.gcp.canMint(s) {
 		if aud := c.String("audience"); aud != "" {
-			o.Mint = oidctoken.MintSource{Audience: aud, Run: gcpHooks.runner}
-		} else if m, ok := refreshSourceWith(c, injected); ok {
+			o.Mint = oidctoken.MintSource{Audience: aud, Run: s.deps.gcp.runner}
+		} else if m, ok := refreshSourceWith(c, s, injected); ok {
 			o.Mint = m
 		}
 	}
@@ -78,7 +82,7 @@ func gcpSubjectOptions(c *cli.Context, s *streams) (gcpauth.SubjectOptions, erro
 
 // refreshSourceWith mints for the audience of the injected token (CircleCI's default audience
 // is the organisation ID, which a CircleCI provider allows).
-func refreshSourceWith(c *cli.Context, src oidctoken.Source) (oidctoken.Source, bool) {
+func refreshSourceWith(c *cli.Context, s *streams, src oidctoken.Source) (oidctoken.Source, bool) {
 	raw, err := src.Token(c.Context)
 	if err != nil {
 		return nil, false
@@ -87,7 +91,7 @@ func refreshSourceWith(c *cli.Context, src oidctoken.Source) (oidctoken.Source, 
 	if claims == nil || len(claims.Audience) == 0 {
 		return nil, false
 	}
-	return oidctoken.MintSource{Audience: claims.Audience[0], Run: gcpHooks.runner}, true
+	return oidctoken.MintSource{Audience: claims.Audience[0], Run: s.deps.gcp.runner}, true
 }
 
 func gcpSubjectFlags() []cli.Flag {

@@ -53,7 +53,7 @@ func gcpAccessOptions(c *cli.Context, s *streams) gcpauth.AccessOptions {
 		CredentialsFile:    file,
 		Scopes:             splitIDs(c.StringSlice("scopes")),
 		ExecutablesAllowed: s.getenv("GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES"),
-		Retry:              gcpHooks.retry,
-		HTTPClient:         gcpHooks.httpClient,
+		Retry:              s.deps.gcp.retry,
+		HTTPClient:         s.deps.gcp.httpClient,
 	}
 }

@@ -1,13 +1,13 @@
 package app
 
 import (
-	"fmt"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/gcpauth"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 func gcpCredentialsCommand(s *streams) *cli.Command {
@@ -50,14 +50,14 @@ func gcpCredentialsCommand(s *streams) *cli.Command {
 			if out == "" {
 				home := s.getenv("HOME")
 				if home == "" {
-					return failure.New(failure.Usage, "--out is required when $HOME is not set")
+					return missingFlag("out", "where to write the credentials file ($HOME is not set)")
 				}
 				out = filepath.Join(home, ".config", "shipgate", "gcp-credentials.json")
 			}
 			if out, err = filepath.Abs(out); err != nil {
 				return failure.Wrap(failure.Usage, err, "--out")
 			}
-			self, err := gcpHooks.executable()
+			self, err := s.deps.gcp.executable()
 			if err != nil {
 				return failure.Wrap(failure.Internal, err, "finding the shipgate executable")
 			}
@@ -103,7 +103,7 @@ func gcpCredentialsCommand(s *streams) *cli.Command {
 				if sa != "" {
 					who = sa
 				}
-				return fmt.Sprintf("wrote %s: %s via %s (sub %d bytes)\n", out, who, provider.Name(), summary.SubjectBytes)
+				return safetext.Sprintf("wrote %s: %s via %s (sub %d bytes)\n", out, who, provider.Name(), summary.SubjectBytes)
 			})
 		},
 	}
@@ -131,10 +131,10 @@ func gcpProvider(c *cli.Context) (gcpauth.Provider, error) {
 	case parts:
 		for _, f := range []string{"project-number", "pool", "provider-id"} {
 			if c.String(f) == "" {
-				return gcpauth.Provider{}, failure.New(failure.Usage, "--%s is required with --project-number/--pool/--provider-id", f)
+				return gcpauth.Provider{}, missingFlag(f, "with --project-number/--pool/--provider-id, all three")
 			}
 		}
 		return gcpauth.NewProvider(c.String("project-number"), c.String("pool"), c.String("provider-id"))
 	}
-	return gcpauth.Provider{}, failure.New(failure.Usage, "--provider is required (projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER)")
+	return gcpauth.Provider{}, missingFlag("provider", "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER")
 }

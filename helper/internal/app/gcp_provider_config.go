@@ -23,6 +23,10 @@ func gcpProviderConfigCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
+			if err := requireFlags(c, [2]string{"org-id", "the CircleCI organisation ID (Organization Settings > Overview)"},
+				[2]string{"project-id", "a CircleCI project ID the condition allows (repeatable)"}); err != nil {
+				return err
+			}
 			o := gcpauth.ProviderConfigOptions{OrgID: c.String("org-id"), ProjectIDs: splitIDs(c.StringSlice("project-id")), VCSRef: c.String("vcs-ref"), ServiceAccount: c.String("service-account")}
 			if p := c.String("provider"); p != "" {
 				provider, err := gcpauth.ParseProvider(p)

@@ -72,6 +72,13 @@ type gcpEnv struct {
 	emu               *wifemulator.Emulator
 	minted            []string
 	injected          string
+	deps              deps
+}
+
+// run runs the CLI in-process with the environment's dependencies.
+func (e *gcpEnv) run(t testing.TB, environment map[string]string, args ...string) cliResult {
+	t.Helper()
+	return runCLIWith(t, e.deps, environment, args...)
 }
 
 func newGCPEnv(t *testing.T) *gcpEnv {
@@ -109,10 +116,9 @@ func newGCPEnv(t *testing.T) *gcpEnv {
 		}
 	}
 	exe := shipgateBinary(t)
-	old := gcpHooks
-	t.Cleanup(func() { gcpHooks = old })
-	gcpHooks.executable = func() (string, error) { return exe, nil }
-	gcpHooks.retry = gcpauth.Retry{Sleep: func(context.Context, time.Duration) error { return nil }}
+	e.deps = defaultDeps()
+	e.deps.gcp.executable = func() (string, error) { return exe, nil }
+	e.deps.gcp.retry = gcpauth.Retry{Sleep: func(context.Context, time.Duration) error { return nil }}
 	// Google's library runs the executable with this process's environment.
 	t.Setenv("CIRCLECI", "true")
 	t.Setenv("PATH", e.bin+string(os.PathListSeparator)+os.Getenv("PATH"))
@@ -169,7 +175,7 @@ func (e *gcpEnv) mintCalls() int {
 func TestGCPGoogleLibraryRefreshesThroughExecutable(t *testing.T) {
 	e := newGCPEnv(t)
 	export := filepath.Join(e.dir, "bash_env")
-	r := runCLI(t, e.environment(), e.credentialsArgs("circleci", "--service-account", gcpSA, "--export-to", export, "--output", "json")...)
+	r := e.run(t, e.environment(), e.credentialsArgs("circleci", "--service-account", gcpSA, "--export-to", export, "--output", "json")...)
 	if r.code != 0 {
 		t.Fatalf("credentials: exit %d: %s", r.code, r.stderr)
 	}
@@ -239,7 +245,7 @@ func TestGCPGoogleLibraryRefreshesThroughExecutable(t *testing.T) {
 	}
 
 	// The same through shipgate gcp access-token, and the registry keychain.
-	r = runCLI(t, e.environment(), "gcp", "access-token", "--credentials", file)
+	r = e.run(t, e.environment(), "gcp", "access-token", "--credentials", file)
 	if r.code != 0 || !e.emu.Valid(strings.TrimSpace(r.stdout)) {
 		t.Fatalf("access-token: exit %d stdout %d bytes stderr %s", r.code, len(r.stdout), r.stderr)
 	}
@@ -316,7 +322,7 @@ func TestGCPBadInputs(t *testing.T) {
 				tt.setup(t)
 			}
 			args := tt.args
-			r := runCLI(t, e.environment(), args...)
+			r := e.run(t, e.environment(), args...)
 			if tt.access {
 				if r.code != 0 {
 					t.Fatalf("credentials: exit %d: %s", r.code, r.stderr)
@@ -324,7 +330,7 @@ func TestGCPBadInputs(t *testing.T) {
 				if tt.name == "expired later, at refresh" {
 					t.Setenv("CIRCLE_OIDC_TOKEN", e.mint(t, oidcissuer.Token{Version: 1, IssuedAt: time.Now().Add(-2 * time.Hour)}))
 				}
-				r = runCLI(t, e.environment(), "gcp", "access-token", "--credentials", file)
+				r = e.run(t, e.environment(), "gcp", "access-token", "--credentials", file)
 			}
 			if r.code != tt.wantCode || !strings.Contains(r.stderr, tt.want) {
 				t.Fatalf("exit %d (want %d), stderr %q (want %q)", r.code, tt.wantCode, r.stderr, tt.want)
@@ -342,14 +348,14 @@ func TestGCPSubjectTokenResponse(t *testing.T) {
 	e := newGCPEnv(t)
 	env := e.environment()
 	env["CIRCLECI"] = "" // no minting: the injected token is handed out
-	r := runCLI(t, env, "gcp", "subject-token")
+	r := e.run(t, env, "gcp", "subject-token")
 	var resp gcpauth.ExecutableResponse
 	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &resp) != nil || resp.Version != 1 || !resp.Success ||
 		resp.TokenType != "urn:ietf:params:oauth:token-type:id_token" || resp.IDToken != e.injected || resp.ExpirationTime <= time.Now().Unix() {
 		t.Fatalf("exit %d stdout %q", r.code, r.stdout)
 	}
 	env["CIRCLE_OIDC_TOKEN_V2"] = e.mint(t, oidcissuer.Token{VCSOrigin: "github.com/acme/payments-service"})
-	r = runCLI(t, env, "gcp", "subject-token", "--token-env", "CIRCLE_OIDC_TOKEN_V2")
+	r = e.run(t, env, "gcp", "subject-token", "--token-env", "CIRCLE_OIDC_TOKEN_V2")
 	resp = gcpauth.ExecutableResponse{}
 	if r.code != 2 || json.Unmarshal([]byte(r.stdout), &resp) != nil || resp.Success || resp.Code != "invalid_input" ||
 		!strings.Contains(resp.Message, "127-byte limit") || resp.IDToken != "" {
@@ -401,7 +407,7 @@ func TestGCPLeaks(t *testing.T) {
 			os.Remove(export)
 			var outs []cliResult
 			if tt.pre != nil {
-				r := runCLI(t, e.environment(), tt.pre...)
+				r := e.run(t, e.environment(), tt.pre...)
 				if r.code != 0 {
 					t.Fatalf("pre: exit %d: %s", r.code, r.stderr)
 				}
@@ -413,7 +419,7 @@ func TestGCPLeaks(t *testing.T) {
 			if tt.name == "expired at refresh" {
 				t.Setenv("CIRCLE_OIDC_TOKEN", e.mint(t, oidcissuer.Token{Version: 1, IssuedAt: time.Now().Add(-2 * time.Hour)}))
 			}
-			r := runCLI(t, e.environment(), tt.args...)
+			r := e.run(t, e.environment(), tt.args...)
 			var oidc []string
 			for _, tok := range e.minted {
 				oidc = append(oidc, tok)

@@ -13,6 +13,7 @@ import (
 // Issue 13, as a user saw it on zot: six mark-* writes, then releases said "never deployed",
 // rollback and find "not found". Through the CLI, on the registries whose listings differ most.
 func TestLedgerCommandsOnRegistriesThatPageDifferently(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"zot", "ecr", "distribution-3.0.0"} {
 		t.Run(name, func(t *testing.T) {
 			k := registrykinds.Start(t, name)

@@ -11,11 +11,9 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 	"github.com/shipgate/shipgate/helper/internal/lint"
 )
-
-// lintStdin is what `shipgate lint -` reads; tests replace it.
-var lintStdin io.Reader = os.Stdin
 
 // defaultLintFile is the config `shipgate lint` checks when no file is named.
 const defaultLintFile = ".circleci/config.yml"
@@ -46,7 +44,7 @@ func lintCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			inputs, err := readLintInputs(c.Args().Slice())
+			inputs, err := readLintInputs(c.Args().Slice(), s.deps.stdin)
 			if err != nil {
 				return err
 			}
@@ -81,14 +79,14 @@ func lintOptions(c *cli.Context) (lint.Options, error) {
 	if path == "" {
 		path = lint.SettingsFile
 	}
-	data, err := os.ReadFile(path)
-	switch {
-	case err == nil:
+	if _, statErr := os.Stat(path); explicit || !errors.Is(statErr, fs.ErrNotExist) {
+		data, err := inputfile.Read(path, "lint settings", inputfile.SmallLimit)
+		if err != nil {
+			return lint.Options{}, err
+		}
 		if base, err = lint.ParseSettings(path, data); err != nil {
 			return lint.Options{}, err
 		}
-	case explicit || !errors.Is(err, fs.ErrNotExist):
-		return lint.Options{}, failure.New(failure.Usage, "reading lint settings %s: %w", path, pathCause(err))
 	}
 	flags := lint.Options{
 		ReleaseBranch: c.String("release-branch"),
@@ -122,14 +120,15 @@ func lintOptions(c *cli.Context) (lint.Options, error) {
 
 // readLintInputs reads every named file (default .circleci/config.yml; - is stdin; a folder
 // stands for the .yml and .yaml files directly in it, e.g. the orb's src/examples).
-func readLintInputs(args []string) ([]lint.Input, error) {
+func readLintInputs(args []string, stdin io.Reader) ([]lint.Input, error) {
 	if len(args) == 0 {
 		args = []string{defaultLintFile}
 	}
 	var inputs []lint.Input
 	for _, name := range args {
 		if name == "-" {
-			in, err := lint.ReadInput("<stdin>", lintStdin)
+			// Bounded like a file: a pipe that never ends is not a config.
+			in, err := lint.ReadInput("<stdin>", io.LimitReader(stdin, inputfile.ConfigLimit))
 			if err != nil {
 				return nil, err
 			}
@@ -177,9 +176,9 @@ func expandLintArg(name string) ([]string, error) {
 }
 
 func readLintFile(name string) (lint.Input, error) {
-	f, err := os.Open(name)
+	f, err := inputfile.Open(name, "lint config", inputfile.ConfigLimit)
 	if err != nil {
-		return lint.Input{}, failure.New(failure.Usage, "reading %s: %w", name, pathCause(err))
+		return lint.Input{}, err
 	}
 	defer f.Close()
 	in, err := lint.ReadInput(name, f)

@@ -12,6 +12,7 @@ import (
 const lintFixtures = "../lint/testdata"
 
 func TestLintCommand(t *testing.T) {
+	t.Parallel()
 	good := filepath.Join(lintFixtures, "good", "orb-pipeline.yml")
 	bad := filepath.Join(lintFixtures, "bad", "sg001-no-approval.yml")
 	warnOnly := filepath.Join(lintFixtures, "bad", "sg012-serial-group.yml")
@@ -103,6 +104,7 @@ func TestLintCommand(t *testing.T) {
 }
 
 func TestLintJSONOutput(t *testing.T) {
+	t.Parallel()
 	r := runCLI(t, nil, "lint", "--output", "json", filepath.Join(lintFixtures, "bad", "sg006-shared-context.yml"))
 	if r.code != 6 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
@@ -133,14 +135,14 @@ func TestLintJSONOutput(t *testing.T) {
 }
 
 func TestLintStdinAndDefaultFile(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join(lintFixtures, "bad", "sg005-no-context.yml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved := lintStdin
-	t.Cleanup(func() { lintStdin = saved })
-	lintStdin = strings.NewReader(string(data))
-	r := runCLI(t, nil, "lint", "-")
+	d := defaultDeps()
+	d.stdin = strings.NewReader(string(data))
+	r := runCLIWith(t, d, nil, "lint", "-")
 	if r.code != 6 || !strings.Contains(r.stdout, "<stdin>:14:9: error SG005") {
 		t.Errorf("stdin: exit %d stdout %q stderr %q", r.code, r.stdout, r.stderr)
 	}
@@ -155,6 +157,7 @@ func TestLintStdinAndDefaultFile(t *testing.T) {
 
 // TestLintRollbackPipelineBeside: a .circleci/rollback.yml beside the config is a rollback path.
 func TestLintRollbackPipelineBeside(t *testing.T) {
+	t.Parallel()
 	data, err := os.ReadFile(filepath.Join(lintFixtures, "bad", "sg011-no-rollback.yml"))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipgate/shipgate/helper/internal/exportenv"
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // outputFlag is the shared --output flag (docs/interface.md): text for people, json for machines.
@@ -62,11 +63,21 @@ func (s *streams) exportVars(c *cli.Context, vars map[string]string) error {
 	if err := exportenv.Append(path, vars); err != nil {
 		return err
 	}
-	fmt.Fprintf(s.stderr, "shipgate: %s\n", exportenv.Describe(path, vars))
+	safetext.Fprintf(s.stderr, "shipgate: %s\n", exportenv.Describe(path, vars))
 	return nil
+}
+
+// nonNil makes an empty list print as [] in JSON, never null (issue 18 point 10): consumers
+// iterate over it without a null check.
+func nonNil(list []string) []string {
+	if list == nil {
+		return []string{}
+	}
+	return list
 }
 
 // progress prints a progress or diagnostic line on stderr.
 func (s *streams) progress(format string, args ...any) {
-	fmt.Fprintf(s.stderr, "shipgate: "+format+"\n", args...)
+	// Arguments are often a registry's or a file's words: escaped (issue 14 class 3).
+	safetext.Fprintf(s.stderr, "shipgate: "+format+"\n", args...)
 }

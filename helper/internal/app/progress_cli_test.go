@@ -13,6 +13,7 @@ import (
 // line-oriented progress and a summary on stderr; --quiet turns it off; stdout (JSON) is the
 // same either way.
 func TestPromotePrintsProgressUnlessQuiet(t *testing.T) {
+	t.Parallel()
 	src := registryserver.StartT(t, registryserver.Options{})
 	dst := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, src.Repo("app:build"), 2)

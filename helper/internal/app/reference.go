@@ -28,7 +28,7 @@ func CommandReference() string {
 	var b strings.Builder
 	b.WriteString("# shipgate command reference\n\n")
 	b.WriteString("Generated from the CLI's own definitions by `make docs` (`shipgate reference`); a test fails when\n")
-	b.WriteString("this file is stale. Every flag can also be set as `SHIPGATE_<FLAG_NAME>` (an empty value counts as\n")
+	b.WriteString("this file is stale. Every flag can also be set as `SHIPGATE_FLAG_<FLAG_NAME>` (an empty value counts as\n")
 	b.WriteString("unset). Exit codes: see the README.\n\n")
 	var walk func(prefix string, cmds []*cli.Command)
 	walk = func(prefix string, cmds []*cli.Command) {
@@ -38,12 +38,20 @@ func CommandReference() string {
 			}
 			full := strings.TrimSpace(prefix + " " + c.Name)
 			fmt.Fprintf(&b, "## `shipgate %s`\n\n%s.\n\n", full, strings.TrimSuffix(c.Usage, "."))
-			if c.Description != "" {
-				fmt.Fprintf(&b, "%s\n\n", strings.TrimSpace(c.Description))
+			desc, examples, _ := strings.Cut(c.Description, examplesHeading)
+			if desc = strings.TrimSpace(desc); desc != "" {
+				fmt.Fprintf(&b, "%s\n\n", desc)
 			}
-			if len(c.Flags) > 0 {
+			if examples = strings.TrimSpace(examples); examples != "" {
+				b.WriteString("```sh\n")
+				for _, line := range strings.Split(examples, "\n") {
+					b.WriteString(strings.TrimSpace(line) + "\n")
+				}
+				b.WriteString("```\n\n")
+			}
+			if len(withoutHelp(c.Flags)) > 0 {
 				b.WriteString("| flag | environment | default | meaning |\n|---|---|---|---|\n")
-				flags := append([]cli.Flag(nil), c.Flags...)
+				flags := withoutHelp(c.Flags)
 				sort.SliceStable(flags, func(i, j int) bool { return flags[i].Names()[0] < flags[j].Names()[0] })
 				for _, f := range flags {
 					name := f.Names()[0]

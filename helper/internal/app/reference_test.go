@@ -8,6 +8,7 @@ import (
 
 // TestCommandReferenceIsCurrent fails when docs/commands.md differs from what the CLI prints.
 func TestCommandReferenceIsCurrent(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join("..", "..", "..", "docs", "commands.md")
 	want := CommandReference()
 	got, err := os.ReadFile(path)

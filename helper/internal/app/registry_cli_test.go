@@ -49,6 +49,7 @@ func mustCode(t *testing.T, r cliResult, want int) {
 }
 
 func TestRegistryCommandsEndToEnd(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	dir := t.TempDir()
 	releaseFile := filepath.Join(dir, "release.json")
@@ -158,6 +159,7 @@ func readFile(t *testing.T, path string) string {
 }
 
 func TestRegistryCommandsBadInput(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	authed := registryserver.StartT(t, registryserver.Options{Users: map[string]string{"ci": canary.RegistryPassword}})
 	digest := testimage.Image(t, reg.Repo("app:v1"), 1)
@@ -199,6 +201,7 @@ func TestRegistryCommandsBadInput(t *testing.T) {
 // TestFailedPromotionLeavesNoTag makes the destination refuse one blob mount and then the
 // manifest: no tag may point at the incomplete image, and a re-run completes it.
 func TestFailedPromotionLeavesNoTag(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	target, _ := url.Parse(reg.URL)
 	var failMounts, rejectManifest atomic.Bool
@@ -247,6 +250,7 @@ func assertNoImage(t *testing.T, reg *registryserver.Server, digest v1.Hash) {
 // TestTamperedManifestIsRefused serves the source manifest with one byte changed: the digest
 // no longer matches what was asked for, and nothing is written.
 func TestTamperedManifestIsRefused(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	target, _ := url.Parse(reg.URL)
 	reverse := httputil.NewSingleHostReverseProxy(target)
@@ -280,6 +284,7 @@ func TestTamperedManifestIsRefused(t *testing.T) {
 // TestForbiddenIsRefused: a registry answering 403 (a quota breach on Harbor, a missing
 // permission on ECR) is an authorisation refusal, exit 3.
 func TestForbiddenIsRefused(t *testing.T) {
+	t.Parallel()
 	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		w.Write([]byte(`{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}`))
@@ -296,6 +301,7 @@ func TestForbiddenIsRefused(t *testing.T) {
 // A bad --export-to is bad usage, refused before the promotion copies anything (exit 2 means
 // nothing was attempted).
 func TestBadExportToRefusedBeforeCopying(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, reg.Repo("app:v1"), 1)
 	dir := t.TempDir()
@@ -314,6 +320,7 @@ func TestBadExportToRefusedBeforeCopying(t *testing.T) {
 
 // An exported SHIPGATE_RELEASE yields to an explicit --from or --image given on the command line.
 func TestExportedReleaseYieldsToExplicitFlags(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	dir := t.TempDir()
 	releaseFile := filepath.Join(dir, "release.json")

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"net/url"
 	"sort"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -23,7 +22,6 @@ func awsRegistryFlags() []cli.Flag {
 		&cli.StringFlag{Name: "aws-token-file", Usage: "for --registry-role: read the OIDC token from `FILE`"},
 		&cli.StringFlag{Name: "aws-audience", Usage: "for --registry-role: mint a fresh token for `AUD` with `circleci run oidc get`"},
 		&cli.StringFlag{Name: "aws-sts-endpoint", Usage: "for --registry-role: STS endpoint `URL` (default the registry region's); only AWS STS hosts or loopback"},
-		&cli.StringFlag{Name: "aws-ecr-endpoint", Hidden: true, Usage: "ECR API endpoint `URL` (tests): only AWS hosts or loopback"},
 	}
 }
 
@@ -47,7 +45,7 @@ func awsRegistryKeychain(c *cli.Context, s *streams) (authn.Keychain, error) {
 	case audience != "" && (envName != "" || file != ""), envName != "" && file != "":
 		return nil, failure.New(failure.Usage, "--aws-token-env, --aws-token-file and --aws-audience are alternatives: give one")
 	case audience != "":
-		token = oidctoken.MintSource{Audience: audience, Run: awsHooks.runner}
+		token = oidctoken.MintSource{Audience: audience, Run: s.deps.aws.runner}
 		mint = token
 	case file != "":
 		token = oidctoken.FileSource{Path: file}
@@ -57,8 +55,8 @@ func awsRegistryKeychain(c *cli.Context, s *streams) (authn.Keychain, error) {
 		}
 		token = oidctoken.EnvSource{Getenv: s.getenv, Name: envName}
 	}
-	if mint == nil && awsHooks.canMint(s) {
-		mint = refreshSource(c.Context, token)
+	if mint == nil && s.deps.aws.canMint(s) {
+		mint = refreshSource(c.Context, s, token)
 	}
 	stsEndpoint := c.String("aws-sts-endpoint")
 	if stsEndpoint != "" {
@@ -66,14 +64,6 @@ func awsRegistryKeychain(c *cli.Context, s *streams) (authn.Keychain, error) {
 		if _, err := awsrole.ResolveEndpoint("us-east-1", stsEndpoint, false); err != nil {
 			return nil, failure.New(failure.Usage, "--aws-sts-endpoint: %v", err)
 		}
-	}
-	var ecrEndpoint func(string) string
-	if ep := c.String("aws-ecr-endpoint"); ep != "" {
-		u, err := url.Parse(ep)
-		if err != nil || u.Host == "" || !(awsrole.IsLoopback(u) || u.Scheme == "https") {
-			return nil, failure.New(failure.Usage, "--aws-ecr-endpoint %q: want an https URL or loopback", ep)
-		}
-		ecrEndpoint = func(string) string { return ep }
 	}
 	session := defaultSessionName(s, s.getenv("SHIPGATE_PIPELINE_NUMBER"))
 	for _, host := range sortedKeys(roles) {
@@ -88,16 +78,16 @@ func awsRegistryKeychain(c *cli.Context, s *streams) (authn.Keychain, error) {
 			}
 			res, err := awsrole.Assume(ctx, awsrole.Options{
 				RoleARN: role, Region: region, SessionName: session, Endpoint: endpoint,
-				Token: token, Mint: mint, Retry: awsHooks.retry, Now: awsHooks.now,
-				HTTPClient: awsHooks.httpClient, Progress: s.progress,
+				Token: token, Mint: mint, Retry: s.deps.aws.retry, Now: s.deps.aws.now,
+				HTTPClient: s.deps.aws.httpClient, Progress: s.progress,
 			})
 			if err != nil {
 				return awsrole.Credentials{}, err
 			}
 			return res.Credentials, nil
 		},
-		Endpoint:   ecrEndpoint,
-		HTTPClient: awsHooks.httpClient,
+		Endpoint:   s.deps.aws.ecrEndpoint,
+		HTTPClient: s.deps.aws.httpClient,
 		Progress:   s.progress,
 	}), nil
 }
@@ -111,7 +101,6 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// ECR registries authenticate with roles assumed from the job's OIDC token (--registry-role).
-func init() {
-	registryAuthProviders = append(registryAuthProviders, registryAuthProvider{flags: awsRegistryFlags, keychain: awsRegistryKeychain})
-}
+// awsRegistryAuth: ECR registries authenticate with roles assumed from the job's OIDC token
+// (--registry-role).
+var awsRegistryAuth = registryAuthProvider{flags: awsRegistryFlags, keychain: awsRegistryKeychain}

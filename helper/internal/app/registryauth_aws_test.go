@@ -25,12 +25,12 @@ func (anonymousKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
 
 // runRegistryCommand runs a stand-in registry command that takes awsRegistryFlags and resolves
 // refs with awsRegistryKeychain, the way the lead's registry commands will.
-func runRegistryCommand(t *testing.T, env map[string]string, refs []string, args ...string) (map[string]*authn.AuthConfig, bool, string, int) {
+func runRegistryCommand(t *testing.T, d deps, env map[string]string, refs []string, args ...string) (map[string]*authn.AuthConfig, bool, string, int) {
 	t.Helper()
 	got := map[string]*authn.AuthConfig{}
 	isNil := false
 	var stdout, stderr bytes.Buffer
-	s := &streams{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }}
+	s := &streams{stdout: &stdout, stderr: &stderr, getenv: func(k string) string { return env[k] }, deps: d}
 	cmd := &cli.Command{Name: "promote-stand-in", Flags: awsRegistryFlags(), Action: func(c *cli.Context) error {
 		kc, err := awsRegistryKeychain(c, s)
 		if err != nil {
@@ -59,13 +59,14 @@ func runRegistryCommand(t *testing.T, env map[string]string, refs []string, args
 	}}
 	application := newApp(s)
 	application.Commands = []*cli.Command{cmd}
-	prepareCommand(cmd)
+	prepareCommand(cmd, "")
 	err := application.RunContext(context.Background(), append([]string{"shipgate", "promote-stand-in"}, args...))
 	code := reportError(&stderr, err)
 	return got, isNil, stderr.String(), code
 }
 
 func TestAWSRegistryKeychain(t *testing.T) {
+	t.Parallel()
 	e := newAWSEnv(t)
 	const (
 		src     = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
@@ -82,10 +83,13 @@ func TestAWSRegistryKeychain(t *testing.T) {
 	})
 	t.Cleanup(peer.Close)
 	env := e.environment(e.mint(t, oidcissuer.Token{}))
+	// The ECR API is the local peer: a dependency passed in, not a hidden flag of the binary.
+	ecrDeps := e.deps
+	ecrDeps.aws.ecrEndpoint = func(string) string { return peer.URL }
 
-	got, isNil, stderr, code := runRegistryCommand(t, env, []string{src + "/app:1", dst + "/app:1", "ghcr.io/acme/app:1"},
+	got, isNil, stderr, code := runRegistryCommand(t, ecrDeps, env, []string{src + "/app:1", dst + "/app:1", "ghcr.io/acme/app:1"},
 		"--registry-role", src+"="+srcRole, "--registry-role", dst+"="+dstRole,
-		"--aws-sts-endpoint", e.sts.URL, "--aws-ecr-endpoint", peer.URL)
+		"--aws-sts-endpoint", e.sts.URL)
 	if code != 0 || isNil {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -109,13 +113,12 @@ func TestAWSRegistryKeychain(t *testing.T) {
 	// Through SHIPGATE_ variables, as the orb passes them.
 	env["SHIPGATE_FLAG_REGISTRY_ROLE"] = src + "=" + srcRole
 	env["SHIPGATE_FLAG_AWS_STS_ENDPOINT"] = e.sts.URL
-	env["SHIPGATE_FLAG_AWS_ECR_ENDPOINT"] = peer.URL
-	if got, _, stderr, code := runRegistryCommand(t, env, []string{src + "/app:2"}); code != 0 || got[src] == nil || got[src].Password == "" {
+	if got, _, stderr, code := runRegistryCommand(t, ecrDeps, env, []string{src + "/app:2"}); code != 0 || got[src] == nil || got[src].Password == "" {
 		t.Fatalf("from the environment: exit %d %s", code, stderr)
 	}
 	delete(env, "SHIPGATE_FLAG_REGISTRY_ROLE")
 
-	if _, isNil, _, code := runRegistryCommand(t, env, nil); !isNil || code != 0 {
+	if _, isNil, _, code := runRegistryCommand(t, ecrDeps, env, nil); !isNil || code != 0 {
 		t.Fatalf("no roles: nil=%v exit %d", isNil, code)
 	}
 	for _, tt := range []struct {
@@ -126,9 +129,9 @@ func TestAWSRegistryKeychain(t *testing.T) {
 		{[]string{"--registry-role", "ghcr.io=" + srcRole}, 2, "not an ECR registry host"},
 		{[]string{"--registry-role", src + "=" + srcRole, "--aws-sts-endpoint", "https://evil.example"}, 2, "neither an AWS STS host nor loopback"},
 		{[]string{"--registry-role", src + "=" + srcRole, "--aws-token-env", "A", "--aws-audience", "b"}, 2, "alternatives"},
-		{[]string{"--registry-role", src + "=" + dstRole, "--aws-sts-endpoint", e.sts.URL, "--aws-ecr-endpoint", peer.URL}, 3, "AccessDeniedException"},
+		{[]string{"--registry-role", src + "=" + dstRole, "--aws-sts-endpoint", e.sts.URL}, 3, "AccessDeniedException"},
 	} {
-		_, _, stderr, code := runRegistryCommand(t, env, []string{src + "/app:1"}, tt.args...)
+		_, _, stderr, code := runRegistryCommand(t, ecrDeps, env, []string{src + "/app:1"}, tt.args...)
 		if code != tt.code || !strings.Contains(stderr, tt.want) {
 			t.Errorf("%q: exit %d, want %d with %q: %s", tt.args, code, tt.code, tt.want, stderr)
 		}

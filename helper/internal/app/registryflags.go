@@ -21,14 +21,15 @@ type registryAuthProvider struct {
 	keychain func(c *cli.Context, s *streams) (authn.Keychain, error)
 }
 
-// registryAuthProviders is filled by the cloud files of this package.
-var registryAuthProviders []registryAuthProvider
+// registryAuthProviders are the cloud keychains, in the order they are asked (wired here, not
+// registered by init functions in file-name order).
+var registryAuthProviders = []registryAuthProvider{awsRegistryAuth, gcpRegistryAuth}
 
 // registryFlags are the flags every command that talks to a registry shares.
 func registryFlags() []cli.Flag {
 	flags := []cli.Flag{
 		&cli.BoolFlag{Name: "insecure", Usage: "allow plain HTTP to non-loopback registries (loopback registries always use HTTP)"},
-		&cli.DurationFlag{Name: timeoutFlag, Value: defaultTimeout, Usage: registryTimeoutUsage},
+		registryTimeoutFlag{&cli.DurationFlag{Name: timeoutFlag, Value: defaultTimeout, Usage: "give up the whole operation (retries included) after `DURATION` (exit code 7)"}},
 	}
 	for _, p := range registryAuthProviders {
 		flags = append(flags, p.flags()...)
@@ -36,12 +37,12 @@ func registryFlags() []cli.Flag {
 	return flags
 }
 
-const (
-	timeoutFlag = "timeout"
-	// registryTimeoutUsage also marks the registry commands' --timeout flag: smoke-test and aws
-	// have a --timeout of their own, which their domain packages apply.
-	registryTimeoutUsage = "give up the whole operation (retries included) after `DURATION` (exit code 7)"
-)
+const timeoutFlag = "timeout"
+
+// registryTimeoutFlag is the registry commands' --timeout: its type marks the commands that
+// applyTimeout runs under a deadline (smoke-test and aws have a --timeout of their own, which
+// their domain packages apply).
+type registryTimeoutFlag struct{ *cli.DurationFlag }
 
 // defaultTimeout bounds one registry command: long enough for a multi-gigabyte cross-registry
 // copy, short enough that a stuck registry fails the job well before CircleCI's own limits.
@@ -53,7 +54,7 @@ const defaultTimeout = 10 * time.Minute
 func applyTimeout(c *cli.Command) {
 	has := false
 	for _, f := range c.Flags {
-		if d, ok := f.(*cli.DurationFlag); ok && d.Name == timeoutFlag && d.Usage == registryTimeoutUsage {
+		if _, ok := f.(registryTimeoutFlag); ok {
 			has = true
 		}
 	}

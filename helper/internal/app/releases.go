@@ -10,6 +10,7 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // releaseView is one ledger entry as releases, find and rollback print it.
@@ -42,20 +43,23 @@ func viewOf(repo registry.Repository, r ledger.Release) releaseView {
 
 func repoFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "repo", Usage: "the `REPO`sitory holding the ledger (default: $SHIPGATE_REPOSITORY)"},
+		&cli.StringFlag{Name: "repo", Usage: "the `REPO`sitory holding the ledger"},
 		&cli.StringFlag{Name: "env", Usage: "the `ENV`ironment"},
 	}
 }
 
 func repoAndEnv(c *cli.Context) (registry.Repository, string, error) {
 	if c.String("repo") == "" {
-		return registry.Repository{}, "", failure.New(failure.Usage, "--repo is required")
+		return registry.Repository{}, "", missingFlag("repo", "the REPO holding the ledger (or $SHIPGATE_FLAG_REPO)")
 	}
 	repo, err := registry.ParseRepository(c.String("repo"))
 	if err != nil {
 		return registry.Repository{}, "", err
 	}
 	env := c.String("env")
+	if env == "" {
+		return registry.Repository{}, "", missingFlag("env", "the ENV whose ledger to read, e.g. production (or $SHIPGATE_FLAG_ENV)")
+	}
 	if err := ledger.ValidateEnv(env); err != nil {
 		return registry.Repository{}, "", err
 	}
@@ -103,32 +107,36 @@ func releasesCommand(s *streams) *cli.Command {
 				out["current"] = repo.Digest(current.Digest)
 				out["currentMarkedBad"] = current.MarkedBad
 			}
-			return s.printResult(format, out, func() string {
-				var b strings.Builder
-				if current != nil && current.MarkedBad {
-					fmt.Fprintf(&b, "%s current: %s (marked bad)\n", env, repo.Digest(current.Digest))
-				} else if current != nil {
-					fmt.Fprintf(&b, "%s current: %s\n", env, repo.Digest(current.Digest))
-				} else {
-					fmt.Fprintf(&b, "%s: never deployed\n", env)
-				}
-				w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "TIME\tSTATUS\tDIGEST\tVERSION\tPIPELINE\tREASON")
-				for _, v := range views {
-					marker := ""
-					if v.Current {
-						marker = " (current)"
-					}
-					if v.MarkedBad {
-						marker = " (current, marked bad)"
-					}
-					fmt.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, abbreviate(v.Digest, 19), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
-				}
-				w.Flush()
-				return b.String()
-			})
+			return s.printResult(format, out, func() string { return renderReleases(env, repo, current, views) })
 		},
 	}
+}
+
+// renderReleases is the text form of a ledger: the current digest, then one escaped row per
+// entry.
+func renderReleases(env string, repo registry.Repository, current *ledger.Release, views []releaseView) string {
+	var b strings.Builder
+	if current != nil && current.MarkedBad {
+		fmt.Fprintf(&b, "%s current: %s (marked bad)\n", env, repo.Digest(current.Digest))
+	} else if current != nil {
+		fmt.Fprintf(&b, "%s current: %s\n", env, repo.Digest(current.Digest))
+	} else {
+		fmt.Fprintf(&b, "%s: never deployed\n", env)
+	}
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "TIME\tSTATUS\tDIGEST\tVERSION\tPIPELINE\tREASON")
+	for _, v := range views {
+		marker := ""
+		if v.Current {
+			marker = " (current)"
+		}
+		if v.MarkedBad {
+			marker = " (current, marked bad)"
+		}
+		safetext.Fprintf(w, "%s\t%s\t%s%s\t%s\t%s\t%s\n", v.Time, v.Status, abbreviate(v.Digest, 19), marker, abbreviate(v.Version, 12), v.PipelineNumber, v.Reason)
+	}
+	w.Flush()
+	return b.String()
 }
 
 func abbreviate(s string, n int) string {

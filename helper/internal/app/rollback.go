@@ -7,10 +7,10 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/urfave/cli/v2"
 
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/release"
 )
 
 func rollbackCommand(s *streams) *cli.Command {
@@ -30,29 +30,20 @@ func rollbackCommand(s *streams) *cli.Command {
 			outputFlag(), exportToFlag(),
 		}, registryFlags()),
 		Action: func(c *cli.Context) error {
-			format, err := outputFormat(c)
+			o, err := rollbackOptionsFrom(c)
 			if err != nil {
 				return err
 			}
-			repo, env, err := repoAndEnv(c)
-			if err != nil {
-				return err
-			}
-			q := ledger.RollbackQuery{Env: env, Steps: c.Int("steps"), Force: c.Bool("force")}
-			if c.Int("steps") < 1 {
-				return failure.New(failure.Usage, "--steps %d: want 1 or more", c.Int("steps"))
-			}
-			if d := c.String("digest"); d != "" {
-				if q.Digest, err = registry.ParseDigest(d); err != nil {
-					return err
-				}
-				if c.IsSet("steps") {
-					return failure.New(failure.Usage, "give --digest or --steps, not both")
-				}
-			}
+			format, repo, env, q := o.format, o.repo, o.query.Env, o.query
 			l, err := openLedger(c, s, repo)
 			if err != nil {
 				return err
+			}
+			if o.shortDigest != "" {
+				if q.Digest, err = resolveShortDigest(c.Context, l.Ledger, env, o.shortDigest); err != nil {
+					return err
+				}
+				s.progress("resolved --digest %s to %s (the only match in the %s ledger)", o.shortDigest, q.Digest, env)
 			}
 			rb, err := l.RollbackTarget(c.Context, q)
 			if err != nil {
@@ -84,7 +75,7 @@ func rollbackCommand(s *streams) *cli.Command {
 			vars["SHIPGATE_ROLLBACK_FROM"] = rollbackFrom
 			vars["SHIPGATE_VERSION"] = target.Version
 			if out := c.String("out"); out != "" {
-				if err := release.Write(out, rollbackRelease(from, rb.Target.Digest, rb.Target.Record)); err != nil {
+				if err := artifact.Write(out, rollbackRelease(from, rb.Target.Digest, rb.Target.Record)); err != nil {
 					return err
 				}
 				if abs, err := filepath.Abs(out); err == nil {
@@ -102,6 +93,39 @@ func rollbackCommand(s *streams) *cli.Command {
 	}
 }
 
+// rollbackOptions are rollback's flags, validated before the registry is asked.
+type rollbackOptions struct {
+	format      string
+	repo        registry.Repository
+	query       ledger.RollbackQuery
+	shortDigest string // a --digest prefix, resolved against the ledger
+}
+
+func rollbackOptionsFrom(c *cli.Context) (rollbackOptions, error) {
+	var o rollbackOptions
+	var err error
+	if o.format, err = outputFormat(c); err != nil {
+		return o, err
+	}
+	var env string
+	if o.repo, env, err = repoAndEnv(c); err != nil {
+		return o, err
+	}
+	o.query = ledger.RollbackQuery{Env: env, Steps: c.Int("steps"), Force: c.Bool("force")}
+	if c.Int("steps") < 1 {
+		return o, failure.New(failure.Usage, "--steps %d: want 1 or more", c.Int("steps"))
+	}
+	if d := c.String("digest"); d != "" {
+		if o.query.Digest, o.shortDigest, err = parseRollbackDigest(d); err != nil {
+			return o, err
+		}
+		if c.IsSet("steps") {
+			return o, failure.New(failure.Usage, "give --digest or --steps, not both")
+		}
+	}
+	return o, nil
+}
+
 func orNone(s string) string {
 	if s == "" {
 		return "(nothing deployed)"
@@ -111,15 +135,15 @@ func orNone(s string) string {
 
 // rollbackRelease rebuilds a release file for a rollback target from its ledger record, so the
 // redeploy's entries carry the original source and version.
-func rollbackRelease(repo registry.Repository, digest v1.Hash, rec *ledger.Record) *release.Release {
-	rel := &release.Release{Image: repo.Digest(digest), Repository: repo.String(), Digest: digest.String(),
+func rollbackRelease(repo registry.Repository, digest v1.Hash, rec *ledger.Record) *artifact.Release {
+	rel := &artifact.Release{Image: repo.Digest(digest), Repository: repo.String(), Digest: digest.String(),
 		CreatedAt: time.Now().UTC().Format(time.RFC3339)}
 	if rec != nil {
-		rel.Source = release.Source{Commit: rec.Source.Commit, Tree: rec.Source.Tree, Branch: rec.Source.Branch, Tag: rec.Source.Tag}
+		rel.Source = artifact.Source{Commit: rec.Source.Commit, Tree: rec.Source.Tree, Branch: rec.Source.Branch, Tag: rec.Source.Tag}
 		if rel.Source.Commit == "" {
 			rel.Source.Commit = rec.Version
 		}
-		rel.Pipeline = release.Pipeline(rec.Source.Pipeline)
+		rel.Pipeline = artifact.Pipeline(rec.Source.Pipeline)
 	}
 	return rel
 }

@@ -32,6 +32,7 @@ func writeFile(t *testing.T, name, content string) string {
 }
 
 func TestSmokeTestBadUsageBeforeAnyRequest(t *testing.T) {
+	t.Parallel()
 	svc := httpservice.Start(t, func(_ int, w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, "ok") })
 	good := svc.URL + "/health"
 	file := func(content string) string { return writeFile(t, "smoke.yml", content) }
@@ -92,6 +93,7 @@ func TestSmokeTestBadUsageBeforeAnyRequest(t *testing.T) {
 }
 
 func TestSmokeTestHealthyJSON(t *testing.T) {
+	t.Parallel()
 	svc := httpservice.Start(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"status":"ok","build":{"version":"1.4.0"},"items":[{"name":"widget"}]}`)
@@ -131,6 +133,7 @@ func TestSmokeTestHealthyJSON(t *testing.T) {
 }
 
 func TestSmokeTestVersionComesFromShipgateVersion(t *testing.T) {
+	t.Parallel()
 	// The running service reports 1.4.0. The pipeline's own commit (CIRCLE_SHA1) is not the
 	// version being checked; SHIPGATE_VERSION (the recorded version of the deployed digest) is.
 	svc := httpservice.Start(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
@@ -177,6 +180,7 @@ type junitReport struct {
 }
 
 func TestSmokeTestChecksFileAndJUnit(t *testing.T) {
+	t.Parallel()
 	svc := httpservice.Start(t, func(_ int, w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/health":
@@ -245,6 +249,7 @@ checks:
 // request header back (in its body, its headers and a redirect), and checks that no output
 // and no report holds them, on passing and failing runs, in text and JSON.
 func TestSmokeTestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	const (
 		tokenPart = canary.SmokeToken       // the credential part of the Authorization value
 		traceTag  = "canary-trace-tag-5531" // a value no credential pattern would recognise

@@ -17,6 +17,7 @@ import (
 // never answers (every request stalls for an hour): each gives up at its --timeout with exit
 // code 7 and one error line naming the timeout, long before the default stall watchdog (60s).
 func TestTimeoutBoundsEveryRegistryCommand(t *testing.T) {
+	t.Parallel()
 	reg := registryserver.StartT(t, registryserver.Options{})
 	digest := testimage.Image(t, reg.Repo("app:v1"), 1)
 	stalled := faultproxy.StartT(t, faultproxy.Options{Target: reg.URL, Rate: 1,
@@ -45,6 +46,7 @@ func TestTimeoutBoundsEveryRegistryCommand(t *testing.T) {
 }
 
 func TestTimeoutMustBePositive(t *testing.T) {
+	t.Parallel()
 	for _, value := range []string{"0s", "-1m", "soon", "10"} {
 		t.Run(value, func(t *testing.T) {
 			r := runCLI(t, nil, "releases", "--repo", "127.0.0.1:1/app", "--env", "production", "--timeout", value)
@@ -59,13 +61,14 @@ func TestTimeoutMustBePositive(t *testing.T) {
 // --timeout in their domain packages (with their own exit codes); only registry commands get
 // the operation deadline.
 func TestTimeoutWrapsOnlyRegistryCommands(t *testing.T) {
+	t.Parallel()
 	wrapped := map[string]bool{}
 	var walk func(prefix string, cmds []*cli.Command)
 	walk = func(prefix string, cmds []*cli.Command) {
 		for _, c := range cmds {
 			name := strings.TrimSpace(prefix + " " + c.Name)
 			for _, f := range c.Flags {
-				if d, ok := f.(*cli.DurationFlag); ok && d.Usage == registryTimeoutUsage {
+				if _, ok := f.(registryTimeoutFlag); ok {
 					wrapped[name] = true
 				}
 			}

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
+	"github.com/shipgate/shipgate/helper/internal/awsrole/iamcond"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/oidctoken"
 )
@@ -27,26 +29,26 @@ type TrustPolicyOptions struct {
 }
 
 var (
-	uuidLike  = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
-	originRE  = regexp.MustCompile(`^[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)+$`)
-	refRE     = regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`)
-	partition = regexp.MustCompile(`^aws(-[a-z-]+)?$`)
+	uuidLike  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`) })
+	originRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9.-]+(/[A-Za-z0-9._-]+)+$`) })
+	refRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9._/-]{1,255}$`) })
+	partition = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^aws(-[a-z-]+)?$`) })
 )
 
 func (o *TrustPolicyOptions) normalise() error {
-	if !accountRE.MatchString(o.AccountID) {
+	if !accountRE().MatchString(o.AccountID) {
 		return failure.New(failure.Usage, "--account-id %q: want a 12-digit AWS account ID", o.AccountID)
 	}
-	if !uuidLike.MatchString(o.OrgID) {
+	if !uuidLike().MatchString(o.OrgID) {
 		return failure.New(failure.Usage, "--org-id %q: want the CircleCI organization ID (Organization Settings > Overview)", o.OrgID)
 	}
-	if !uuidLike.MatchString(o.ProjectID) {
+	if !uuidLike().MatchString(o.ProjectID) {
 		return failure.New(failure.Usage, "--project-id %q: want the CircleCI project ID (Project Settings > Overview)", o.ProjectID)
 	}
-	if o.VCSOrigin != "" && !originRE.MatchString(o.VCSOrigin) {
+	if o.VCSOrigin != "" && !originRE().MatchString(o.VCSOrigin) {
 		return failure.New(failure.Usage, "--vcs-origin %q: want HOST/ORG/REPO, for example github.com/acme/app", o.VCSOrigin)
 	}
-	if o.Branch != "" && (!refRE.MatchString(o.Branch) || strings.Contains(o.Branch, "..")) {
+	if o.Branch != "" && (!refRE().MatchString(o.Branch) || strings.Contains(o.Branch, "..")) {
 		return failure.New(failure.Usage, "--branch %q: not a valid branch or ref name", o.Branch)
 	}
 	if o.Issuer == "" {
@@ -55,7 +57,7 @@ func (o *TrustPolicyOptions) normalise() error {
 	if o.Partition == "" {
 		o.Partition = "aws"
 	}
-	if !partition.MatchString(o.Partition) {
+	if !partition().MatchString(o.Partition) {
 		return failure.New(failure.Usage, "--partition %q: want aws, aws-cn, aws-us-gov ...", o.Partition)
 	}
 	return nil
@@ -153,31 +155,5 @@ func CheckToken(o TrustPolicyOptions, c *oidctoken.Claims) ([]Mismatch, error) {
 	return out, nil
 }
 
-// StringLike is IAM's StringLike operator: `*` matches any run of characters (slashes
-// included), `?` exactly one, over the whole value, case-sensitively.
-func StringLike(pattern, value string) bool {
-	p, v := []rune(pattern), []rune(value)
-	pi, vi, star, mark := 0, 0, -1, 0
-	for vi < len(v) {
-		switch {
-		// A '*' in the pattern is always a wildcard, also where the value holds a literal '*'
-		// (a fuzzing finding: "*" must match "*0").
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, vi
-			pi++
-		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
-			pi++
-			vi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			vi = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// StringLike is IAM's StringLike operator (iamcond.StringLike, shared with the STS emulator).
+func StringLike(pattern, value string) bool { return iamcond.StringLike(pattern, value) }

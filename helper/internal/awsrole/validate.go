@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
@@ -23,11 +24,13 @@ const (
 )
 
 var (
-	sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-	notSessionRE  = regexp.MustCompile(`[^\w+=,.@-]+`)
-	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
-	regionRE      = regexp.MustCompile(`^[a-z]{2,4}(-[a-z0-9]+)+-\d{1,2}$`)
-	accountRE     = regexp.MustCompile(`^\d{12}$`)
+	sessionNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{2,64}$`) })
+	notSessionRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\w+=,.@-]+`) })
+	roleARNRE     = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	})
+	regionRE  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2,4}(-[a-z0-9]+)+-\d{1,2}$`) })
+	accountRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\d{12}$`) })
 )
 
 // SessionName turns parts (project, pipeline number, job ...) into a valid RoleSessionName:
@@ -38,7 +41,7 @@ var (
 func SessionName(parts ...string) string {
 	var kept []string
 	for _, p := range parts {
-		p = strings.Trim(notSessionRE.ReplaceAllString(p, "-"), "-")
+		p = strings.Trim(notSessionRE().ReplaceAllString(p, "-"), "-")
 		if p != "" {
 			kept = append(kept, p)
 		}
@@ -61,7 +64,7 @@ func SessionName(parts ...string) string {
 // ValidateSessionName checks an explicitly given session name (which is not rewritten: a
 // user who typed it should learn it is invalid).
 func ValidateSessionName(name string) error {
-	if !sessionNameRE.MatchString(name) {
+	if !sessionNameRE().MatchString(name) {
 		return failure.New(failure.Usage, "--session-name %q: want 2 to 64 characters of letters, digits and +=,.@_- (STS RoleSessionName)", name)
 	}
 	return nil
@@ -69,7 +72,7 @@ func ValidateSessionName(name string) error {
 
 // ValidateRoleARN checks an IAM role ARN's shape.
 func ValidateRoleARN(flag, arn string) error {
-	if !roleARNRE.MatchString(arn) {
+	if !roleARNRE().MatchString(arn) {
 		return failure.New(failure.Usage, "%s %q: want an IAM role ARN, arn:aws:iam::123456789012:role/NAME", flag, arn)
 	}
 	return nil
@@ -77,7 +80,7 @@ func ValidateRoleARN(flag, arn string) error {
 
 // ValidateRegion checks a region name's shape (us-east-1, cn-north-1, us-gov-west-1 ...).
 func ValidateRegion(region string) error {
-	if !regionRE.MatchString(region) {
+	if !regionRE().MatchString(region) {
 		return failure.New(failure.Usage, "--region %q: want an AWS region such as us-east-1", region)
 	}
 	return nil
@@ -86,7 +89,7 @@ func ValidateRegion(region string) error {
 // ValidateAccountIDs checks a list of 12-digit account IDs.
 func ValidateAccountIDs(ids []string) error {
 	for _, id := range ids {
-		if !accountRE.MatchString(id) {
+		if !accountRE().MatchString(id) {
 			return failure.New(failure.Usage, "--allowed-account-ids: %q is not a 12-digit AWS account ID", id)
 		}
 	}
@@ -136,11 +139,13 @@ func RegionalEndpoint(region string) string {
 
 // awsSTSHost matches the STS endpoints of every AWS partition: global, regional, FIPS and
 // dual-stack (api.aws).
-var awsSTSHost = regexp.MustCompile(`^sts(-fips)?(\.[a-z0-9-]+)?\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws|api\.amazonwebservices\.com\.cn|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk|amazonaws\.eu)$`)
+var awsSTSHost = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^sts(-fips)?(\.[a-z0-9-]+)?\.(amazonaws\.com|amazonaws\.com\.cn|api\.aws|api\.amazonwebservices\.com\.cn|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk|amazonaws\.eu)$`)
+})
 
 // IsAWSSTSEndpoint reports whether u is an https URL of an AWS STS host.
 func IsAWSSTSEndpoint(u *url.URL) bool {
-	return u.Scheme == "https" && awsSTSHost.MatchString(strings.ToLower(u.Hostname()))
+	return u.Scheme == "https" && awsSTSHost().MatchString(strings.ToLower(u.Hostname()))
 }
 
 // IsLoopback reports whether u points at this machine (tests, local emulators).

@@ -4,15 +4,16 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
+	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/exportenv"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
@@ -90,7 +91,7 @@ func CredentialProcessJSON(c Credentials) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-var profileNameRE = regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`)
+var profileNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.+@-]{1,64}$`) })
 
 // ProfileFiles says where the AWS shared files live.
 type ProfileFiles struct {
@@ -104,7 +105,7 @@ type ProfileFiles struct {
 // never sees half a file and an existing wider mode does not survive; a symbolic link is
 // refused rather than followed.
 func WriteProfile(files ProfileFiles, profile string, c Credentials, region string) error {
-	if !profileNameRE.MatchString(profile) {
+	if !profileNameRE().MatchString(profile) {
 		return failure.New(failure.Usage, "--profile %q: want 1 to 64 letters, digits and _.+@-", profile)
 	}
 	for _, v := range []string{c.AccessKeyID, c.SecretAccessKey, c.SessionToken, region} {
@@ -176,7 +177,8 @@ func updateINI(path, section string, keys [][2]string) error {
 
 // readNoFollow reads path ("" when it does not exist), refusing a symbolic link.
 func readNoFollow(path string) (string, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	// O_NONBLOCK: a FIFO planted at the path is refused below instead of hanging the command.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -187,6 +189,9 @@ func readNoFollow(path string) (string, error) {
 		return "", failure.Wrap(failure.Usage, err, "opening %q", path)
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return "", failure.New(failure.Usage, "%q is not a regular file", path)
+	}
 	data, err := io.ReadAll(io.LimitReader(f, 16<<20))
 	if err != nil {
 		return "", failure.Wrap(failure.Usage, err, "reading %q", path)

@@ -26,7 +26,9 @@ import (
 )
 
 // ecrHost matches private ECR registry hosts of every partition, with the account and region.
-var ecrHost = regexp.MustCompile(`^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(amazonaws\.com|amazonaws\.com\.cn|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk|amazonaws\.eu)$`)
+var ecrHost = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.(amazonaws\.com|amazonaws\.com\.cn|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk|amazonaws\.eu)$`)
+})
 
 // Registry is a parsed ECR registry host.
 type Registry struct {
@@ -37,7 +39,7 @@ type Registry struct {
 
 // ParseHost parses ACCOUNT.dkr.ecr.REGION.amazonaws.com (and other partitions' suffixes).
 func ParseHost(host string) (Registry, bool) {
-	m := ecrHost.FindStringSubmatch(strings.ToLower(host))
+	m := ecrHost().FindStringSubmatch(strings.ToLower(host))
 	if m == nil {
 		return Registry{}, false
 	}

@@ -10,12 +10,13 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
-var posixName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var posixName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // Quote returns value as one bash single-quoted word: 'it'\”s' for it's.
 func Quote(value string) string {
@@ -25,7 +26,7 @@ func Quote(value string) string {
 // Line returns the export line for name and value, or an error when the name is not a POSIX
 // variable name or the value holds a NUL byte (which bash cannot carry).
 func Line(name, value string) (string, error) {
-	if !posixName.MatchString(name) {
+	if !posixName().MatchString(name) {
 		return "", failure.New(failure.Usage, "export name %q is not a POSIX variable name", name)
 	}
 	if strings.ContainsRune(value, 0) {
@@ -37,7 +38,7 @@ func Line(name, value string) (string, error) {
 // Unset returns an `unset NAME` line, used to clear variables that would shadow exported ones
 // (for example static AWS keys shadowing an assumed role).
 func Unset(name string) (string, error) {
-	if !posixName.MatchString(name) {
+	if !posixName().MatchString(name) {
 		return "", failure.New(failure.Usage, "unset name %q is not a POSIX variable name", name)
 	}
 	return "unset " + name + "\n", nil
@@ -68,10 +69,31 @@ func AppendLines(path, lines string) error {
 	if path == "" {
 		return failure.New(failure.Usage, "--export-to needs a file path")
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	// O_NONBLOCK: a FIFO planted at path fails (or returns) at once instead of hanging the
+	// command until a reader appears; it is then refused as not a regular file.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0o600)
 	if err != nil {
 		return failure.Wrap(failure.Usage, err, "opening export file %q", path)
 	}
+	info, err := f.Stat()
+	if err != nil || !info.Mode().IsRegular() {
+		f.Close()
+		return failure.New(failure.Usage, "export file %q is not a regular file", path)
+	}
+	// A file that does not end in a newline (a last line written by `echo -n`, or by an editor)
+	// would glue the first export line onto it, where it is lost or changes meaning (issue 14
+	// class 4): start on a new line.
+	if size := info.Size(); size > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, size-1); err != nil {
+			f.Close()
+			return failure.Wrap(failure.Internal, err, "reading export file %q", path)
+		}
+		if last[0] != '\n' {
+			lines = "\n" + lines
+		}
+	}
+	// One write: a later step sources either none or all of these lines.
 	if _, err := f.WriteString(lines); err != nil {
 		f.Close()
 		return failure.Wrap(failure.Internal, err, "writing export file %q", path)

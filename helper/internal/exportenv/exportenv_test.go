@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -112,4 +113,51 @@ func FuzzQuoteRoundTrip(f *testing.F) {
 			t.Fatalf("round trip: got %q want %q", out, value)
 		}
 	})
+}
+
+// TestAppendStartsOnANewLine (issue 14 class 4): a file whose last line has no newline does
+// not swallow the first export (or unset) line; variants: a comment, an unfinished export,
+// a single byte, and an empty file (no blank line added).
+func TestAppendStartsOnANewLine(t *testing.T) {
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("bash not installed")
+	}
+	for _, before := range []string{"# set by an earlier step", "export EARLIER=1", "x=1", ""} {
+		path := filepath.Join(t.TempDir(), "bash_env")
+		if err := os.WriteFile(path, []byte(before), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := AppendLines(path, "unset AWS_PROFILE\n"); err != nil {
+			t.Fatal(err)
+		}
+		if err := Append(path, map[string]string{"SHIPGATE_IMAGE": "r/app@sha256:1"}); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := os.ReadFile(path)
+		want := "unset AWS_PROFILE\nexport SHIPGATE_IMAGE='r/app@sha256:1'\n"
+		if before != "" {
+			want = before + "\n" + want
+		}
+		if string(data) != want {
+			t.Errorf("after %q: file %q, want %q", before, data, want)
+		}
+		out, err := exec.Command("bash", "-c", `AWS_PROFILE=x; source "$1" && printf '%s|%s' "${AWS_PROFILE-unset}" "$SHIPGATE_IMAGE"`, "bash", path).Output()
+		if err != nil || string(out) != "unset|r/app@sha256:1" {
+			t.Errorf("after %q: sourced %q (%v)", before, out, err)
+		}
+	}
+}
+
+// TestAppendRefusesAFIFO: a FIFO at the export path is refused at once, never waited on.
+func TestAppendRefusesAFIFO(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skip(err)
+	}
+	if err := Append(path, map[string]string{"A": "1"}); err == nil {
+		t.Fatal("a FIFO was accepted as an export file")
+	}
+	if err := Check(path); err == nil {
+		t.Fatal("Check accepted a FIFO")
+	}
 }

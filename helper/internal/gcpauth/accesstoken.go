@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/shipgate/shipgate/helper/internal/backoff"
 	"io"
 	"net"
 	"net/http"
@@ -15,12 +14,15 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/shipgate/shipgate/helper/internal/backoff"
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // CloudPlatformScope is the scope access tokens get by default.
@@ -127,9 +129,9 @@ func readCredentialsFile(path string) ([]byte, error) {
 		return nil, failure.WithHint(failure.New(failure.Usage, "no credentials file: --credentials and $GOOGLE_APPLICATION_CREDENTIALS are both empty"),
 			"run shipgate gcp credentials first (the orb's gcp_credentials command)")
 	}
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, "credentials file", inputfile.SmallLimit)
 	if err != nil {
-		return nil, failure.Wrap(failure.Usage, err, "reading credentials file")
+		return nil, err
 	}
 	var f struct {
 		Type string `json:"type"`
@@ -145,7 +147,7 @@ func readCredentialsFile(path string) ([]byte, error) {
 
 // executableCommand returns the credential source command of an external_account file.
 func executableCommand(path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := inputfile.Read(path, "credentials file", inputfile.SmallLimit)
 	if err != nil {
 		return "", err
 	}
@@ -163,16 +165,18 @@ func executableCommand(path string) (string, error) {
 }
 
 var (
-	statusRE   = regexp.MustCompile(`(?s)status code (\d{3}): (.*)$`)
-	exitCodeRE = regexp.MustCompile(`executable command failed with exit code (-?\d+)`)
-	jwtLike    = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
-	bearerLike = regexp.MustCompile(`ya29\.[A-Za-z0-9._-]+`)
+	statusRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)status code (\d{3}): (.*)$`) })
+	exitCodeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`executable command failed with exit code (-?\d+)`) })
+	jwtLike    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+	})
+	bearerLike = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`ya29\.[A-Za-z0-9._-]+`) })
 )
 
 // redact removes anything token-shaped from a library message before it is shown.
 func redact(s string) string {
-	s = jwtLike.ReplaceAllString(s, "[redacted]")
-	s = bearerLike.ReplaceAllString(s, "[redacted]")
+	s = jwtLike().ReplaceAllString(s, "[redacted]")
+	s = bearerLike().ReplaceAllString(s, "[redacted]")
 	if len(s) > 400 {
 		s = s[:400] + "…"
 	}
@@ -189,14 +193,14 @@ func Classify(ctx context.Context, err error, credentialsFile string) (error, bo
 		return failure.Wrap(failure.Unavailable, ctx.Err(), "getting a Google access token"), false
 	case strings.Contains(msg, "executables need to be explicitly allowed"):
 		return executablesNotAllowed(), false
-	case exitCodeRE.MatchString(msg):
+	case exitCodeRE().MatchString(msg):
 		return diagnoseExecutable(ctx, credentialsFile, msg), false
 	case strings.Contains(msg, "the token returned by the executable is expired"):
 		return failure.New(failure.Auth, "the credential source returned an expired OIDC token"), false
 	case strings.Contains(msg, "response contains unsuccessful response"):
 		return failure.New(failure.Auth, "the credential source failed: %s", redact(msg)), false
 	}
-	if m := statusRE.FindStringSubmatch(msg); m != nil {
+	if m := statusRE().FindStringSubmatch(msg); m != nil {
 		status, _ := strconv.Atoi(m[1])
 		return classifyStatus(status, strings.TrimSpace(m[2]))
 	}
@@ -272,7 +276,7 @@ func classifyStatus(status int, body string) (error, bool) {
 // and message; never a token) and the exit code says the class.
 func diagnoseExecutable(ctx context.Context, credentialsFile, libraryMsg string) error {
 	kind := failure.Unavailable
-	if m := exitCodeRE.FindStringSubmatch(libraryMsg); m != nil {
+	if m := exitCodeRE().FindStringSubmatch(libraryMsg); m != nil {
 		if n, err := strconv.Atoi(m[1]); err == nil && n >= 1 && n <= 7 {
 			kind = failure.Kind(n)
 		}

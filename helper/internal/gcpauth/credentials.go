@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shipgate/shipgate/helper/internal/atomicfile"
@@ -53,20 +54,20 @@ func ExecutableEnv(path string) map[string]string {
 
 // safeArg is what may appear in the executable command line: Google's libraries split it on
 // white space and run it without a shell.
-var safeArg = regexp.MustCompile(`^[A-Za-z0-9_./:@=+,-]+$`)
+var safeArg = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_./:@=+,-]+$`) })
 
 // CredentialsJSON builds the external_account file. It holds no secret: only where to get one.
 func CredentialsJSON(o CredentialsOptions) ([]byte, error) {
 	if !filepath.IsAbs(o.Executable) {
 		return nil, failure.New(failure.Internal, "the shipgate executable path %q is not absolute", o.Executable)
 	}
-	if !safeArg.MatchString(o.Executable) {
+	if !safeArg().MatchString(o.Executable) {
 		return nil, failure.WithHint(failure.New(failure.Usage,
 			"the shipgate executable path %q holds spaces or unusual characters: Google's libraries split the command on white space", o.Executable),
 			"install shipgate in a folder whose path has no spaces")
 	}
 	for _, a := range o.Args {
-		if !safeArg.MatchString(a) {
+		if !safeArg().MatchString(a) {
 			return nil, failure.New(failure.Usage, "subject-token argument %q holds spaces or unusual characters", a)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
@@ -45,9 +46,11 @@ func (p Provider) PoolName() string {
 
 // Pool and provider IDs: 4 to 32 lower-case letters, digits and dashes; the gcp- prefix is
 // reserved by Google.
-var idRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,30}[a-z0-9]$`)
+var idRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{2,30}[a-z0-9]$`) })
 
-var providerRE = regexp.MustCompile(`^projects/([^/]+)/locations/([^/]+)/workloadIdentityPools/([^/]+)/providers/([^/]+)$`)
+var providerRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^projects/([^/]+)/locations/([^/]+)/workloadIdentityPools/([^/]+)/providers/([^/]+)$`)
+})
 
 // ParseProvider reads a provider resource name. The forms gcloud prints are accepted too:
 // with a leading //iam.googleapis.com/ or https://iam.googleapis.com/.
@@ -56,7 +59,7 @@ func ParseProvider(name string) (Provider, error) {
 	for _, prefix := range []string{"//iam.googleapis.com/", "https://iam.googleapis.com/"} {
 		s = strings.TrimPrefix(s, prefix)
 	}
-	m := providerRE.FindStringSubmatch(s)
+	m := providerRE().FindStringSubmatch(s)
 	if m == nil {
 		return Provider{}, failure.New(failure.Usage,
 			"--provider %q: want projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER", name)
@@ -75,7 +78,7 @@ func NewProvider(projectNumber, pool, id string) (Provider, error) {
 		return Provider{}, err
 	}
 	for _, part := range []struct{ what, v string }{{"pool", pool}, {"provider", id}} {
-		if !idRE.MatchString(part.v) || strings.HasPrefix(part.v, "gcp-") {
+		if !idRE().MatchString(part.v) || strings.HasPrefix(part.v, "gcp-") {
 			return Provider{}, failure.New(failure.Usage,
 				"workload identity %s ID %q: want 4 to 32 lower-case letters, digits and dashes, not starting with gcp-", part.what, part.v)
 		}
@@ -114,7 +117,7 @@ func ProjectNumber(text string) (string, error) {
 	}
 	mantissa, exponent, hasExp := strings.Cut(strings.ToLower(s), "e")
 	var r *big.Rat
-	ok := decimalRE.MatchString(s) && len(s) <= 40
+	ok := decimalRE().MatchString(s) && len(s) <= 40
 	if ok && hasExp {
 		// big.Rat would build 10^exponent in full: "1e999999999" hangs. A project number has at
 		// most 19 digits, so any exponent beyond a few dozen is not one (a fuzzing finding).
@@ -153,7 +156,7 @@ func ProjectNumber(text string) (string, error) {
 }
 
 // decimalRE is what a YAML or JSON float looks like: no hex, octal, fractions or separators.
-var decimalRE = regexp.MustCompile(`^\+?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$`)
+var decimalRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^\+?[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?$`) })
 
 func isDigits(s string) bool {
 	for _, r := range s {
@@ -167,11 +170,13 @@ func isDigits(s string) bool {
 // serviceAccountRE accepts service account e-mail addresses: user-managed
 // (NAME@PROJECT.iam.gserviceaccount.com) and Google-managed ones (developer.gserviceaccount.com,
 // appspot.gserviceaccount.com ...).
-var serviceAccountRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-]{0,200}\.gserviceaccount\.com$`)
+var serviceAccountRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,99}@[a-z0-9][a-z0-9.-]{0,200}\.gserviceaccount\.com$`)
+})
 
 // ValidateServiceAccount checks a service account e-mail's shape.
 func ValidateServiceAccount(email string) error {
-	if !serviceAccountRE.MatchString(email) {
+	if !serviceAccountRE().MatchString(email) {
 		return failure.New(failure.Usage, "--service-account %q: want a service account e-mail, NAME@PROJECT_ID.iam.gserviceaccount.com", email)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
@@ -31,21 +32,21 @@ type ProviderConfig struct {
 	Commands  []string `json:"gcloud,omitempty"`
 }
 
-var circleIDRE = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+var circleIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`) })
 
 // NewProviderConfig builds the mapping and condition. google.subject maps the token's sub, which
 // fits the 127-byte limit only in the v1 form ($CIRCLE_OIDC_TOKEN, what shipgate presents by
 // default). The condition pins the organisation and projects so no other CircleCI
 // organisation's token (the issuer is per organisation, but audiences are configurable) passes.
 func NewProviderConfig(o ProviderConfigOptions) (ProviderConfig, error) {
-	if !circleIDRE.MatchString(o.OrgID) {
+	if !circleIDRE().MatchString(o.OrgID) {
 		return ProviderConfig{}, failure.New(failure.Usage, "--org-id %q: want the CircleCI organisation ID (a UUID, Organization Settings > Overview)", o.OrgID)
 	}
 	if len(o.ProjectIDs) == 0 {
 		return ProviderConfig{}, failure.New(failure.Usage, "--project-id is required: a provider that trusts every project of the organisation lets any of them deploy")
 	}
 	for _, p := range o.ProjectIDs {
-		if !circleIDRE.MatchString(p) {
+		if !circleIDRE().MatchString(p) {
 			return ProviderConfig{}, failure.New(failure.Usage, "--project-id %q: want a CircleCI project ID (a UUID, Project Settings > Overview)", p)
 		}
 	}

@@ -7,9 +7,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/shipgate/shipgate/helper/internal/artifact"
 	"github.com/shipgate/shipgate/helper/internal/failure"
 	"github.com/shipgate/shipgate/helper/internal/registry"
-	"github.com/shipgate/shipgate/helper/internal/release"
 )
 
 // RecordArtifactType identifies shipgate's ledger records. Promotion never copies artifacts of
@@ -65,7 +65,7 @@ type Source struct {
 }
 
 // Pipeline is a CircleCI context, as release.json records it.
-type Pipeline = release.Pipeline
+type Pipeline = artifact.Pipeline
 
 // recordManifest builds the record artifact: an OCI image manifest with the empty config and
 // layer, the record in an annotation, and a subject only when the registry has the referrers

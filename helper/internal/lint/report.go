@@ -7,6 +7,8 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // Formats are the report formats Write accepts.
@@ -43,12 +45,14 @@ func writeJSON(w io.Writer, v any) error {
 func (r *Report) Text() string {
 	var b strings.Builder
 	for _, f := range r.Findings {
-		fmt.Fprintf(&b, "%s: %s %s: %s\n", f.Position(), f.Severity, f.Rule, f.Message)
+		// Messages quote the config (job names, commands): escaped so a name holding a newline
+		// cannot add a line to the report (issue 14 class 3).
+		safetext.Fprintf(&b, "%s: %s %s: %s\n", f.Position(), f.Severity, f.Rule, f.Message)
 		if f.Hint != "" {
-			fmt.Fprintf(&b, "    hint: %s\n", f.Hint)
+			safetext.Fprintf(&b, "    hint: %s\n", f.Hint)
 		}
 		if f.Source != "" {
-			fmt.Fprintf(&b, "    see: %s\n", f.Source)
+			safetext.Fprintf(&b, "    see: %s\n", f.Source)
 		}
 	}
 	b.WriteString(r.Summary())

@@ -11,12 +11,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // The variables CircleCI injects into every job (FACTS.md §1). V2 carries the VCS origin and
@@ -87,12 +88,9 @@ const maxTokenBytes = 64 << 10
 
 // Token implements Source.
 func (f FileSource) Token(context.Context) (string, error) {
-	data, err := os.ReadFile(f.Path)
+	data, err := inputfile.Read(f.Path, "OIDC token file", maxTokenBytes)
 	if err != nil {
-		return "", failure.Wrap(failure.Usage, err, "reading OIDC token file %q", f.Path)
-	}
-	if len(data) > maxTokenBytes {
-		return "", failure.New(failure.Usage, "OIDC token file %q is %d bytes: not a token", f.Path, len(data))
+		return "", err
 	}
 	v := strings.TrimSpace(string(data))
 	if v == "" {
@@ -181,7 +179,9 @@ func isNotFound(err error) bool {
 
 // jwtLike matches anything shaped like a compact JWS, so a token that a failing CLI printed on
 // its error stream is not repeated in our message.
-var jwtLike = regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+var jwtLike = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`)
+})
 
 // summarise returns the first line of a program's error output, with anything token-shaped
 // redacted and the length bounded.
@@ -190,7 +190,7 @@ func summarise(stderr []byte) string {
 	if i := strings.IndexByte(line, '\n'); i >= 0 {
 		line = strings.TrimSpace(line[:i])
 	}
-	line = jwtLike.ReplaceAllString(line, "[redacted]")
+	line = jwtLike().ReplaceAllString(line, "[redacted]")
 	if len(line) > 200 {
 		line = line[:200] + "…"
 	}

@@ -200,78 +200,43 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 	return result, nil
 }
 
-// defaultParallel is how many blob transfers and child manifests move at once: crane's and
-// regclient's default is also a handful; more gains nothing on one registry's connection pool.
+// defaultParallel is how many blob transfers and child manifests move at once. A registry's
+// answers, not shipgate's CPU, bound a copy of many small blobs (a traced 3-platform index copy
+// to another registry spent most of its time waiting for the destination's POSTs and PUTs), yet
+// more in flight did not reliably help: 16 against 8 took 0.90 to 0.97 of the CLI's wall time in
+// pairwise runs, but 1.02 to 1.19 of the library's in interleaved runs of
+// BenchmarkPromoteIndexAcrossRegistries (both on the shared 2-core machine). 8 stays, as
+// crane's and regclient's defaults are also a handful.
 const defaultParallel = 8
 
 // promoteTo makes dst hold the digest and its tags. The destination is read first (one GET,
 // which also yields the bytes to tag), so a destination that holds the digest costs 1 request
 // plus 1 per tag. Where source and destination are the same repository, that read is the
-// source itself: nothing is copied and only the tags are written.
+// source itself: nothing is copied and only the tags are written. The phases: read the
+// destination, make its content complete, write the tags, copy the referrers.
 func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, loadGraph func() (*sourceGraph, error), disc *discovery) (*DestinationResult, error) {
 	digest := opts.Source.Digest
 	dr := &DestinationResult{Repository: dst.String(), Image: dst.Digest(digest)}
-	dstRef := registry.Reference{Repository: dst, Digest: digest}
-	sameRepo := opts.Source.Repository == dst
 	p := newProgress(opts.Progress, opts.ProgressInterval, short(digest)+" to "+dst.String())
 	defer p.halt()
-	present, err := c.GetManifest(ctx, dstRef)
-	if dst.Registry == opts.Source.Repository.Registry {
-		disc.start()
-	}
-	switch {
-	case err == nil:
-		dr.mediaType = string(present.MediaType)
-		dr.AlreadyPresent = true
-	case failure.KindOf(err) == failure.NotFound && !sameRepo:
-		present = nil
-	default:
+	present, err := readDestination(ctx, c, opts, dst, disc)
+	if err != nil {
 		return nil, err
 	}
-	if present == nil {
-		g, err := loadGraph()
-		if err != nil {
-			return nil, err
-		}
-		disc.start()
-		p.start(g, opts.DryRun)
-		if err := copyGraph(ctx, c, opts, g, dst, dr, p); err != nil {
-			return nil, err
-		}
-	} else if !opts.DryRun && !sameRepo && present.IsIndex() && len(opts.Tags) == 0 {
-		// An index can outlive its untagged children (lifecycle rules expire them). Writing it
-		// again makes the registry check every child (distribution, zot, Quay and ECR refuse an
-		// index or image whose references are missing: FACTS "Manifest PUT validation"); one
-		// request instead of a HEAD per child. With tags, the first tag's PUT is that check.
-		if err := completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr, p); err != nil {
-			return nil, err
-		}
+	if present != nil {
+		dr.mediaType = string(present.MediaType)
+		dr.AlreadyPresent = true
+	}
+	if err := completeContent(ctx, c, opts, dst, present, loadGraph, disc, dr, p); err != nil {
+		return nil, err
 	}
 	dr.Tags = append(dr.Tags, opts.Tags...)
 	if !opts.DryRun {
-		root := present
-		if root == nil {
-			g, _ := loadGraph()
-			root = g.root
-		}
-		for i, tag := range opts.Tags {
-			if i == 0 && present == nil {
-				continue // copyGraph wrote the root under the first tag
-			}
-			if i == 0 && !sameRepo && root.IsIndex() {
-				if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr, p); err != nil {
-					return nil, err
-				}
-				p.manifest(root.Digest, tag)
-				continue
-			}
-			if err := putTag(ctx, c, dst, tag, root); err != nil {
-				return nil, err
-			}
-			p.manifest(root.Digest, tag)
+		if err := writeTags(ctx, c, opts, dst, present, loadGraph, dr, p); err != nil {
+			return nil, err
 		}
 	}
-	if opts.Referrers && !sameRepo {
+	if opts.Referrers && opts.Source.Repository != dst {
 		// In the source's own repository its referrers are already where they belong.
 		if err := copyReferrers(ctx, c, opts, dst, dr, disc); err != nil {
 			return nil, err
@@ -279,6 +244,73 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	}
 	p.finish(dr, opts.DryRun)
 	return dr, nil
+}
+
+// readDestination returns the digest's manifest as dst holds it, or nil when dst lacks it (in
+// the source's own repository a missing digest is an error: there is nothing to copy from).
+func readDestination(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, disc *discovery) (*registry.Manifest, error) {
+	present, err := c.GetManifest(ctx, registry.Reference{Repository: dst, Digest: opts.Source.Digest})
+	if dst.Registry == opts.Source.Repository.Registry {
+		// This request settled the source registry's authentication: discovery may start.
+		disc.start()
+	}
+	switch {
+	case err == nil:
+		return present, nil
+	case failure.KindOf(err) == failure.NotFound && opts.Source.Repository != dst:
+		return nil, nil
+	}
+	return nil, err
+}
+
+// completeContent copies the graph into a destination that lacks the digest (the root under
+// the first tag); a destination that holds an index and gets no tag has the index written
+// again so that the registry checks its children.
+func completeContent(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, present *registry.Manifest, loadGraph func() (*sourceGraph, error), disc *discovery, dr *DestinationResult, p *progress) error {
+	if present == nil {
+		g, err := loadGraph()
+		if err != nil {
+			return err
+		}
+		disc.start()
+		p.start(g, opts.DryRun)
+		return copyGraph(ctx, c, opts, g, dst, dr, p)
+	}
+	if !opts.DryRun && opts.Source.Repository != dst && present.IsIndex() && len(opts.Tags) == 0 {
+		// An index can outlive its untagged children (lifecycle rules expire them). Writing it
+		// again makes the registry check every child (distribution, zot, Quay and ECR refuse an
+		// index or image whose references are missing: FACTS "Manifest PUT validation"); one
+		// request instead of a HEAD per child. With tags, the first tag's PUT is that check.
+		return completeIndex(ctx, c, opts, dst, present.Digest.String(), present, loadGraph, dr, p)
+	}
+	return nil
+}
+
+// writeTags writes every tag in dst. A root copyGraph just wrote under the first tag is not
+// written again; an index already present is written under its first tag through
+// completeIndex, whose PUT also checks the children.
+func writeTags(ctx context.Context, c *registry.Client, opts Options, dst registry.Repository, present *registry.Manifest, loadGraph func() (*sourceGraph, error), dr *DestinationResult, p *progress) error {
+	root := present
+	if root == nil {
+		g, _ := loadGraph()
+		root = g.root
+	}
+	for i, tag := range opts.Tags {
+		switch {
+		case i == 0 && present == nil:
+			continue // copyGraph wrote the root under the first tag
+		case i == 0 && opts.Source.Repository != dst && root.IsIndex():
+			if err := completeIndex(ctx, c, opts, dst, tag, root, loadGraph, dr, p); err != nil {
+				return err
+			}
+		default:
+			if err := putTag(ctx, c, dst, tag, root); err != nil {
+				return err
+			}
+		}
+		p.manifest(root.Digest, tag)
+	}
+	return nil
 }
 
 // completeIndex writes an index already present at dst under identifier; when the registry
@@ -356,72 +388,16 @@ func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceG
 // caller.
 func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
 	images := g.images()
-	type blobJob struct {
-		once   sync.Once
-		done   chan struct{}
-		action string
-		err    error
-	}
-	var mu sync.Mutex
-	jobs := map[v1.Hash]*blobJob{}
-	sem := make(chan struct{}, opts.Parallel)
-	transfer := func(ctx context.Context, blob v1.Descriptor) (string, error) {
-		mu.Lock()
-		j := jobs[blob.Digest]
-		first := j == nil
-		if first {
-			j = &blobJob{done: make(chan struct{})}
-			jobs[blob.Digest] = j
-		}
-		mu.Unlock()
-		if !first {
-			// Another image of the index shares this blob: wait for its one transfer.
-			select {
-			case <-j.done:
-				if j.err == nil && j.action != BlobPresent {
-					return BlobPresent, nil
-				}
-				return j.action, j.err
-			case <-ctx.Done():
-				return "", ctx.Err()
-			}
-		}
-		defer close(j.done)
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			j.err = ctx.Err()
-			return "", j.err
-		}
-		defer func() { <-sem }()
-		j.action, j.err = transferBlob(ctx, c, g.repo, dst, blob, opts.DryRun, p.counter())
-		if j.err == nil {
-			p.blob(blob, j.action)
-		}
-		return j.action, j.err
-	}
+	mover := &blobMover{c: c, src: g.repo, dst: dst, dryRun: opts.DryRun, p: p,
+		jobs: map[v1.Hash]*blobJob{}, sem: make(chan struct{}, opts.Parallel)}
 	steps := make([][]BlobStep, len(images))
 	group, gctx := errgroup.WithContext(ctx)
 	for i, img := range images {
 		group.Go(func() error {
-			blobs, err := img.Blobs()
-			if err != nil {
+			var err error
+			steps[i], err = mover.moveImage(gctx, img)
+			if err != nil || opts.DryRun || img == g.root {
 				return err
-			}
-			steps[i] = make([]BlobStep, len(blobs))
-			inner, ictx := errgroup.WithContext(gctx)
-			for k, blob := range blobs {
-				inner.Go(func() error {
-					action, err := transfer(ictx, blob)
-					steps[i][k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
-					return err
-				})
-			}
-			if err := inner.Wait(); err != nil {
-				return err
-			}
-			if opts.DryRun || img == g.root {
-				return nil
 			}
 			if err := putTag(gctx, c, dst, img.Digest.String(), img); err != nil {
 				return err
@@ -433,19 +409,98 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 	if err := group.Wait(); err != nil {
 		return err
 	}
+	tally(dr, steps, opts.DryRun)
+	return nil
+}
+
+// tally adds the images' blob steps to dr, and the bytes they moved (in a dry run: would move).
+func tally(dr *DestinationResult, steps [][]BlobStep, dryRun bool) {
 	for _, imageSteps := range steps {
 		for _, s := range imageSteps {
 			dr.Blobs = append(dr.Blobs, s)
-			if s.Action == BlobCopy {
-				if opts.DryRun {
-					dr.BytesToCopy += s.Size
-				} else {
-					dr.BytesCopied += s.Size
-				}
+			if s.Action != BlobCopy {
+				continue
+			}
+			if dryRun {
+				dr.BytesToCopy += s.Size
+			} else {
+				dr.BytesCopied += s.Size
 			}
 		}
 	}
-	return nil
+}
+
+// blobMover moves the blobs of one destination: each distinct blob once however many images
+// share it, at most cap(sem) at a time.
+type blobMover struct {
+	c        *registry.Client
+	src, dst registry.Repository
+	dryRun   bool
+	p        *progress
+	mu       sync.Mutex
+	jobs     map[v1.Hash]*blobJob
+	sem      chan struct{}
+}
+
+// blobJob is one blob's single transfer, which the other images sharing the blob wait for.
+type blobJob struct {
+	done   chan struct{}
+	action string
+	err    error
+}
+
+// moveImage moves img's blobs in parallel and returns a step for each, in the manifest's order.
+func (m *blobMover) moveImage(ctx context.Context, img *registry.Manifest) ([]BlobStep, error) {
+	blobs, err := img.Blobs()
+	if err != nil {
+		return nil, err
+	}
+	steps := make([]BlobStep, len(blobs))
+	inner, ictx := errgroup.WithContext(ctx)
+	for k, blob := range blobs {
+		inner.Go(func() error {
+			action, err := m.move(ictx, blob)
+			steps[k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
+			return err
+		})
+	}
+	return steps, inner.Wait()
+}
+
+// move makes blob present in the destination, or waits for the transfer another image of the
+// index started; a blob moved for another image counts as present for this one.
+func (m *blobMover) move(ctx context.Context, blob v1.Descriptor) (string, error) {
+	m.mu.Lock()
+	j, shared := m.jobs[blob.Digest]
+	if !shared {
+		j = &blobJob{done: make(chan struct{})}
+		m.jobs[blob.Digest] = j
+	}
+	m.mu.Unlock()
+	if shared {
+		select {
+		case <-j.done:
+			if j.err == nil && j.action != BlobPresent {
+				return BlobPresent, nil
+			}
+			return j.action, j.err
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+	defer close(j.done)
+	select {
+	case m.sem <- struct{}{}:
+	case <-ctx.Done():
+		j.err = ctx.Err()
+		return "", j.err
+	}
+	defer func() { <-m.sem }()
+	j.action, j.err = transferBlob(ctx, m.c, m.src, m.dst, blob, m.dryRun, m.p.counter())
+	if j.err == nil {
+		m.p.blob(blob, j.action)
+	}
+	return j.action, j.err
 }
 
 // transferBlob makes blob present in dst: a mount within one registry, otherwise a stream
@@ -457,17 +512,7 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool, moved *atomic.Int64) (string, error) {
 	sameRegistry := src.Registry == dst.Registry
 	if dryRun {
-		present, err := c.BlobPresent(ctx, dst, blob.Digest)
-		switch {
-		case err != nil:
-			return "", err
-		case present:
-			return BlobPresent, nil
-		case sameRegistry:
-			return BlobMount, nil
-		default:
-			return BlobCopy, nil
-		}
+		return planBlob(ctx, c, dst, blob, sameRegistry)
 	}
 	from, mountedAs := src, BlobMount
 	if !sameRegistry {
@@ -483,29 +528,52 @@ func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Rep
 	// 202: the registry opened an upload instead of mounting (across registries always; within
 	// one on ECR without BLOB_MOUNTING or Quay without read access to the source: FACTS
 	// "Cross-repository mount"). The bytes go through shipgate.
+	if err := copyBlob(ctx, c, src, dst, blob, location, moved); err != nil {
+		return "", err
+	}
+	return BlobCopy, nil
+}
+
+// planBlob says, for a dry run, what transferBlob would do with blob: one HEAD.
+func planBlob(ctx context.Context, c *registry.Client, dst registry.Repository, blob v1.Descriptor, sameRegistry bool) (string, error) {
+	present, err := c.BlobPresent(ctx, dst, blob.Digest)
+	switch {
+	case err != nil:
+		return "", err
+	case present:
+		return BlobPresent, nil
+	case sameRegistry:
+		return BlobMount, nil
+	}
+	return BlobCopy, nil
+}
+
+// copyBlob streams blob from src into the upload session at location, starting over from a
+// fresh session (up to three tries) when the transfer fails in a way worth retrying.
+func copyBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		if location == "" {
 			loc, err := c.StartUpload(ctx, dst)
 			if err != nil {
-				return "", err
+				return err
 			}
 			location = loc
 		}
 		lastErr = streamBlob(ctx, c, src, dst, blob, location, moved)
 		if lastErr == nil {
-			return BlobCopy, nil
+			return nil
 		}
 		if !registry.Transient(lastErr) || ctx.Err() != nil {
-			return "", lastErr
+			return lastErr
 		}
 		location = ""
 		if present, err := c.BlobPresent(ctx, dst, blob.Digest); err == nil && present {
 			// The upload completed but its answer was lost (a reset after the registry acted).
-			return BlobCopy, nil
+			return nil
 		}
 	}
-	return "", lastErr
+	return lastErr
 }
 
 func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {

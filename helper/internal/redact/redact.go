@@ -71,32 +71,41 @@ func (r *Redactor) Add(secret string) {
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
 }
 
-var credentialPatterns = []struct {
+// The patterns are compiled on first use, not at package initialisation: every shipgate
+// command (--version included) links this package, and compiling them costs start-up time a
+// command that never redacts does not need to pay (issue 15, start-up).
+type credentialPattern struct {
 	re   *regexp.Regexp
 	repl string
-}{
-	// PEM private keys, whole block (or to the end when cut off).
-	{regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)`), redacted},
-	// JSON Web Tokens (header.payload.signature, base64url).
-	{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), redacted},
-	// Authorization schemes followed by a credential.
-	{regexp.MustCompile(`(?i)\b(bearer|basic|token|digest)(\s+)[A-Za-z0-9._~+/=-]{6,}`), "${1}${2}" + redacted},
-	// Well-known token shapes: AWS access key IDs, GitHub, Slack, Google API keys.
-	{regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), redacted},
-	{regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`), redacted},
-	{regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}`), redacted},
-	{regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{30,}`), redacted},
 }
 
+var credentialPatterns = sync.OnceValue(func() []credentialPattern {
+	return []credentialPattern{
+		// PEM private keys, whole block (or to the end when cut off).
+		{regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----(?s:.*?)(?:-----END [A-Z ]*PRIVATE KEY-----|$)`), redacted},
+		// JSON Web Tokens (header.payload.signature, base64url).
+		{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*`), redacted},
+		// Authorization schemes followed by a credential.
+		{regexp.MustCompile(`(?i)\b(bearer|basic|token|digest)(\s+)[A-Za-z0-9._~+/=-]{6,}`), "${1}${2}" + redacted},
+		// Well-known token shapes: AWS access key IDs, GitHub, Slack, Google API keys.
+		{regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), redacted},
+		{regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})`), redacted},
+		{regexp.MustCompile(`\bxox[abposr]-[A-Za-z0-9-]{10,}`), redacted},
+		{regexp.MustCompile(`\bAIza[0-9A-Za-z_-]{30,}`), redacted},
+	}
+})
+
 // secretPair matches name=value or "name": "value" pairs whose name says secret.
-var secretPair = regexp.MustCompile(`(?i)("?[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|authorization|session|cookie|signature)[a-z0-9_.-]*"?\s*[:=]\s*"?)([^"\s,&;}]+)`)
+var secretPair = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)("?[a-z0-9_.-]*(?:password|passwd|pwd|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key|credential|authorization|session|cookie|signature)[a-z0-9_.-]*"?\s*[:=]\s*"?)([^"\s,&;}]+)`)
+})
 
 // authScheme is a value that names an authorization scheme; the credential after it is
 // handled by the scheme pattern.
-var authScheme = regexp.MustCompile(`(?i)^(bearer|basic|token|digest)$`)
+var authScheme = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)^(bearer|basic|token|digest)$`) })
 
 // longToken finds long runs of token characters; highEntropy decides which of them to remove.
-var longToken = regexp.MustCompile(`[A-Za-z0-9+/_-]{32,}={0,2}`)
+var longToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9+/_-]{32,}={0,2}`) })
 
 // highEntropy reports whether a long token mixes upper case, lower case and digits, as
 // generated secrets do. Commit SHAs and digests (lower-case hex) and UUIDs stay readable: they
@@ -123,17 +132,17 @@ func (r *Redactor) String(s string) string {
 		s = strings.ReplaceAll(s, secret, redacted)
 	}
 	r.mu.RUnlock()
-	for _, p := range credentialPatterns {
+	for _, p := range credentialPatterns() {
 		s = p.re.ReplaceAllString(s, p.repl)
 	}
-	s = secretPair.ReplaceAllStringFunc(s, func(pair string) string {
-		m := secretPair.FindStringSubmatch(pair)
-		if authScheme.MatchString(m[2]) || m[2] == redacted {
+	s = secretPair().ReplaceAllStringFunc(s, func(pair string) string {
+		m := secretPair().FindStringSubmatch(pair)
+		if authScheme().MatchString(m[2]) || m[2] == redacted {
 			return pair
 		}
 		return m[1] + redacted
 	})
-	return longToken.ReplaceAllStringFunc(s, func(token string) string {
+	return longToken().ReplaceAllStringFunc(s, func(token string) string {
 		if highEntropy(token) {
 			return redacted
 		}
@@ -171,7 +180,9 @@ func (r *Redactor) Excerpt(body []byte) string {
 }
 
 // secretQueryName matches query parameter names whose values are shown as [REDACTED].
-var secretQueryName = regexp.MustCompile(`(?i)password|passwd|secret|token|key|sig|signature|credential|auth|session|code`)
+var secretQueryName = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)password|passwd|secret|token|key|sig|signature|credential|auth|session|code`)
+})
 
 // URL renders u for output: the password of any user info and the values of query parameters
 // that look secret are replaced, and the redactor runs over the rest.
@@ -184,7 +195,7 @@ func (r *Redactor) URL(u *url.URL) string {
 		query := shown.Query()
 		changed := false
 		for name, values := range query {
-			if secretQueryName.MatchString(name) {
+			if secretQueryName().MatchString(name) {
 				for i := range values {
 					values[i] = "REDACTED"
 				}

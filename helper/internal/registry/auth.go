@@ -180,56 +180,87 @@ func (c *Client) mintToken(ctx context.Context, req request, auth *registryAuth)
 	}
 	scopes := unionScopes(unionScopes(auth.declared, auth.scopes), req.scopes)
 	sort.Strings(scopes)
-	realm, err := url.Parse(auth.challenge.realm)
-	if err != nil || (realm.Scheme != "https" && realm.Scheme != "http") {
-		return failure.New(failure.Auth, "registry %s named an unusable token realm %q", req.registry, c.redact.String(auth.challenge.realm))
+	realm, err := c.tokenRealm(req.registry, auth.challenge.realm)
+	if err != nil {
+		return err
 	}
-	// The login goes to the realm: never in clear text for a registry reached over HTTPS, and
-	// never to a link-local address (a cloud metadata service), as go-containerregistry's
-	// validateRealmURL also refuses.
-	if realm.Scheme == "http" && c.scheme(req.registry) == "https" {
-		return failure.New(failure.Auth, "registry %s (HTTPS) named a plain-HTTP token realm %s; refusing to send credentials there", req.registry, realm.Host)
-	}
-	if ip := net.ParseIP(realm.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
-		return failure.New(failure.Auth, "registry %s named a token realm at a link-local address (%s); refusing to send credentials there", req.registry, realm.Host)
-	}
-	query := realm.Query()
-	if auth.challenge.service != "" {
-		query.Set("service", auth.challenge.service)
-	}
-	var httpReq *http.Request
-	if creds.IdentityToken != "" {
-		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {creds.IdentityToken},
-			"client_id": {c.opts.UserAgent}, "scope": {strings.Join(scopes, " ")}}
-		if auth.challenge.service != "" {
-			form.Set("service", auth.challenge.service)
-		}
-		httpReq, err = http.NewRequestWithContext(ctx, http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
-		if err == nil {
-			httpReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
-	} else {
-		for _, s := range scopes {
-			query.Add("scope", s)
-		}
-		realm.RawQuery = query.Encode()
-		httpReq, err = http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
-		if err == nil && (creds.Username != "" || creds.Password != "") {
-			// The registry named the realm in its challenge: the login goes there, as every
-			// Docker client does (Docker Hub's realm is auth.docker.io).
-			httpReq.SetBasicAuth(creds.Username, creds.Password)
-		}
-	}
+	httpReq, err := c.tokenRequest(ctx, realm, auth.challenge.service, creds, scopes)
 	if err != nil {
 		return failure.Wrap(failure.Auth, err, "building the token request for %s", req.registry)
 	}
+	token, err := c.fetchToken(httpReq, req.registry, realm)
+	if err != nil {
+		return err
+	}
+	c.redact.Add(token)
+	auth.token, auth.scopes = token, scopes
+	return nil
+}
+
+// tokenRealm parses the realm a registry's challenge named and refuses one the login must not
+// go to: never in clear text for a registry reached over HTTPS, and never to a link-local
+// address (a cloud metadata service), as go-containerregistry's validateRealmURL also refuses.
+func (c *Client) tokenRealm(registry, raw string) (*url.URL, error) {
+	realm, err := url.Parse(raw)
+	if err != nil || (realm.Scheme != "https" && realm.Scheme != "http") {
+		return nil, failure.New(failure.Auth, "registry %s named an unusable token realm %q", registry, c.redact.String(raw))
+	}
+	if realm.Scheme == "http" && c.scheme(registry) == "https" {
+		return nil, failure.New(failure.Auth, "registry %s (HTTPS) named a plain-HTTP token realm %s; refusing to send credentials there", registry, realm.Host)
+	}
+	if ip := net.ParseIP(realm.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast()) {
+		return nil, failure.New(failure.Auth, "registry %s named a token realm at a link-local address (%s); refusing to send credentials there", registry, realm.Host)
+	}
+	return realm, nil
+}
+
+// tokenRequest builds the request for a token covering scopes: the OAuth2 refresh grant (a POST)
+// with an identity token, otherwise a GET carrying the login, if any, as Basic auth. realm's
+// query is rewritten with the scopes.
+func (c *Client) tokenRequest(ctx context.Context, realm *url.URL, service string, creds *authn.AuthConfig, scopes []string) (*http.Request, error) {
+	query := realm.Query()
+	if service != "" {
+		query.Set("service", service)
+	}
+	if creds.IdentityToken != "" {
+		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {creds.IdentityToken},
+			"client_id": {c.opts.UserAgent}, "scope": {strings.Join(scopes, " ")}}
+		if service != "" {
+			form.Set("service", service)
+		}
+		httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, realm.String(), strings.NewReader(form.Encode()))
+		if err != nil {
+			return nil, err
+		}
+		httpReq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return httpReq, nil
+	}
+	for _, s := range scopes {
+		query.Add("scope", s)
+	}
+	realm.RawQuery = query.Encode()
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, realm.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if creds.Username != "" || creds.Password != "" {
+		// The registry named the realm in its challenge: the login goes there, as every
+		// Docker client does (Docker Hub's realm is auth.docker.io).
+		httpReq.SetBasicAuth(creds.Username, creds.Password)
+	}
+	return httpReq, nil
+}
+
+// fetchToken sends the token request and returns the token of its answer (`token`, or the
+// OAuth2 `access_token`).
+func (c *Client) fetchToken(httpReq *http.Request, registry string, realm *url.URL) (string, error) {
 	httpReq.Header.Set("User-Agent", c.opts.UserAgent)
 	resp, err := c.http.Do(httpReq)
 	if err != nil {
-		return c.unavailable(request{method: httpReq.Method, registry: realm.Host, url: realm.String()}, err)
+		return "", c.unavailable(request{method: httpReq.Method, registry: realm.Host, url: realm.String()}, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return c.responseError("getting a token for "+req.registry+" from "+realm.Host, resp)
+		return "", c.responseError("getting a token for "+registry+" from "+realm.Host, resp)
 	}
 	defer resp.Body.Close()
 	var answer struct {
@@ -237,18 +268,16 @@ func (c *Client) mintToken(ctx context.Context, req request, auth *registryAuth)
 		AccessToken string `json:"access_token"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&answer); err != nil {
-		return failure.Wrap(failure.Unavailable, err, "reading the token for %s from %s", req.registry, realm.Host)
+		return "", failure.Wrap(failure.Unavailable, err, "reading the token for %s from %s", registry, realm.Host)
 	}
 	token := answer.Token
 	if token == "" {
 		token = answer.AccessToken
 	}
 	if token == "" {
-		return failure.New(failure.Auth, "the token server %s answered without a token for %s", realm.Host, req.registry)
+		return "", failure.New(failure.Auth, "the token server %s answered without a token for %s", realm.Host, registry)
 	}
-	c.redact.Add(token)
-	auth.token, auth.scopes = token, scopes
-	return nil
+	return token, nil
 }
 
 // parseChallenge splits a WWW-Authenticate value into its lower-case scheme and parameters

@@ -92,13 +92,19 @@ type badBody struct{ err error }
 func (b *badBody) Error() string { return b.err.Error() }
 func (b *badBody) Unwrap() error { return b.err }
 
-func (c *Client) getManifest(ctx context.Context, ref Reference) (*Manifest, error) {
-	resp, err := c.do(ctx, request{
-		method: http.MethodGet, registry: ref.Repository.Registry,
+// manifestRequest is a GET or HEAD of ref's manifest, accepting every manifest type shipgate
+// reads.
+func (c *Client) manifestRequest(method string, ref Reference) request {
+	return request{
+		method: method, registry: ref.Repository.Registry,
 		url:    c.endpoint(ref.Repository.Registry, "/v2/"+ref.Repository.Path+"/manifests/"+ref.identifier(), nil),
 		header: http.Header{"Accept": acceptManifests},
 		scopes: scopesFor(pullScope(ref.Repository.Path)),
-	})
+	}
+}
+
+func (c *Client) getManifest(ctx context.Context, ref Reference) (*Manifest, error) {
+	resp, err := c.do(ctx, c.manifestRequest(http.MethodGet, ref))
 	if err != nil {
 		return nil, err
 	}
@@ -148,12 +154,7 @@ func mediaTypeOf(data []byte) types.MediaType {
 // HeadManifest reports whether a manifest exists, with its descriptor. A registry answering
 // with a different digest than a pinned one is a safety failure.
 func (c *Client) HeadManifest(ctx context.Context, ref Reference) (*v1.Descriptor, error) {
-	resp, err := c.do(ctx, request{
-		method: http.MethodHead, registry: ref.Repository.Registry,
-		url:    c.endpoint(ref.Repository.Registry, "/v2/"+ref.Repository.Path+"/manifests/"+ref.identifier(), nil),
-		header: http.Header{"Accept": acceptManifests},
-		scopes: scopesFor(pullScope(ref.Repository.Path)),
-	})
+	resp, err := c.do(ctx, c.manifestRequest(http.MethodHead, ref))
 	if err != nil {
 		return nil, err
 	}

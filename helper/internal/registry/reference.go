@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -122,15 +123,19 @@ func ParseRepository(s string) (Repository, error) {
 
 // pathComponentRE is the distribution spec's grammar for one component of a repository name.
 // go-containerregistry's weak validation lets "." and ".." through (found by
-// FuzzParseReference), which would walk out of the /v2/<name>/ URL space.
-var pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`)
+// FuzzParseReference), which would walk out of the /v2/<name>/ URL space. It and registryRE
+// are compiled on first use: --version and commands that name no registry never pay for them at
+// start-up (issue 15).
+var pathComponentRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*$`) })
 
 // registryRE is a host name or bracketed IPv6 address with an optional port. go-containerregistry
 // accepts any bytes before a '.' as a registry (FuzzParseRepository found "\x98.").
-var registryRE = regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::([0-9]{1,5}))?$`)
+var registryRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:.]+\])(?::([0-9]{1,5}))?$`)
+})
 
 func validRepository(r Repository) error {
-	m := registryRE.FindStringSubmatch(r.Registry)
+	m := registryRE().FindStringSubmatch(r.Registry)
 	if m == nil {
 		return fmt.Errorf("registry %q is not a host name or address", r.Registry)
 	}
@@ -144,7 +149,7 @@ func validRepository(r Repository) error {
 
 func validPath(path string) error {
 	for _, component := range strings.Split(path, "/") {
-		if !pathComponentRE.MatchString(component) {
+		if !pathComponentRE().MatchString(component) {
 			return fmt.Errorf("repository path component %q: want lower-case letters and digits, separated by '.', '_', '__' or dashes", component)
 		}
 	}

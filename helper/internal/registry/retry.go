@@ -49,21 +49,16 @@ type retryTransport struct {
 	refused func(req *http.Request, budget time.Duration)
 }
 
+// RoundTrip sends req, and again after a backoff while it fails in a way worth retrying
+// and its body can be replayed, within the policy's attempts and budget.
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var spent time.Duration
 	for attempt := 1; ; attempt++ {
-		if attempt > 1 && req.Body != nil && req.GetBody != nil {
-			body, err := req.GetBody()
-			if err != nil {
-				return nil, err
-			}
-			req.Body = body
+		if err := rewind(req, attempt); err != nil {
+			return nil, err
 		}
 		resp, err := t.attempt(req)
-		retryable := err != nil || retryableStatus(resp.StatusCode)
-		// A request whose body cannot be replayed is tried once.
-		canReplay := req.Body == nil || req.GetBody != nil
-		if !retryable || !canReplay || req.Context().Err() != nil {
+		if !worthRetrying(req, resp, err) {
 			return resp, err
 		}
 		wait := t.backoff(attempt, resp)
@@ -72,10 +67,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// backoff), so a restart during a deploy is waited out (issue 18).
 		down := err != nil && errors.Is(err, syscall.ECONNREFUSED)
 		if (attempt >= t.policy.Attempts && !down) || spent+wait > t.policy.Budget {
-			if err != nil {
-				return nil, errors.Join(errRetryBudget, err)
-			}
-			return resp, nil
+			return exhausted(resp, err)
 		}
 		if resp != nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -84,14 +76,53 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if down && t.refused != nil {
 			t.refused(req, t.policy.Budget-spent)
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-req.Context().Done():
-			timer.Stop()
-			return nil, req.Context().Err()
-		case <-timer.C:
+		if err := sleep(req.Context(), wait); err != nil {
+			return nil, err
 		}
 		spent += wait
+	}
+}
+
+// worthRetrying reports whether an attempt failed in a way worth another: a connection
+// error or a retryable status, for a request whose body can be replayed (one that cannot is
+// tried once) and whose context is still live.
+func worthRetrying(req *http.Request, resp *http.Response, err error) bool {
+	retryable := err != nil || retryableStatus(resp.StatusCode)
+	canReplay := req.Body == nil || req.GetBody != nil
+	return retryable && canReplay && req.Context().Err() == nil
+}
+
+// rewind gives a retried request a fresh copy of its body.
+func rewind(req *http.Request, attempt int) error {
+	if attempt == 1 || req.Body == nil || req.GetBody == nil {
+		return nil
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return err
+	}
+	req.Body = body
+	return nil
+}
+
+// exhausted is the answer once retries are spent: the last response as it is, or the last
+// error marked as retried.
+func exhausted(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		return nil, errors.Join(errRetryBudget, err)
+	}
+	return resp, nil
+}
+
+// sleep waits d, or returns the context's error when it ends first.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
 	}
 }
 

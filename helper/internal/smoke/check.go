@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 )
 
 // CheckSpec is one check as a user writes it, on the command line (--url and its expectation
@@ -123,10 +124,12 @@ type compileEnv struct {
 }
 
 var (
-	envVarName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	headerName      = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
-	methodName      = regexp.MustCompile(`^[A-Z]+$`)
-	credentialNames = regexp.MustCompile(`(?i)^(authorization|proxy-authorization|cookie)$|token|key|secret|auth|session|password|passwd|credential|signature`)
+	envVarName      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	headerName      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$") })
+	methodName      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z]+$`) })
+	credentialNames = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)^(authorization|proxy-authorization|cookie)$|token|key|secret|auth|session|password|passwd|credential|signature`)
+	})
 )
 
 // envPrefix marks a header value read from the named environment variable.
@@ -151,7 +154,7 @@ func compile(spec CheckSpec, where string, env compileEnv) (*Check, error) {
 	}
 
 	if spec.Method != "" {
-		if !methodName.MatchString(spec.Method) {
+		if !methodName().MatchString(spec.Method) {
 			return fail("method %q: want an upper-case HTTP method such as GET or HEAD", spec.Method)
 		}
 		c.method = spec.Method
@@ -195,7 +198,7 @@ func compile(spec CheckSpec, where string, env compileEnv) (*Check, error) {
 	}
 
 	for _, h := range spec.Expect.Headers {
-		if !headerName.MatchString(h.Name) {
+		if !headerName().MatchString(h.Name) {
 			return fail("expected response header %q: not a valid header name", h.Name)
 		}
 		c.respHeaders = append(c.respHeaders, Pair{Name: http.CanonicalHeaderKey(h.Name), Value: h.Value})
@@ -266,11 +269,11 @@ func unwrapRegexpError(err error) string {
 // resolveHeader validates one request header and reads its value from the environment when
 // it is written as env:NAME.
 func resolveHeader(h Pair, env compileEnv) (requestHeader, error) {
-	if !headerName.MatchString(h.Name) {
+	if !headerName().MatchString(h.Name) {
 		return requestHeader{}, fmt.Errorf("header %q: not a valid header name", h.Name)
 	}
 	if variable, ok := strings.CutPrefix(h.Value, envPrefix); ok {
-		if !envVarName.MatchString(variable) {
+		if !envVarName().MatchString(variable) {
 			return requestHeader{}, fmt.Errorf("header %s: %q is not an environment variable name", h.Name, variable)
 		}
 		value := env.getenv(variable)
@@ -282,7 +285,7 @@ func resolveHeader(h Pair, env compileEnv) (requestHeader, error) {
 		}
 		return requestHeader{name: h.Name, value: value, secret: true}, nil
 	}
-	if credentialNames.MatchString(h.Name) {
+	if credentialNames().MatchString(h.Name) {
 		return requestHeader{}, fmt.Errorf("header %s carries a credential: write %s=env:VARIABLE and put the value in that environment variable, never on the command line or in a file", h.Name, h.Name)
 	}
 	if strings.ContainsAny(h.Value, "\r\n\x00") {

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // A checks file holds several named checks, each with its own expectations:
@@ -44,17 +45,9 @@ const maxChecksFileSize = 1 << 20
 
 // LoadChecksFile reads and parses a checks file.
 func LoadChecksFile(path string) ([]CheckSpec, error) {
-	f, err := os.Open(path)
+	data, err := inputfile.Read(path, "checks file", maxChecksFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("reading checks file: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxChecksFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading checks file %s: %w", path, err)
-	}
-	if len(data) > maxChecksFileSize {
-		return nil, fmt.Errorf("checks file %s: larger than %d bytes", path, maxChecksFileSize)
+		return nil, err
 	}
 	specs, err := ParseChecksFile(data)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // response is what a probe saw: enough to judge it against a check.
@@ -100,7 +101,7 @@ func clip(s string, n int) string {
 
 // versionToken matches the runs of characters a version is made of; a version matches a
 // whole token, so 1.2.3 is not found in 1.2.30 or 1.2.3-rc1.
-var versionToken = regexp.MustCompile(`[A-Za-z0-9._+-]+`)
+var versionToken = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[A-Za-z0-9._+-]+`) })
 
 // findVersion looks for want in the response: in any header value, then in any JSON string or
 // number, then anywhere in the body. It returns where it was found ("header X-Version",
@@ -176,7 +177,7 @@ func scalarString(v any) (string, bool) {
 // either side (v1.2.3 matches 1.2.3), and a commit SHA also matches its abbreviation of at
 // least 7 hex digits, as services often report the short form.
 func hasVersion(text, want string) bool {
-	if !versionToken.MatchString(want) || versionToken.FindString(want) != want {
+	if !versionToken().MatchString(want) || versionToken().FindString(want) != want {
 		// A version with other characters (release/1.2, "1.2 beta") cannot be a single
 		// token: look for it as written.
 		return strings.Contains(text, want)
@@ -184,7 +185,7 @@ func hasVersion(text, want string) bool {
 	if !strings.Contains(text, trimV(want)) && !(isHex(want) && len(want) == 40 && strings.Contains(strings.ToLower(text), strings.ToLower(want[:7]))) {
 		return false
 	}
-	for _, token := range versionToken.FindAllString(text, -1) {
+	for _, token := range versionToken().FindAllString(text, -1) {
 		// "1.2.3." at the end of a sentence still names 1.2.3.
 		if versionEqual(token, want) || versionEqual(strings.TrimRight(token, ".-+"), want) {
 			return true

@@ -10,9 +10,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
+
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // maxBody bounds how much of a response body is read and judged.
@@ -72,9 +73,9 @@ func newTransport(opts transportOptions) (*http.Transport, error) {
 	case opts.insecure:
 		tlsConfig.InsecureSkipVerify = true
 	case opts.caFile != "":
-		pem, err := os.ReadFile(opts.caFile)
+		pem, err := inputfile.Read(opts.caFile, "--ca-file", inputfile.ConfigLimit)
 		if err != nil {
-			return nil, fmt.Errorf("--ca-file: %w", err)
+			return nil, err
 		}
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {

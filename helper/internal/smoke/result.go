@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // Result is a run's verdict and the evidence for it. Its JSON form is the --output json
@@ -103,34 +105,36 @@ func seconds(d time.Duration) float64 {
 
 // Text renders the verdict for people: a first line with the verdict, then one block per check.
 func (res *Result) Text() string {
+	// Names, URLs, reasons and body excerpts come from the checks file and the service:
+	// escaped so they cannot forge lines (issue 14 class 3).
 	var b strings.Builder
 	if res.Healthy {
-		fmt.Fprintf(&b, "healthy: %d check(s) passed %d time(s) in a row in %.1fs\n", len(res.Checks), res.Successes, res.ElapsedSeconds)
+		safetext.Fprintf(&b, "healthy: %d check(s) passed %d time(s) in a row in %.1fs\n", len(res.Checks), res.Successes, res.ElapsedSeconds)
 	} else {
-		fmt.Fprintf(&b, "unhealthy: %s (after %.1fs)\n", res.Reason, res.ElapsedSeconds)
+		safetext.Fprintf(&b, "unhealthy: %s (after %.1fs)\n", res.Reason, res.ElapsedSeconds)
 	}
 	for _, c := range res.Checks {
 		name := c.Name + "  "
 		if c.Name == c.URL {
 			name = "" // a --url check is named after its URL
 		}
-		fmt.Fprintf(&b, "  %-9s %s%s %s: %d attempt(s), %d failed", c.Outcome, name, c.Method, c.URL, c.Attempts, c.Failures)
+		safetext.Fprintf(&b, "  %-9s %s%s %s: %d attempt(s), %d failed", c.Outcome, name, c.Method, c.URL, c.Attempts, c.Failures)
 		if c.LastStatus != 0 {
 			fmt.Fprintf(&b, ", last status %d", c.LastStatus)
 		}
 		if c.VersionFoundIn != "" {
-			fmt.Fprintf(&b, ", version %s in %s", c.ExpectedVersion, c.VersionFoundIn)
+			safetext.Fprintf(&b, ", version %s in %s", c.ExpectedVersion, c.VersionFoundIn)
 		}
 		b.WriteString("\n")
 		if c.Outcome != OutcomePassed {
 			if c.Reason != "" && c.Outcome == OutcomeUndecided {
-				fmt.Fprintf(&b, "            %s\n", c.Reason)
+				safetext.Fprintf(&b, "            %s\n", c.Reason)
 			}
 			for _, p := range c.Problems {
-				fmt.Fprintf(&b, "            - %s\n", p)
+				safetext.Fprintf(&b, "            - %s\n", p)
 			}
 			if c.BodyExcerpt != "" {
-				fmt.Fprintf(&b, "            body: %s\n", c.BodyExcerpt)
+				safetext.Fprintf(&b, "            body: %s\n", c.BodyExcerpt)
 			}
 		}
 	}

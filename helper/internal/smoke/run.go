@@ -23,6 +23,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/shipgate/shipgate/helper/internal/safetext"
 )
 
 // Defaults, documented where they are defined.
@@ -413,7 +415,7 @@ func (r *runner) say(format string, args ...any) {
 	now := r.clock.Now()
 	r.lastPrint = now
 	elapsed := now.Sub(r.start).Truncate(time.Second)
-	line := r.red.String(fmt.Sprintf(format, args...))
+	line := safetext.Escape(r.red.String(fmt.Sprintf(format, args...)))
 	fmt.Fprintf(r.progress, "shipgate: smoke-test %s %s\n", clockText(elapsed), line)
 }
 

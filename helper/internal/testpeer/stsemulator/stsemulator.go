@@ -28,6 +28,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/shipgate/shipgate/helper/internal/awsrole/iamcond"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/canary"
 )
 
@@ -507,32 +508,11 @@ func anyLike(patterns []string, value string) bool {
 	return false
 }
 
-// StringLike is IAM's StringLike: `*` matches any run of characters, `?` exactly one,
-// case-sensitive, over the whole value.
-func StringLike(pattern, value string) bool {
-	p, v := []rune(pattern), []rune(value)
-	pi, vi, star, mark := 0, 0, -1, 0
-	for vi < len(v) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == v[vi]):
-			pi++
-			vi++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, vi
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
-			vi = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
+// StringLike is IAM's StringLike, the very matcher the helper uses (iamcond.StringLike), so the
+// emulator cannot drift from it (issue 12 point 9: its own copy lacked a fuzzing fix). The
+// matcher itself is checked against an independent oracle, the equivalent regular expression,
+// by awsrole's FuzzStringLike.
+func StringLike(pattern, value string) bool { return iamcond.StringLike(pattern, value) }
 
 func sessionDuration(form url.Values, max time.Duration) (time.Duration, *apiError) {
 	d := form.Get("DurationSeconds")

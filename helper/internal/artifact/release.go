@@ -1,17 +1,21 @@
-// Package release reads and writes release.json: the record of one built artifact (its
+// Package artifact reads and writes release.json: the record of one built artifact (its
 // digest, platforms and size, and the source and CircleCI context it was built from) that the
 // build job persists to the workspace and every later job promotes by digest.
-package release
+package artifact
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/atomicfile"
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/inputfile"
 )
 
 // SchemaVersion is the release.json format this package writes.
@@ -59,15 +63,23 @@ type Pipeline struct {
 // Version is the release's version for smoke tests: the commit it was built from.
 func (r *Release) Version() string { return r.Source.Commit }
 
-// Read loads and validates release.json.
+// MaxFileSize bounds release.json: a real one is about 1 KiB.
+const MaxFileSize = 1 << 20
+
+// Read loads and validates release.json: a regular file of at most MaxFileSize, JSON without
+// duplicate keys (encoding/json would keep the last silently), whose image, repository and
+// digest agree (issue 14 class 5). Every refusal is a usage error naming the field.
 func Read(path string) (*Release, error) {
-	data, err := os.ReadFile(path)
+	if _, err := os.Stat(path); os.IsNotExist(err) {
+		return nil, failure.WithHint(failure.New(failure.Usage, "release file %q does not exist", path),
+			"the build job writes it with `shipgate record-artifact` and persists it to the workspace; attach the workspace first")
+	}
+	data, err := inputfile.Read(path, "release file", MaxFileSize)
 	if err != nil {
-		if os.IsNotExist(err) {
-			return nil, failure.WithHint(failure.New(failure.Usage, "release file %q does not exist", path),
-				"the build job writes it with `shipgate record-artifact` and persists it to the workspace; attach the workspace first")
-		}
-		return nil, failure.Wrap(failure.Usage, err, "reading release file %q", path)
+		return nil, err
+	}
+	if err := checkDuplicateKeys(data); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "release file %q", path)
 	}
 	var r Release
 	if err := json.Unmarshal(data, &r); err != nil {
@@ -85,7 +97,80 @@ func Read(path string) (*Release, error) {
 	if r.Repository == "" || r.Digest == "" {
 		return nil, failure.New(failure.Usage, "release file %q names no repository or digest", path)
 	}
+	if err := r.consistent(); err != nil {
+		return nil, failure.Wrap(failure.Usage, err, "release file %q", path)
+	}
 	return &r, nil
+}
+
+var digestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^sha256:[0-9a-f]{64}$`) })
+
+// consistent checks that the fields naming the artifact agree: promote uses repository and
+// digest, a reader of the file may well use image.
+func (r *Release) consistent() error {
+	if !digestRE().MatchString(r.Digest) {
+		return fmt.Errorf("field \"digest\" %q: want sha256: and 64 lower-case hex digits", r.Digest)
+	}
+	if r.Image == "" {
+		return nil // written by hand or by an older tool: repository and digest are enough
+	}
+	repo, digest, ok := strings.Cut(r.Image, "@")
+	if !ok {
+		return fmt.Errorf("field \"image\" %q is not pinned by digest (REPO@sha256:…)", r.Image)
+	}
+	if digest != r.Digest {
+		return fmt.Errorf("field \"image\" has digest %s but field \"digest\" is %s", digest, r.Digest)
+	}
+	if repo != r.Repository {
+		return fmt.Errorf("field \"image\" names repository %s but field \"repository\" is %s", repo, r.Repository)
+	}
+	return nil
+}
+
+// checkDuplicateKeys walks the JSON token stream and refuses an object that repeats a key,
+// naming it with its path (.source.commit).
+func checkDuplicateKeys(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return fmt.Errorf("parsing: %w", err)
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				k, err := dec.Token()
+				if err != nil {
+					return fmt.Errorf("parsing: %w", err)
+				}
+				key, _ := k.(string)
+				// encoding/json matches field names case-insensitively: "Digest" after
+				// "digest" would silently win as well.
+				folded := strings.ToLower(key)
+				if seen[folded] {
+					return fmt.Errorf("duplicate field %q", path+"."+key)
+				}
+				seen[folded] = true
+				if err := walk(path + "." + key); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // '}'
+			return err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // ']'
+			return err
+		}
+		return nil
+	}
+	return walk("")
 }
 
 // Write writes release.json atomically (a temporary file renamed into place), keeping the
@@ -162,4 +247,47 @@ func git(dir string, args ...string) string {
 		return ""
 	}
 	return strings.TrimSpace(string(out))
+}
+
+var fullSHA = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9a-f]{40}|[0-9a-f]{64})$`) })
+
+// Override replaces the source fields given explicitly (record-artifact --commit, --tree,
+// --branch: a build outside a git checkout, issue 18 point 7). Commit and tree must be full
+// SHAs (find matches on them); a tree is looked up with git when only the commit is given and
+// git knows it.
+func (s *Source) Override(o Source, dir string) error {
+	for _, f := range []struct{ name, value string }{{"--commit", o.Commit}, {"--tree", o.Tree}} {
+		if f.value != "" && !fullSHA().MatchString(f.value) {
+			return failure.New(failure.Usage, "%s %q: want a full SHA (40 or 64 lower-case hex digits)", f.name, f.value)
+		}
+	}
+	if strings.ContainsFunc(o.Branch, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return failure.New(failure.Usage, "--branch %q: a branch name has no spaces or control characters", o.Branch)
+	}
+	if o.Commit != "" && o.Commit != s.Commit {
+		s.Commit, s.Tree = o.Commit, ""
+		if o.Tree == "" {
+			s.Tree = git(dir, "rev-parse", "--verify", "--quiet", o.Commit+"^{tree}")
+		}
+	}
+	if o.Tree != "" {
+		s.Tree = o.Tree
+	}
+	if o.Branch != "" {
+		s.Branch = o.Branch
+	}
+	return nil
+}
+
+// Gaps says what a later `shipgate find` cannot match this source by: no commit (find
+// --commit), no tree (find --tree, which branch promotion uses).
+func (s Source) Gaps() []string {
+	var gaps []string
+	if s.Commit == "" {
+		gaps = append(gaps, "no source commit: `shipgate find --commit` cannot find this release (pass --commit, or run in a git checkout or with $CIRCLE_SHA1)")
+	}
+	if s.Tree == "" {
+		gaps = append(gaps, "no source tree: `shipgate find --tree` cannot find this release (pass --tree, or run in a git checkout)")
+	}
+	return gaps
 }
