@@ -35,9 +35,10 @@ var commandExamples = map[string][]string{
 	"ledger prune": {
 		"shipgate ledger prune --repo registry.example.com/prod/app --env production   # dry run: what would go",
 		"shipgate ledger prune --repo registry.example.com/prod/app --env production --keep 10 --keep-days 30 --apply",
+		"shipgate ledger prune --repo registry.example.com/prod/app --ledger-repo registry.example.com/prod/app-ledger --env production --apply",
 	},
 	"ledger copy": {
-		"shipgate ledger copy --repo registry.example.com/prod/app --env production --to registry.example.com/prod/app-ledger --apply",
+		"shipgate ledger copy --repo registry.example.com/prod/app --to registry.example.com/prod/app-ledger --env production --apply",
 	},
 	"smoke-test": {
 		"shipgate smoke-test --url https://app.example.com/healthz --expect-version $SHIPGATE_VERSION",

@@ -73,13 +73,14 @@ type promoteOptions struct {
 	release     *artifact.Release
 	releaseFile string
 	dsts        []registry.Repository
-	ledgers     []registry.Repository // where the destinations' verdicts live: dsts, or --ledger-repo
 	tags        []string
 	env         string
 	noEnvCheck  bool
 	force       bool
 	dryRun      bool
 	referrers   bool
+	// ledgerRepo is the dedicated ledger repository (--ledger-repo): the bad marks live there.
+	ledgerRepo registry.Repository
 }
 
 func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
@@ -102,14 +103,10 @@ func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
 		}
 		o.dsts = append(o.dsts, repo)
 	}
-	// The verdict lives where the environment's ledger does.
-	o.ledgers = o.dsts
 	if value := c.String("ledger-repo"); value != "" {
-		repo, err := registry.ParseRepository(value)
-		if err != nil {
+		if o.ledgerRepo, err = registry.ParseRepository(value); err != nil {
 			return o, err
 		}
-		o.ledgers = []registry.Repository{repo}
 	}
 	// --env may come from the job's SHIPGATE_FLAG_ENV: with --no-env-check it still names the
 	// environment exported, and the check is skipped (said on stderr).
@@ -189,7 +186,13 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 	if p.force {
 		return nil
 	}
-	for _, dst := range p.ledgers {
+	// The verdict lives where the environment's ledger does: a dedicated ledger repository
+	// holds it for every destination.
+	ledgers := p.dsts
+	if p.ledgerRepo.Path != "" {
+		ledgers = []registry.Repository{p.ledgerRepo}
+	}
+	for _, dst := range ledgers {
 		l := ledger.New(p.client, dst)
 		env := p.env
 		if env == "" {
@@ -204,7 +207,7 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 			case 1:
 				env = envs[0]
 				p.s.progress("checking bad marks in %s, the only environment of %s's ledger (--env to name it)", env, dst)
-				if len(p.ledgers) == 1 {
+				if len(p.dsts) == 1 {
 					p.env = env
 				}
 			default:
