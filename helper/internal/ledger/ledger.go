@@ -314,17 +314,18 @@ func (l *Ledger) readBack(ctx context.Context, entry Entry) bool {
 
 // checkOrder runs when the ordering read trusted a seek that the read-back then could not
 // verify: on a registry that skips the first tag after a `last` that is not a tag, that read may
-// have missed the newest entry, and the new entry's stamp may not be after it. The full scan
-// shows whether an entry the ordering read could have missed (sorting before its first tag) is
-// not older than the new one; then the ledger's order is not proven and the mark fails closed.
+// have missed the newest entry, and the new entry's stamp may not be after it. A full scan shows
+// whether an entry that read could have missed (sorting before its first tag) is not older than
+// the new one (a shared stamp included: the clock must order, not the status); that is a
+// *misordered, which Append repairs (restamp).
 func (l *Ledger) checkOrder(ctx context.Context, entry Entry, before *reading) error {
 	var clash *Entry
 	_, err := l.scanMode(ctx, entry.Env, true, func(e Entry) bool {
-		if e.Tag == entry.Tag {
-			return false
+		if e.Stamp.Less(entry.Stamp) {
+			return false // older than the new entry, as is every one after it: order kept
 		}
-		if !entry.Stamp.Less(e.Stamp) && e.Stamp != entry.Stamp {
-			return false // older than the new entry: order kept
+		if e.Tag == entry.Tag {
+			return true // a tie with the new entry would be ordered by status, not by the clock
 		}
 		if before.firstTag == "" || e.Tag < before.firstTag {
 			c := e
