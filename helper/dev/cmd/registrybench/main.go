@@ -136,12 +136,17 @@ func runLedgerWrite(report *strings.Builder) {
 	must(err)
 	defer p.Close()
 	digest := testimage.Image(&fakeT{}, s.Repo("production/app:build"), 2)
-	l := ledger.New(registry.New(registry.Options{}), registry.Repository{Registry: p.Host, Path: "production/app"})
+	// A fresh client and Ledger per mark, as each CLI command has (nothing carried over).
+	fresh := func() *ledger.Ledger {
+		return ledger.New(registry.New(registry.Options{}), registry.Repository{Registry: p.Host, Path: "production/app"})
+	}
 	// The first ledger write in a repository also uploads the 2-byte empty blob, once.
-	_, err = l.Append(ctx, ledger.Mark{Env: "production", Digest: digest, Status: ledger.Deployed})
+	_, err = fresh().Append(ctx, ledger.Mark{Env: "production", Digest: digest, Status: ledger.Deployed})
+	must(err)
+	_, err = fresh().Append(ctx, ledger.Mark{Env: "production", Digest: digest, Status: ledger.Deployed})
 	must(err)
 	p.Reset()
-	_, err = l.Append(ctx, ledger.Mark{Env: "production", Digest: digest, Status: ledger.Good})
+	_, err = fresh().Append(ctx, ledger.Mark{Env: "production", Digest: digest, Status: ledger.Good})
 	must(err)
 	fmt.Fprintf(report, "## Ledger write\n\n| operation | requests | requests by kind |\n|---|---:|---|\n")
 	fmt.Fprintf(report, "| mark-good: the whole ledger write (entry tag, record, checks) | %d | %s |\n\n", p.Count(), p.Summary())
