@@ -42,6 +42,7 @@ func main() {
 	sizes := flag.String("layer-mib", "1,10,100", "layer sizes (MiB) of the wall-time scenario")
 	counts := flag.Bool("counts", true, "run the request-count scenarios (false: wall time only, for quick checks)")
 	runs := flag.Int("runs", 21, "runs per tool in the wall-time scenario (the median and the minimum are reported)")
+	wall := flag.Bool("wall", true, "run the wall-time scenario (false: request counts and the ledger only, which are deterministic)")
 	flag.Parse()
 	t.locate()
 	var report strings.Builder
@@ -49,7 +50,9 @@ func main() {
 	if *counts {
 		runCountTables(&report, t)
 	}
-	runWallTime(&report, t, parseSizes(*sizes), *runs)
+	if *wall {
+		runWallTime(&report, t, parseSizes(*sizes), *runs)
+	}
 	if *counts {
 		runLedgerWrite(&report)
 		runLedgerScenarios(&report, *ledgerSize)
