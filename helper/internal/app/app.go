@@ -128,6 +128,7 @@ func commands(s *streams) []*cli.Command {
 		releasesCommand(s),
 		findCommand(s),
 		rollbackCommand(s),
+		ledgerCommand(s),
 		awsCommand(s),
 		smokeTestCommand(s),
 		lintCommand(s),

@@ -32,6 +32,14 @@ var commandExamples = map[string][]string{
 		"shipgate rollback --repo registry.example.com/prod/app --env production --export-to $BASH_ENV",
 		"shipgate rollback --repo registry.example.com/prod/app --env production --steps 2 --out rollback.json",
 	},
+	"ledger prune": {
+		"shipgate ledger prune --repo registry.example.com/prod/app --env production   # dry run: what would go",
+		"shipgate ledger prune --repo registry.example.com/prod/app --env production --keep 10 --keep-days 30 --apply",
+		"shipgate ledger prune --repo registry.example.com/prod/app --ledger-repo registry.example.com/prod/app-ledger --env production --apply",
+	},
+	"ledger copy": {
+		"shipgate ledger copy --repo registry.example.com/prod/app --to registry.example.com/prod/app-ledger --env production --apply",
+	},
 	"smoke-test": {
 		"shipgate smoke-test --url https://app.example.com/healthz --expect-version $SHIPGATE_VERSION",
 		"shipgate smoke-test --checks smoke.yml --timeout 5m --junit test-results/smoke.xml",

@@ -15,6 +15,7 @@ func findCommand(s *streams) *cli.Command {
 		Description: "A main pipeline can promote what passed staging on develop without rebuilding: a merge commit\n" +
 			"has a new SHA but often the same tree, so --tree $(git rev-parse HEAD^{tree}) finds it.",
 		Flags: withFlags(repoFlags(), []cli.Flag{
+			ledgerRepoFlag(),
 			&cli.StringFlag{Name: "commit", Usage: "the source commit `SHA`"},
 			&cli.StringFlag{Name: "tree", Usage: "the source git tree `SHA`"},
 			&cli.StringFlag{Name: "status", Value: "good", Usage: "the `STATUS` the digest must have reached"},
@@ -26,7 +27,7 @@ func findCommand(s *streams) *cli.Command {
 				return err
 			}
 			format, repo := o.format, o.repo
-			l, err := newLedger(c, s, repo)
+			l, err := openLedger(c, s, repo)
 			if err != nil {
 				return err
 			}
@@ -37,7 +38,11 @@ func findCommand(s *streams) *cli.Command {
 				}
 				return shortSHAHint(err, "--tree", o.query.Tree)
 			}
-			view := viewOf(repo, *found)
+			from, err := l.loc.Deployable(c.Context, l.client, found.Digest)
+			if err != nil {
+				return err
+			}
+			view := viewOf(from, *found)
 			vars := map[string]string{"SHIPGATE_IMAGE": view.Image, "SHIPGATE_DIGEST": view.Digest, "SHIPGATE_REPOSITORY": repo.String()}
 			if view.Version != "" {
 				vars["SHIPGATE_VERSION"] = view.Version

@@ -22,6 +22,7 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 		&cli.StringFlag{Name: "rollback-from", Usage: "the `DIGEST` this deploy rolls back from (default: $SHIPGATE_ROLLBACK_FROM)"},
 		&cli.StringSliceFlag{Name: "alias", Usage: "also move the moving tag `TAG` (e.g. production-current) to the digest"},
 		&cli.BoolFlag{Name: "force", Usage: "record even a digest marked bad in the environment"},
+		ledgerRepoFlag(),
 		outputFlag(),
 	}
 	if status == ledger.Deployed {
@@ -37,8 +38,12 @@ func markCommand(s *streams, name string, status ledger.Status, usage string) *c
 				return err
 			}
 			format, ref, env, st := o.format, o.ref, o.mark.Env, o.mark.Status
-			l, err := newLedger(c, s, ref.Repository)
+			l, err := openLedger(c, s, ref.Repository)
 			if err != nil {
+				return err
+			}
+			// A dedicated ledger repository gets the digest first (mounted: no bytes move).
+			if _, err := l.loc.Bring(c.Context, l.client, ref.Digest); err != nil {
 				return err
 			}
 			written, err := l.Append(c.Context, o.mark)

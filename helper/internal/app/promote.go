@@ -35,6 +35,7 @@ func promoteCommand(s *streams) *cli.Command {
 			&cli.StringFlag{Name: "env", Usage: "the destination's environment: refuse a digest marked bad there (default: the one environment of the destination's ledger)"},
 			&cli.BoolFlag{Name: "no-env-check", Usage: "promote without checking bad marks (no environment known); the explicit unsafe path"},
 			&cli.BoolFlag{Name: "force", Usage: "promote even a digest marked bad in --env"},
+			ledgerRepoFlag(),
 			&cli.BoolFlag{Name: "allow-tag", Usage: "accept a source given by tag (resolved once, and printed)"},
 			&cli.BoolFlag{Name: "no-referrers", Usage: "do not copy signatures, attestations and SBOMs that refer to the digest"},
 			&cli.BoolFlag{Name: "dry-run", Usage: "print the plan (per blob: present, mount or copy) and write nothing"},
@@ -78,6 +79,8 @@ type promoteOptions struct {
 	force       bool
 	dryRun      bool
 	referrers   bool
+	// ledgerRepo is the dedicated ledger repository (--ledger-repo): the bad marks live there.
+	ledgerRepo registry.Repository
 }
 
 func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
@@ -99,6 +102,11 @@ func promoteOptionsFrom(c *cli.Context) (promoteOptions, error) {
 			return o, err
 		}
 		o.dsts = append(o.dsts, repo)
+	}
+	if value := c.String("ledger-repo"); value != "" {
+		if o.ledgerRepo, err = registry.ParseRepository(value); err != nil {
+			return o, err
+		}
 	}
 	// --env may come from the job's SHIPGATE_FLAG_ENV: with --no-env-check it still names the
 	// environment exported, and the check is skipped (said on stderr).
@@ -178,7 +186,13 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 	if p.force {
 		return nil
 	}
-	for _, dst := range p.dsts {
+	// The verdict lives where the environment's ledger does: a dedicated ledger repository
+	// holds it for every destination.
+	ledgers := p.dsts
+	if p.ledgerRepo.Path != "" {
+		ledgers = []registry.Repository{p.ledgerRepo}
+	}
+	for _, dst := range ledgers {
 		l := ledger.New(p.client, dst)
 		env := p.env
 		if env == "" {

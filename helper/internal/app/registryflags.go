@@ -116,15 +116,14 @@ func progressWriter(c *cli.Context, s *streams) io.Writer {
 	return s.stderr
 }
 
-// newLedger opens the ledger of repo with the command's registry client.
+// newLedger opens the ledger of the application repository repo (in its --ledger-repo when
+// the command has that flag and it is set) with the command's registry client.
 func newLedger(c *cli.Context, s *streams, repo registry.Repository) (*ledger.Ledger, error) {
-	client, err := newRegistryClient(c, s)
+	l, err := openLedger(c, s, repo)
 	if err != nil {
 		return nil, err
 	}
-	l := ledger.New(client, repo)
-	l.Log = s.stderr
-	return l, nil
+	return l.Ledger, nil
 }
 
 // withFlags concatenates flag lists.

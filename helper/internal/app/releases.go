@@ -71,6 +71,7 @@ func releasesCommand(s *streams) *cli.Command {
 		Name:  "releases",
 		Usage: "show an environment's ledger, newest first, and which digest is current",
 		Flags: withFlags(repoFlags(), []cli.Flag{
+			ledgerRepoFlag(),
 			&cli.IntFlag{Name: "limit", Value: 20, Usage: "show at most `N` entries (0: all)"},
 			outputFlag(),
 		}, registryFlags()),

@@ -22,6 +22,7 @@ func rollbackCommand(s *streams) *cli.Command {
 			"good in ENV (--force for any). Exports SHIPGATE_IMAGE, SHIPGATE_DIGEST, SHIPGATE_ROLLBACK_FROM and\n" +
 			"SHIPGATE_VERSION; --out writes a release file for the redeploy's ledger entries.",
 		Flags: withFlags(repoFlags(), []cli.Flag{
+			ledgerRepoFlag(),
 			&cli.StringFlag{Name: "digest", Usage: "roll back to this `DIGEST`"},
 			&cli.IntFlag{Name: "steps", Value: 1, Usage: "take the `N`th eligible digest going back"},
 			&cli.BoolFlag{Name: "force", Usage: "accept a --digest that was never good in ENV, or is marked bad"},
@@ -34,12 +35,12 @@ func rollbackCommand(s *streams) *cli.Command {
 				return err
 			}
 			format, repo, env, q := o.format, o.repo, o.query.Env, o.query
-			l, err := newLedger(c, s, repo)
+			l, err := openLedger(c, s, repo)
 			if err != nil {
 				return err
 			}
 			if o.shortDigest != "" {
-				if q.Digest, err = resolveShortDigest(c.Context, l, env, o.shortDigest); err != nil {
+				if q.Digest, err = resolveShortDigest(c.Context, l.Ledger, env, o.shortDigest); err != nil {
 					return err
 				}
 				s.progress("resolved --digest %s to %s (the only match in the %s ledger)", o.shortDigest, q.Digest, env)
@@ -48,7 +49,16 @@ func rollbackCommand(s *streams) *cli.Command {
 			if err != nil {
 				return err
 			}
-			target := viewOf(repo, rb.Target)
+			// With a dedicated ledger repository the application's repository may have lost the
+			// image; the ledger's entry tags keep it there.
+			from, err := l.loc.Deployable(c.Context, l.client, rb.Target.Digest)
+			if err != nil {
+				return err
+			}
+			if from != repo {
+				s.progress("%s no longer resolves in %s: deploying it from the ledger repository %s", rb.Target.Digest, repo, from)
+			}
+			target := viewOf(from, rb.Target)
 			if rb.Target.Entry.Tag == "" {
 				target.Time, target.Status = "", "forced"
 			}
@@ -56,16 +66,16 @@ func rollbackCommand(s *streams) *cli.Command {
 				"SHIPGATE_IMAGE": target.Image, "SHIPGATE_DIGEST": target.Digest,
 				"SHIPGATE_REPOSITORY": repo.String(), "SHIPGATE_ENV": env,
 			}
-			from := ""
+			rollbackFrom := ""
 			if rb.Current != nil {
-				from = rb.Current.Digest.String()
+				rollbackFrom = rb.Current.Digest.String()
 			}
 			// Always exported, empty when unknown: a value left over from the failed release
 			// (its version, say) must not describe the target.
-			vars["SHIPGATE_ROLLBACK_FROM"] = from
+			vars["SHIPGATE_ROLLBACK_FROM"] = rollbackFrom
 			vars["SHIPGATE_VERSION"] = target.Version
 			if out := c.String("out"); out != "" {
-				if err := artifact.Write(out, rollbackRelease(repo, rb.Target.Digest, rb.Target.Record)); err != nil {
+				if err := artifact.Write(out, rollbackRelease(from, rb.Target.Digest, rb.Target.Record)); err != nil {
 					return err
 				}
 				if abs, err := filepath.Abs(out); err == nil {
@@ -76,8 +86,8 @@ func rollbackCommand(s *streams) *cli.Command {
 			if err := s.exportVars(c, vars); err != nil {
 				return err
 			}
-			s.progress("%s: roll back from %s to %s", env, orNone(from), target.Image)
-			result := map[string]any{"env": env, "target": target, "image": target.Image, "rollbackFrom": from}
+			s.progress("%s: roll back from %s to %s", env, orNone(rollbackFrom), target.Image)
+			result := map[string]any{"env": env, "target": target, "image": target.Image, "rollbackFrom": rollbackFrom}
 			return s.printResult(format, result, func() string { return target.Image })
 		},
 	}

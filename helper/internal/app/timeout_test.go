@@ -76,7 +76,7 @@ func TestTimeoutWrapsOnlyRegistryCommands(t *testing.T) {
 		}
 	}
 	walk("", newApp(&streams{}).Commands)
-	for _, name := range []string{"record-artifact", "promote", "mark-deployed", "mark-good", "mark-bad", "releases", "find", "rollback"} {
+	for _, name := range []string{"record-artifact", "promote", "mark-deployed", "mark-good", "mark-bad", "releases", "find", "rollback", "ledger prune", "ledger copy"} {
 		if !wrapped[name] {
 			t.Errorf("%s has no registry --timeout", name)
 		}

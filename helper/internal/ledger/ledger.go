@@ -83,7 +83,7 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if err != nil || existing != nil {
 		return existing, err
 	}
-	entry, err := l.nextEntry(ctx, m, markedBad, image)
+	entry, before, err := l.nextEntry(ctx, m, markedBad, image)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +91,14 @@ func (l *Ledger) Append(ctx context.Context, m Mark) (*Written, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.confirm(ctx, m, entry, image.Digest); err != nil {
-		return written, err
+	if err := l.confirm(ctx, m, entry, image.Digest, before); err != nil {
+		var mis *misordered
+		if !errors.As(err, &mis) {
+			return written, err
+		}
+		if written, err = l.restamp(ctx, m, entry, image, mis); err != nil {
+			return written, err
+		}
 	}
 	return written, l.moveAliases(ctx, m, image, written)
 }
@@ -119,16 +125,23 @@ func (l *Ledger) checkMark(ctx context.Context, m Mark) (image *registry.Manifes
 
 // nextEntry stamps the new entry: the registry's clock, never older than the newest entry.
 // When that cannot be done, a mark-bad still leaves its marker (markBadAnyway).
-func (l *Ledger) nextEntry(ctx context.Context, m Mark, markedBad bool, image *registry.Manifest) (Entry, error) {
-	latest, rd, err := l.latestStamp(ctx, m.Env)
+// The listing's seek is not probed here: the read-back verifies it (confirm), one request fewer.
+func (l *Ledger) nextEntry(ctx context.Context, m Mark, markedBad bool, image *registry.Manifest) (Entry, *reading, error) {
+	var latest *Stamp
+	rd, err := l.scanWith(&reader{l: l, ctx: ctx, env: m.Env, pageSize: max(l.PageSize, 2), deferProbe: true}, false, func(e Entry) bool {
+		s := e.Stamp
+		latest = &s
+		return false
+	})
 	if err != nil {
-		return Entry{}, l.markBadAnyway(ctx, m, markedBad, image, err)
+		return Entry{}, nil, l.markBadAnyway(ctx, m, markedBad, image, err)
 	}
 	now, err := l.registryNow(rd.serverTime, image.ServerTime)
 	if err != nil {
-		return Entry{}, l.markBadAnyway(ctx, m, markedBad, image, err)
+		return Entry{}, nil, l.markBadAnyway(ctx, m, markedBad, image, err)
 	}
-	return NewEntry(m.Env, m.Status, After(now, latest), m.Record.Source.Commit, m.Record.Source.Tree)
+	entry, err := NewEntry(m.Env, m.Status, After(now, latest), m.Record.Source.Commit, m.Record.Source.Tree)
+	return entry, rd, err
 }
 
 // write puts the record, then (for a first bad) the bad marker, then the entry tag: the commit
@@ -254,18 +267,11 @@ func checkPlausible(t time.Time, source, registryHost string) error {
 	return nil
 }
 
-// confirm reads a written entry back: its tag must resolve to the digest, a bad marker must
-// exist for bad, and the scan every reader uses must show the entry in its place (newest first,
-// so the scan reaches it before any older entry). Registries whose listings lag a write get a
-// few short retries.
-func (l *Ledger) confirm(ctx context.Context, m Mark, entry Entry, digest v1.Hash) error {
-	desc, err := l.client.HeadManifest(ctx, registry.Reference{Repository: l.repo, Tag: entry.Tag})
-	if err != nil {
-		return fmt.Errorf("reading back ledger entry %s: %w", entry.Tag, err)
-	}
-	if desc == nil || (desc.Digest.Hex != "" && desc.Digest != digest) {
-		return failure.New(failure.Unavailable, "wrote ledger entry %s on %s, but reading it back gave %v", entry.Tag, digest, desc)
-	}
+// confirm reads a written entry back. The fast path is one listing from just before the entry's
+// tag (readBack): it shows the tag listed, and proves the registry honours a `last` that is not
+// a tag, which is what the ordering read before the write assumed (its probe was deferred to
+// here). Anything else takes the full read-back (confirmFull).
+func (l *Ledger) confirm(ctx context.Context, m Mark, entry Entry, digest v1.Hash, before *reading) error {
 	if m.Status == Bad {
 		if bad, err := l.IsBad(ctx, m.Env, m.Digest); err != nil || !bad {
 			if err == nil {
@@ -273,6 +279,124 @@ func (l *Ledger) confirm(ctx context.Context, m Mark, entry Entry, digest v1.Has
 			}
 			return err
 		}
+	}
+	if ok := l.readBack(ctx, entry); ok {
+		return nil
+	}
+	if err := l.confirmFull(ctx, m, entry, digest); err != nil {
+		return err
+	}
+	if before != nil && before.unverified {
+		return l.checkOrder(ctx, entry, before)
+	}
+	return nil
+}
+
+// readBack lists from just before entry's tag (n=2) and reports whether the answer starts with
+// the tag. It does on a registry that honours any `last`; distribution 3.0.0 skips the tag, one
+// that ignores `last` starts elsewhere, and a listing that lags the write misses it: all of
+// those go the full way. The PUT already checked the registry stored the tag as the digest
+// written (Docker-Content-Digest), so no HEAD is needed; entry tags are unique (stamp and nonce)
+// and never moved.
+func (l *Ledger) readBack(ctx context.Context, entry Entry) bool {
+	last, ok := justBefore(entry.Tag)
+	if !ok {
+		return false
+	}
+	page, err := l.client.ListTags(ctx, l.repo, registry.TagQuery{Last: last, N: 2})
+	if err != nil || len(page.Tags) == 0 || page.Tags[0] != entry.Tag {
+		return false
+	}
+	// The same answer the probe of a seek wants: a `last` that is not a tag, honoured.
+	l.seekVerified.Store(true)
+	return true
+}
+
+// checkOrder runs when the ordering read trusted a seek that the read-back then could not
+// verify: on a registry that skips the first tag after a `last` that is not a tag, that read may
+// have missed the newest entry, and the new entry's stamp may not be after it. A full scan shows
+// whether an entry that read could have missed (sorting before its first tag) is not older than
+// the new one (a shared stamp included: the clock must order, not the status); that is a
+// *misordered, which Append repairs (restamp).
+func (l *Ledger) checkOrder(ctx context.Context, entry Entry, before *reading) error {
+	var clash *Entry
+	_, err := l.scanMode(ctx, entry.Env, true, func(e Entry) bool {
+		if e.Stamp.Less(entry.Stamp) {
+			return false // older than the new entry, as is every one after it: order kept
+		}
+		if e.Tag == entry.Tag {
+			return true // a tie with the new entry would be ordered by status, not by the clock
+		}
+		if before.firstTag == "" || e.Tag < before.firstTag {
+			c := e
+			clash = &c
+			return false
+		}
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("checking the order of ledger entry %s: %w", entry.Tag, err)
+	}
+	if clash != nil {
+		return &misordered{entry: entry, clash: *clash}
+	}
+	return nil
+}
+
+// misordered is an entry written with a stamp that an entry the ordering read missed is not
+// older than.
+type misordered struct{ entry, clash Entry }
+
+func (e *misordered) Error() string {
+	return fmt.Sprintf("wrote ledger entry %s, but %s (which the registry's paged listing hid) is not older", e.entry.Tag, e.clash.Tag)
+}
+
+// restamp repairs a misordered entry before the mark returns: it removes the entry's tag (and
+// its record), which no reader can have relied on yet, then writes the mark again stamped after
+// everything a full scan shows, and reads it back in full. A registry that refuses to remove the
+// tag leaves the order unproven: the mark fails closed and says so.
+func (l *Ledger) restamp(ctx context.Context, m Mark, entry Entry, image *registry.Manifest, mis *misordered) (*Written, error) {
+	if err := l.client.DeleteTag(ctx, l.repo, entry.Tag); err != nil && failure.KindOf(err) != failure.NotFound {
+		return nil, failure.WithHint(failure.New(failure.Unavailable, "%v; removing it failed (%v): the ledger's order is not proven", mis, err),
+			"run the mark again: it reads this registry in full and stamps after every entry")
+	}
+	if err := l.client.DeleteTag(ctx, l.repo, entry.RecordTag()); err != nil && failure.KindOf(err) != failure.NotFound {
+		l.warn(fmt.Sprintf("orphan record %s not removed: %v", entry.RecordTag(), err))
+	}
+	var latest *Stamp
+	rd, err := l.scanMode(ctx, m.Env, true, func(e Entry) bool {
+		s := e.Stamp
+		latest = &s
+		return false
+	})
+	if err != nil {
+		return nil, err
+	}
+	now, err := l.registryNow(rd.serverTime, image.ServerTime)
+	if err != nil {
+		return nil, err
+	}
+	again, err := NewEntry(m.Env, m.Status, After(now, latest), m.Record.Source.Commit, m.Record.Source.Tree)
+	if err != nil {
+		return nil, err
+	}
+	written, err := l.write(ctx, m, again, true, image)
+	if err != nil {
+		return nil, err
+	}
+	return written, l.confirmFull(ctx, m, again, image.Digest)
+}
+
+// confirmFull reads a written entry back: its tag must resolve to the digest, and the scan
+// every reader uses must show the entry in its place (newest first, so the scan reaches it
+// before any older entry). Registries whose listings lag a write get a few short retries.
+func (l *Ledger) confirmFull(ctx context.Context, m Mark, entry Entry, digest v1.Hash) error {
+	desc, err := l.client.HeadManifest(ctx, registry.Reference{Repository: l.repo, Tag: entry.Tag})
+	if err != nil {
+		return fmt.Errorf("reading back ledger entry %s: %w", entry.Tag, err)
+	}
+	if desc == nil || (desc.Digest.Hex != "" && desc.Digest != digest) {
+		return failure.New(failure.Unavailable, "wrote ledger entry %s on %s, but reading it back gave %v", entry.Tag, digest, desc)
 	}
 	var how string
 	for attempt := 0; attempt < 3; attempt++ {
@@ -304,26 +428,27 @@ func (l *Ledger) confirm(ctx context.Context, m Mark, entry Entry, digest v1.Has
 		entry.Tag, how), "the entry stays (entries are never moved); report this registry's listing behaviour")
 }
 
+// writeRecord puts the record in one request where it can: the record always names the image
+// as its subject (a registry with the referrers API indexes it; one without ignores the field,
+// and shipgate never writes the shared fallback tag there), so no referrers probe is needed; and
+// its 2-byte empty blob is pushed only when the registry refuses the manifest for want of it
+// (MANIFEST_BLOB_UNKNOWN), which happens once per repository.
 func (l *Ledger) writeRecord(ctx context.Context, entry Entry, rec Record, image *registry.Manifest) error {
-	var subject *v1.Descriptor
-	if _, supported, err := l.client.ReferrersAPI(ctx, l.repo, image.Digest); err != nil {
-		return err
-	} else if supported {
-		d := image.Descriptor()
-		subject = &d
-	}
-	manifest, err := recordManifest(rec, subject)
+	d := image.Descriptor()
+	manifest, err := recordManifest(rec, &d)
 	if err != nil {
 		return err
 	}
-	present, err := l.client.BlobPresent(ctx, l.repo, emptyDescriptor.Digest)
-	if err != nil {
+	err = l.client.PutManifest(ctx, l.repo, entry.RecordTag(), manifest)
+	var pe *registry.ProtocolError
+	if err == nil || !errors.As(err, &pe) || (pe.Status != 400 && pe.Status != 404) {
 		return err
 	}
-	if !present {
-		if err := l.client.PushSmallBlob(ctx, l.repo, emptyDescriptor.Digest, emptyDescriptor.Data); err != nil {
-			return err
-		}
+	// The spec's answer to a manifest whose blobs are missing is 400 MANIFEST_BLOB_UNKNOWN
+	// (distribution, zot, ECR); some registries send 404 or MANIFEST_INVALID. Push the blob and
+	// try once more: a refusal for another reason fails again, with its own message.
+	if err := l.client.PushSmallBlob(ctx, l.repo, emptyDescriptor.Digest, emptyDescriptor.Data); err != nil {
+		return err
 	}
 	return l.client.PutManifest(ctx, l.repo, entry.RecordTag(), manifest)
 }
@@ -337,19 +462,6 @@ func (l *Ledger) IsBad(ctx context.Context, env string, digest v1.Hash) (bool, e
 	// The marker's name already encodes the digest: its existence is the verdict, also when a
 	// registry omits Docker-Content-Digest on HEAD (fail closed).
 	return desc != nil, nil
-}
-
-// latestStamp returns the newest entry's stamp (nil when the ledger is empty) and how the
-// listing read. A repository the registry has no tags for is an empty ledger here: the image
-// was just read from it, so it exists.
-func (l *Ledger) latestStamp(ctx context.Context, env string) (*Stamp, *reading, error) {
-	var latest *Stamp
-	rd, err := l.scan(ctx, env, func(e Entry) bool {
-		s := e.Stamp
-		latest = &s
-		return false
-	})
-	return latest, rd, err
 }
 
 // Scan calls visit for env's entries, newest first, until visit returns false. Records and
@@ -405,6 +517,11 @@ func (l *Ledger) ResolvesCompletely(ctx context.Context, digest v1.Hash) (bool, 
 	if err != nil {
 		return false, err
 	}
+	return l.childrenPresent(ctx, m)
+}
+
+// childrenPresent reports whether every child manifest of m (an index) is still present.
+func (l *Ledger) childrenPresent(ctx context.Context, m *registry.Manifest) (bool, error) {
 	children, err := m.Children()
 	if err != nil {
 		return false, err
@@ -419,4 +536,15 @@ func (l *Ledger) ResolvesCompletely(ctx context.Context, digest v1.Hash) (bool, 
 		}
 	}
 	return true, nil
+}
+
+// manifestOf reads the manifest an entry's tag points at (one GET: its digest and its content,
+// which a rollback candidate needs both of; a HEAD and then a GET of the same manifest would be
+// two). A tag listed but not yet resolvable is errEntryNotVisible, as in DigestOf.
+func (l *Ledger) manifestOf(ctx context.Context, e Entry) (*registry.Manifest, error) {
+	m, err := l.client.GetManifest(ctx, registry.Reference{Repository: l.repo, Tag: e.Tag})
+	if failure.KindOf(err) == failure.NotFound {
+		return nil, failure.New(failure.NotFound, "ledger entry %s vanished from %s: %w", e.Tag, l.repo, errEntryNotVisible)
+	}
+	return m, err
 }

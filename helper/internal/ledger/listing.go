@@ -61,6 +61,11 @@ type reading struct {
 	missing error
 	// full is set when every tag was read (a full scan).
 	full bool
+	// unverified is set when a seek was trusted without its probe (reader.deferProbe); its
+	// first page may lack the newest tag on a registry that skips it (distribution 3.0.0).
+	unverified bool
+	// firstTag is the first tag of a seek's first page.
+	firstTag string
 }
 
 // reader scans one environment's entries.
@@ -75,6 +80,9 @@ type reader struct {
 	// seen and entries are a full scan's distinct tags and env's entries among them.
 	seen    map[string]bool
 	entries []Entry
+	// deferProbe leaves a seek's verification to the caller: a mark verifies it with its
+	// read-back, which lists from just before the tag it wrote (Ledger.readBack).
+	deferProbe bool
 }
 
 // scan visits env's entries newest first in the one total order (Newer), until visit returns
@@ -87,7 +95,10 @@ func (l *Ledger) scan(ctx context.Context, env string, visit func(Entry) bool) (
 // rollback target", "not found") from a seek is confirmed by one, which also counts the tags
 // against the registries' known listing limits.
 func (l *Ledger) scanMode(ctx context.Context, env string, full bool, visit func(Entry) bool) (*reading, error) {
-	rd := &reader{l: l, ctx: ctx, env: env, pageSize: max(l.PageSize, 2)}
+	return l.scanWith(&reader{l: l, ctx: ctx, env: env, pageSize: max(l.PageSize, 2)}, full, visit)
+}
+
+func (l *Ledger) scanWith(rd *reader, full bool, visit func(Entry) bool) (*reading, error) {
 	var err error
 	if full {
 		err = rd.full(visit, "confirming a negative answer")
@@ -218,6 +229,10 @@ func (rd *reader) untrustedSeek(page *registry.TagPage) string {
 	if rd.l.seekVerified.Load() {
 		return "" // probed earlier in this command (nothing is kept across runs)
 	}
+	if rd.deferProbe {
+		rd.r.unverified, rd.r.firstTag = true, tags[0]
+		return ""
+	}
 	// The second tag, not the first: a registry that ignores `last` answers with the first.
 	probe, ok := justBefore(tags[1])
 	if !ok {
@@ -261,14 +276,9 @@ func (rd *reader) seek(page *registry.TagPage, visit func(Entry) bool) error {
 		if past {
 			return emit(held, visit)
 		}
-		next, err := rd.nextPage(page, pages)
-		if err != nil {
-			return rd.fail(err)
-		}
-		if next == nil {
-			return emit(held, visit)
-		}
-		// Emit all but the entries tied with the oldest one held: the next page may hold more.
+		// Emit all but the entries tied with the oldest one held (the next page may hold more of
+		// that stamp, never a newer one: tags sort by stamp) before asking for the next page, so
+		// a reader that stops here (the newest stamp, a rollback target) costs one page.
 		if n := len(held); n > 0 {
 			oldest := held[n-1].Stamp
 			cut := sort.Search(n, func(i int) bool { return held[i].Stamp == oldest })
@@ -276,6 +286,13 @@ func (rd *reader) seek(page *registry.TagPage, visit func(Entry) bool) error {
 				return nil
 			}
 			held = append(held[:0], held[cut:]...)
+		}
+		next, err := rd.nextPage(page, pages)
+		if err != nil {
+			return rd.fail(err)
+		}
+		if next == nil {
+			return emit(held, visit)
 		}
 		page = next
 	}

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/shipgate/shipgate/helper/internal/failure"
+	"github.com/shipgate/shipgate/helper/internal/registry"
 )
 
 // Release is an entry resolved to its digest, with its record when one exists.
@@ -192,6 +193,9 @@ type rollbackSearch struct {
 	considered map[v1.Hash]bool
 	remaining  int
 	found      *Release
+	// manifests are the good candidates' manifests, read by their entry tags: eligible checks
+	// them without reading them again.
+	manifests map[v1.Hash]*registry.Manifest
 }
 
 // visit takes one entry, newest first; it returns false once the target is found.
@@ -210,11 +214,15 @@ func (s *rollbackSearch) visit(ctx context.Context, e Entry, digest func() (v1.H
 		s.pending = nil
 		return s.considerAll(ctx, pending)
 	case Good:
-		d, err := digest()
+		m, err := s.l.manifestOf(ctx, e)
 		if err != nil {
 			return false, err
 		}
-		r := Release{Entry: e, Digest: d}
+		if s.manifests == nil {
+			s.manifests = map[v1.Hash]*registry.Manifest{}
+		}
+		s.manifests[m.Digest] = m
+		r := Release{Entry: e, Digest: m.Digest}
 		if s.current == nil {
 			s.pending = append(s.pending, r)
 			return true, nil
@@ -271,6 +279,9 @@ func (s *rollbackSearch) eligible(ctx context.Context, digest v1.Hash) (bool, er
 		if bad, err := s.l.IsBad(ctx, s.q.Env, digest); err != nil || bad {
 			return false, err
 		}
+	}
+	if m := s.manifests[digest]; m != nil {
+		return s.l.childrenPresent(ctx, m)
 	}
 	return s.l.ResolvesCompletely(ctx, digest)
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
 
-// Where the registry answers the referrers API, a record names the image as its subject; where
-// it does not (distribution 3.1, in the other tests), it carries none and no fallback tag is
-// written.
-func TestRecordHasSubjectOnlyWithReferrersAPI(t *testing.T) {
+// A record always names the image as its subject (no referrers probe on a mark): where the
+// registry answers the referrers API the record is listed there; where it does not, no shared
+// fallback tag is written in either case.
+func TestRecordIsAReferrerWhereTheRegistryIndexesIt(t *testing.T) {
 	for _, withAPI := range []bool{true, false} {
 		server := httptest.NewServer(ggcrregistry.New(ggcrregistry.WithReferrersSupport(withAPI), ggcrregistry.Logger(log.New(io.Discard, "", 0))))
 		host := strings.TrimPrefix(server.URL, "http://")

@@ -24,25 +24,28 @@ var injectionPayloads = []string{
 
 // Commands whose parameters need a value to reach the code under test.
 var baseArgs = map[string]map[string]any{
-	"install":         {"version": "v1.0.0", "sha256": strings.Repeat("ab", 32), "cache": false},
-	"promote":         {"to": "registry.invalid/app/production"},
-	"record_artifact": {"image": "registry.invalid/app/staging:abc"},
-	"mark_deployed":   {"env": "staging"},
-	"mark_good":       {"env": "staging"},
-	"mark_bad":        {"env": "staging"},
-	"rollback":        {"env": "staging"},
-	"smoke_test":      {"url": "https://app.invalid/version"},
-	"aws_assume_role": {"role_arn": "arn:aws:iam::123456789012:role/deploy"},
-	"gcp_credentials": {"provider": "projects/1/locations/global/workloadIdentityPools/p/providers/c"},
-	"deploy_release":  {"env": "staging", "steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}}},
+	"install":               {"version": "v1.0.0", "sha256": strings.Repeat("ab", 32), "cache": false},
+	"promote":               {"to": "registry.invalid/app/production"},
+	"record_artifact":       {"image": "registry.invalid/app/staging:abc"},
+	"mark_deployed":         {"env": "staging"},
+	"mark_good":             {"env": "staging"},
+	"mark_bad":              {"env": "staging"},
+	"rollback":              {"env": "staging"},
+	"smoke_test":            {"url": "https://app.invalid/version"},
+	"aws_assume_role":       {"role_arn": "arn:aws:iam::123456789012:role/deploy"},
+	"gcp_credentials":       {"provider": "projects/1/locations/global/workloadIdentityPools/p/providers/c"},
+	"deploy_release":        {"env": "staging", "steps": []any{map[string]any{"run": map[string]any{"name": "User deploy", "command": "true"}}}},
+	"ledger_prune":          {"env": "staging", "repo": "registry.invalid/app"},
+	"use_ledger_repository": {"repo": "registry.invalid/app-ledger"},
 }
 
 // Parameters that by design reach no command line: checked for "executes nothing" only.
 var notPassedOn = map[string]string{
-	"install.sha256":      "compared with the download's hash, never passed to a command",
-	"install.binary":      "a path tested with [ -f ] and linked",
-	"install.install_dir": "a folder created with mkdir and written to $BASH_ENV with printf %q",
-	"promote.release":     "tested with [ -f ] first: a file of that name does not exist, so the script stops (exit 2)",
+	"install.sha256":             "compared with the download's hash, never passed to a command",
+	"install.binary":             "a path tested with [ -f ] and linked",
+	"install.install_dir":        "a folder created with mkdir and written to $BASH_ENV with printf %q",
+	"promote.release":            "tested with [ -f ] first: a file of that name does not exist, so the script stops (exit 2)",
+	"use_ledger_repository.repo": "checked against a repository-reference pattern and written to $BASH_ENV single-quoted; a payload stops the script (exit 2)",
 }
 
 const stubScript = `#!/bin/bash

@@ -39,6 +39,9 @@ type Options struct {
 	// Token, when set, makes the registry require bearer tokens from a token server
 	// (distribution's `auth.token`; see testpeer/tokenserver). Users is then ignored.
 	Token *TokenAuth
+	// NoDelete runs the registry with deletion disabled (distribution's default configuration:
+	// every DELETE answers 405 UNSUPPORTED).
+	NoDelete bool
 }
 
 // TokenAuth is a registry's `auth.token` configuration.
@@ -142,7 +145,7 @@ func (s *Server) config(binary string, opts Options) (string, error) {
 	} else {
 		b.WriteString("  inmemory: {}\n")
 	}
-	b.WriteString("  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\n")
+	fmt.Fprintf(&b, "  delete:\n    enabled: %t\n  maintenance:\n    uploadpurging:\n      enabled: false\n", !opts.NoDelete)
 	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: shipgate-test-registry\n", s.Host)
 	if opts.Token != nil {
 		fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
