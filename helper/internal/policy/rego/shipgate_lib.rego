@@ -427,3 +427,8 @@ sg_entry_disabled(key, rule) if {
 
 # sg_exempt: the settings file exempts this project (data.meta.project_id) from a rule.
 sg_exempt(rule) if { data.meta.project_id in sg_settings.exceptions[rule] }
+
+# sg_source_scalars are the scalars of the config as written, mapping keys included, as lint's
+# walk over the whole document sees them (the compiled config is left out: CircleCI has
+# substituted the pipeline values there).
+sg_source_scalars := sg_scalars(object.remove(input, ["_compiled_"]))
