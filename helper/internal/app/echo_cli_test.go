@@ -9,14 +9,18 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipgate/shipgate/helper/internal/testpeer/canary"
 )
 
 // TestRegistryEchoingTheCredentialLeaksNothing (issue 14 class 1, through the CLI): a registry
 // whose refusals repeat the Authorization it received, decoded and in the clear, as some
 // proxies do. Every registry command that meets it exits 3 and prints none of the credential's
-// forms on stdout or stderr.
+// forms on stdout or stderr. The password is the canary the secret scan looks for, and the
+// commands' output goes to the test log, so the scan (.ci/secret-scan over `make test`'s log) judges
+// it a second time, independently of the checks below.
 func TestRegistryEchoingTheCredentialLeaksNothing(t *testing.T) {
-	const user, password = "deployer", "Echo-Canary-Pa55w0rd-91"
+	const user, password = "deployer", canary.RegistryPassword
 	basic := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got := r.Header.Get("Authorization")
@@ -50,7 +54,8 @@ func TestRegistryEchoingTheCredentialLeaksNothing(t *testing.T) {
 		if r.code != 3 {
 			t.Errorf("%s: exit %d, want 3: %s", args[0], r.code, r.stderr)
 		}
-		for _, secret := range []string{password, basic, "RWNoby1DYW5hcnk"} {
+		t.Logf("%s: exit %d\nstdout: %s\nstderr: %s", args[0], r.code, r.stdout, r.stderr)
+		for _, secret := range []string{password, basic, base64.StdEncoding.EncodeToString([]byte(password))} {
 			if strings.Contains(r.stdout+r.stderr, secret) {
 				t.Errorf("%s printed %q:\n%s%s", args[0], secret, r.stdout, r.stderr)
 			}
