@@ -62,6 +62,7 @@ var rules = []Rule{
 	{lint.RuleKnownGoodRecord, "sg016_known_good", "sg016.rego"},
 	{lint.RuleScheduledWorkflow, "sg017_scheduled_workflow", "sg017.rego"},
 	{lint.RuleForeignContext, "sg018_foreign_context", "sg018.rego"},
+	{lint.RuleReleasePlanName, "sg021_release_plan_name", "sg021.rego"},
 	{lint.RuleUnknownTopLevelKey, "sg100_unknown_key", "sg100.rego"},
 	{lint.RuleUndefinedJob, "sg102_undefined_job", "sg102.rego"},
 	{lint.RuleDeprecatedPipelineVal, "sg105_deprecated_pipeline_value", "sg105.rego"},
@@ -77,7 +78,6 @@ var leftOut = map[string]string{
 	"SG104": "a note (deploy environment not recognised): notes never fail a lint either",
 	// Rules of issue 16, added to lint in parallel (model-lint track); not encoded yet.
 	"SG020": "not encoded yet: needs the table of CLIs each executor image ships",
-	"SG021": "not encoded yet",
 	"SG107": "about orb commands named like built-in steps: the orb's source is not in a project's config",
 }
 
@@ -242,7 +242,7 @@ sg_settings := `)
 }
 
 // factsSource renders the circleci package's tables the rules read as Rego values:
-// sg_pipeline_value_notes (SG105, SG106).
+// sg_pipeline_value_notes (SG105, SG106) and sg_ref_patterns (SG108, SG021).
 func factsSource() ([]byte, error) {
 	type note struct {
 		Value      string `json:"value"`
@@ -262,6 +262,7 @@ func factsSource() ([]byte, error) {
 	refs, err := json.Marshal(map[string]string{
 		"ref":            circleci.RefPattern.String(),
 		"pipeline_param": circleci.PipelineParamRef.String(),
+		"release_marker": circleci.ReleaseMarkerPattern(),
 	})
 	if err != nil {
 		return nil, failure.New(failure.Internal, "encoding CircleCI facts: %w", err)
@@ -277,7 +278,7 @@ policy_name["shipgate_circleci"]
 
 sg_pipeline_value_notes := `)
 	buf.Write(data)
-	buf.WriteString("\n\n# sg_ref_patterns: a `<< >>` reference and a plain pipeline parameter reference\n# (circleci.RefPattern, circleci.PipelineParamRef; SG108).\nsg_ref_patterns := ")
+	buf.WriteString("\n\n# sg_ref_patterns: a `<< >>` reference and a plain pipeline parameter reference\n# (circleci.RefPattern, circleci.PipelineParamRef; SG108); a deploy marker command and what\n# follows it on its line (circleci.ReleaseMarkerPattern; SG021).\nsg_ref_patterns := ")
 	buf.Write(refs)
 	buf.WriteString("\n")
 	return buf.Bytes(), nil
