@@ -60,3 +60,32 @@ func TestTextRulesOneOccurrence(t *testing.T) {
 		})
 	}
 }
+
+// TestTextRulesPerJobDisable: a rule disabled for a job in the settings (`jobs: {j: {disable:
+// [...]}}`) drops the text rules' findings inside that job's definition and its workflow
+// entry, in lint and in the bundle alike; elsewhere they stand. The occurrence is not the
+// job's last block scalar: lint's job scope ends on that scalar's first line (docs/policies.md).
+func TestTextRulesPerJobDisable(t *testing.T) {
+	for _, c := range []struct{ name, config, rule string }{
+		{"marker in the job", markerJob("circleci run release plan") + "      - checkout\n", "SG021"},
+		{"value in the job", markerJob("echo << pipeline.trigger_source >>") + "      - checkout\n", "SG105"},
+		{"value in the entry", "version: 2.1\njobs: {j: {docker: [{image: cimg/base:2026.10}]}}\nworkflows:\n  w:\n    jobs:\n      - j: {context: << pipeline.schedule.id >>}\n", "SG106"},
+		{"param in the job", markerJob("echo << pipeline.parameters.nope >>") + "      - checkout\n", "SG108"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, disabled := range []string{"j", "other"} {
+				opts := lint.Options{JobDisable: map[string][]string{disabled: {c.rule}}}
+				want := lintVerdictsWith(t, "c.yml", []byte(c.config), opts)
+				has := false
+				for _, v := range want {
+					has = has || v.rule == c.rule
+				}
+				if has != (disabled != "j") {
+					t.Fatalf("disabled for %s: lint reports %s: %v (lint: %v)", disabled, c.rule, has, want)
+				}
+				p, _ := loadBundle(t, opts)
+				compare(t, want, policyVerdicts(t, decide(t, p, engineInput(t, []byte(c.config)), nil)))
+			}
+		})
+	}
+}

@@ -10,7 +10,7 @@ policy_name["shipgate_sg021"]
 
 sg021_release_plan_name contains msg if {
 	some key in ["jobs", "commands"]
-	some _, body in sg_obj(input[key])
+	some _, body in sg_obj(sg_text_doc("SG021")[key])
 	some s in sg_scalars(body)
 	contains(s, "run release")
 	some m in regex.find_all_string_submatch_n(sg_ref_patterns.release_marker, s, -1)

@@ -9,7 +9,7 @@ policy_name["shipgate_sg106"]
 sg106_unavailable_pipeline_value contains msg if {
 	some note in sg_pipeline_value_notes
 	not note.deprecated
-	some s in sg_source_scalars
+	some s in sg_text_scalars("SG106")
 	contains(s, "pipeline.")
 	regex.match(note.pattern, s)
 	msg := sprintf("pipeline.%s %s", [note.value, note.problem])

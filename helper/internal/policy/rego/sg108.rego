@@ -18,7 +18,7 @@ sg108_undeclared_pipeline_parameter contains msg if {
 sg108_declared(name) if { _ = sg_obj(input.parameters)[name] }
 
 sg108_refs contains ref if {
-	some s in sg_source_scalars
+	some s in sg_text_scalars("SG108")
 	contains(s, "pipeline.parameters.")
 	some ref in regex.find_all_string_submatch_n(sg_ref_patterns.ref, s, -1)
 	not startswith(ref[0], "\\")

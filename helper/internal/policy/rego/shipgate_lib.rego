@@ -428,7 +428,14 @@ sg_entry_disabled(key, rule) if {
 # sg_exempt: the settings file exempts this project (data.meta.project_id) from a rule.
 sg_exempt(rule) if { data.meta.project_id in sg_settings.exceptions[rule] }
 
-# sg_source_scalars are the scalars of the config as written, mapping keys included, as lint's
-# walk over the whole document sees them (the compiled config is left out: CircleCI has
-# substituted the pipeline values there).
-sg_source_scalars := sg_scalars(object.remove(input, ["_compiled_"]))
+# sg_text_doc(rule) is the config as written (the compiled config left out: CircleCI has
+# substituted the pipeline values there) without the job definitions and workflow entries
+# of the jobs the settings disable rule for (jobs: {NAME: {disable: [...]}}): lint drops a
+# text rule's finding that lies inside such a job's definition or workflow entry (scopesAt).
+sg_text_doc(rule) := json.remove(object.remove(input, ["_compiled_"]), array.concat(
+	[["jobs", j] | some j, _ in sg_obj(input.jobs); sg_job_disabled(j, rule)],
+	[["workflows", sg_scope_wf(key[0]), "jobs", sprintf("%d", [key[1]])] | some key, e in sg_entries; sg_is_workflow_scope(key[0]); sg_job_disabled(e.name, rule)],
+))
+
+# sg_text_scalars(rule) are the scalars of sg_text_doc(rule), mapping keys included.
+sg_text_scalars(rule) := sg_scalars(sg_text_doc(rule))
