@@ -76,8 +76,11 @@ var leftOut = map[string]string{
 	"SG101": "a note (orb not known to the linter): notes never fail a lint either",
 	"SG103": "about # shipgate-lint: comments, which CircleCI never passes to the engine",
 	"SG104": "a note (deploy environment not recognised): notes never fail a lint either",
-	// Rules of issue 16, added to lint in parallel (model-lint track); not encoded yet.
-	"SG020": "not encoded yet: needs the table of CLIs each executor image ships",
+	// Expressible on the config as written, not encoded yet: the image table
+	// (circleci.Images) and orb install table would travel as generated data like
+	// shipgate_circleci.rego, and the Rego would mirror the job's image resolution, the
+	// install evidence of earlier steps and the stop at another orb's command (docs/policies.md).
+	"SG020": "not encoded yet: expressible, needs circleci.Images and circleci.OrbInstalls as generated data and lint's ordered walk of a deploy job's steps",
 	"SG107": "about orb commands named like built-in steps: the orb's source is not in a project's config",
 }
 
