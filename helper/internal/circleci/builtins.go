@@ -11,3 +11,10 @@ var BuiltinSteps = map[string]bool{
 	"persist_to_workspace": true, "attach_workspace": true, "add_ssh_keys": true,
 	"when": true, "unless": true,
 }
+
+// ConfigKeys are the top-level keys of a CircleCI 2.1 config (configuration reference), and
+// OrbKeys those of an orb.
+var (
+	ConfigKeys = []string{"version", "setup", "orbs", "jobs", "workflows", "commands", "executors", "parameters", "experimental", "job-groups"}
+	OrbKeys    = []string{"version", "description", "display", "orbs", "commands", "executors", "jobs", "examples"}
+)

@@ -1,6 +1,7 @@
 package circleci_test
 
 import (
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -261,5 +262,18 @@ func TestUnnamedReleaseMarkers(t *testing.T) {
 		"args=(run release plan \"$NAME\" --environment-name \"$E\")\n"
 	if got := len(circleci.UnnamedReleaseMarkers(script)); got != 5 {
 		t.Errorf("found %d unnamed markers, want 5", got)
+	}
+}
+
+// Nested aliases expand exponentially; the conversion stops at its budget instead of hanging.
+func TestValueBoundsAliasExpansion(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	_, err := circleci.Decode([]byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "expands to more than") {
+		t.Fatalf("err = %v, want the expansion bound", err)
 	}
 }

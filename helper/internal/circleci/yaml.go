@@ -92,31 +92,49 @@ var yaml11Bools = map[string]bool{
 // Value converts a node to plain values the way CircleCI reads it: YAML 1.1 booleans, aliases
 // followed, merge keys applied (explicit keys win), a repeated key an error.
 func Value(n *yaml.Node) (any, error) {
-	return nodeValue(n, 0)
+	return ValueWithin(n, maxValueNodes)
 }
+
+// ValueWithin is Value producing at most limit values: for a part of a config that is small
+// in any real one (a `when:` condition), so a hostile one costs little.
+func ValueWithin(n *yaml.Node, limit int) (any, error) {
+	d := &decoder{budget: limit, limit: limit}
+	return d.value(n, 0)
+}
+
+// maxValueNodes bounds how many nodes one conversion produces: aliases are expanded, so a
+// document of nested aliases ("billion laughs") would otherwise grow exponentially from a few
+// lines. Real configs, processed ones included, stay far below it.
+const maxValueNodes = 1_000_000
+
+// decoder converts nodes to values within a budget of produced nodes.
+type decoder struct{ budget, limit int }
 
 // maxNesting bounds recursion so a hostile document cannot exhaust the stack.
 const maxNesting = 200
 
-func nodeValue(n *yaml.Node, depth int) (any, error) {
+func (d *decoder) value(n *yaml.Node, depth int) (any, error) {
 	if n == nil {
 		return nil, nil
 	}
 	if depth > maxNesting {
 		return nil, fmt.Errorf("line %d: nesting too deep", n.Line)
 	}
+	if d.budget--; d.budget < 0 {
+		return nil, fmt.Errorf("line %d: the document expands to more than %d values (nested aliases?)", n.Line, d.limit)
+	}
 	switch n.Kind {
 	case yaml.DocumentNode:
 		if len(n.Content) == 0 {
 			return nil, nil
 		}
-		return nodeValue(n.Content[0], depth+1)
+		return d.value(n.Content[0], depth+1)
 	case yaml.AliasNode:
-		return nodeValue(n.Alias, depth+1)
+		return d.value(n.Alias, depth+1)
 	case yaml.SequenceNode:
 		out := make([]any, 0, len(n.Content))
 		for _, c := range n.Content {
-			v, err := nodeValue(c, depth+1)
+			v, err := d.value(c, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -124,30 +142,36 @@ func nodeValue(n *yaml.Node, depth int) (any, error) {
 		}
 		return out, nil
 	case yaml.MappingNode:
-		return mappingValue(n, depth)
+		return d.mapping(n, depth)
 	case yaml.ScalarNode:
-		if n.Style == 0 && n.ShortTag() == "!!str" {
-			if b, ok := yaml11Bools[n.Value]; ok {
-				return b, nil
-			}
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n.Line, err)
-		}
-		return v, nil
+		return scalar(n)
 	}
 	return nil, fmt.Errorf("line %d: unsupported YAML node", n.Line)
 }
 
-// mappingValue converts a mapping: merge keys (`<<: *a` or a list of them) fill only the keys
+// scalar reads a scalar: a plain yes/no/on/off is a boolean (YAML 1.1), the rest as yaml.v3
+// resolves it.
+func scalar(n *yaml.Node) (any, error) {
+	if n.Style == 0 && n.ShortTag() == "!!str" {
+		if b, ok := yaml11Bools[n.Value]; ok {
+			return b, nil
+		}
+	}
+	var v any
+	if err := n.Decode(&v); err != nil {
+		return nil, fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	return v, nil
+}
+
+// mapping converts a mapping: merge keys (`<<: *a` or a list of them) fill only the keys
 // the mapping does not set itself.
-func mappingValue(n *yaml.Node, depth int) (any, error) {
+func (d *decoder) mapping(n *yaml.Node, depth int) (any, error) {
 	out := map[string]any{}
 	var merges []map[string]any
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, vn := n.Content[i], n.Content[i+1]
-		v, err := nodeValue(vn, depth+1)
+		v, err := d.value(vn, depth+1)
 		if err != nil {
 			return nil, err
 		}

@@ -154,11 +154,15 @@ type condition struct {
 	err   error
 }
 
+// maxConditionValues bounds a condition's size once its aliases are expanded; real ones hold
+// a handful of values.
+const maxConditionValues = 10000
+
 func readCondition(n *yaml.Node) *condition {
 	if n == nil {
 		return nil
 	}
-	v, err := circleci.Value(n)
+	v, err := circleci.ValueWithin(n, maxConditionValues)
 	return &condition{value: v, err: err}
 }
 
@@ -188,7 +192,11 @@ func (c *condition) eval(branch string) (result, known bool) {
 // gates collects every branch gate along the entry's requires chain and its workflow's when.
 func gates(e *entry) []branchGate {
 	var out []branchGate
-	if g := workflowGate(e.wf); g != nil {
+	if !e.wf.gateDone {
+		// Read once per workflow: its conditions are decoded (aliases expanded) for the model.
+		e.wf.gate, e.wf.gateDone = workflowGate(e.wf), true
+	}
+	if g := e.wf.gate; g != nil {
 		out = append(out, g)
 	}
 	out = append(out, entryGates(e)...)

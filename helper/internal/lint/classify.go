@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
@@ -90,62 +92,80 @@ func (l *linter) envOfValue(v string) string {
 	return ""
 }
 
-// inferEnv works out which environment a deploy entry targets: from its parameters, its
-// name, its contexts, then its job definition's parameters and environment.
+// inferEnv works out which environment a deploy entry targets, from the first source that
+// names one: its parameters, a matrix over them, its name, its contexts, its deploy
+// commands' flags, then its job definition's parameter defaults and environment.
 func (l *linter) inferEnv(e *entry) (string, string) {
-	for _, p := range circleci.Pairs(e.body) {
-		if envParamKeys[strings.ToLower(p.Name)] {
-			if env := l.envOfValue(circleci.Scalar(p.Value)); env != "" {
-				return env, fmt.Sprintf("parameter %s", p.Name)
+	sources := []func() (string, string){
+		func() (string, string) { return l.envOfPairs(circleci.Pairs(e.body), nil, "parameter ") },
+		func() (string, string) { return l.envOfMatrix(e) },
+		func() (string, string) { return envOfText(e.name + " " + e.ref), "job name" },
+		func() (string, string) {
+			for _, c := range e.contexts {
+				if env := envOfText(c); env != "" {
+					return env, "context " + c
+				}
 			}
+			return "", ""
+		},
+		func() (string, string) { return l.envOfCommands(e) },
+		func() (string, string) {
+			if e.def == nil {
+				return "", ""
+			}
+			defaultOf := func(n *yaml.Node) *yaml.Node { return circleci.Get(n, "default") }
+			return l.envOfPairs(circleci.Pairs(circleci.Get(e.def.body, "parameters")), defaultOf, "job parameter ")
+		},
+		func() (string, string) {
+			if e.def == nil {
+				return "", ""
+			}
+			return l.envOfPairs(circleci.Pairs(circleci.Get(e.def.body, "environment")), nil, "variable ")
+		},
+	}
+	for _, source := range sources {
+		if env, why := source(); env != "" {
+			return env, why
 		}
 	}
-	// A matrix over environments: the job deploys production when any cell does.
-	var cells []string
+	return "", ""
+}
+
+// envOfPairs finds an environment in the values of keys named like an environment parameter;
+// valueOf picks the value inside each entry (a parameter's default), nil for the entry itself.
+func (l *linter) envOfPairs(pairs []circleci.Pair, valueOf func(*yaml.Node) *yaml.Node, what string) (string, string) {
+	for _, p := range pairs {
+		if !envParamKeys[strings.ToLower(p.Name)] {
+			continue
+		}
+		v := p.Value
+		if valueOf != nil {
+			v = valueOf(v)
+		}
+		if env := l.envOfValue(circleci.Scalar(v)); env != "" {
+			return env, what + p.Name
+		}
+	}
+	return "", ""
+}
+
+// envOfMatrix reads a matrix over environments: the job deploys production when any cell does.
+func (l *linter) envOfMatrix(e *entry) (string, string) {
+	best := ""
 	for _, p := range circleci.Pairs(circleci.Get(circleci.Get(e.body, "matrix"), "parameters")) {
-		if envParamKeys[strings.ToLower(p.Name)] {
-			cells = append(cells, circleci.Strings(p.Value)...)
+		if !envParamKeys[strings.ToLower(p.Name)] {
+			continue
 		}
-	}
-	if len(cells) > 0 {
-		best := ""
-		for _, c := range cells {
+		for _, c := range circleci.Strings(p.Value) {
 			if env := l.envOfValue(c); env == envProduction || best == "" {
 				best = env
 			}
 		}
-		if best != "" {
-			return best, "matrix parameters"
-		}
 	}
-	if env := envOfText(e.name + " " + e.ref); env != "" {
-		return env, "job name"
+	if best == "" {
+		return "", ""
 	}
-	for _, c := range e.contexts {
-		if env := envOfText(c); env != "" {
-			return env, fmt.Sprintf("context %s", c)
-		}
-	}
-	if env, why := l.envOfCommands(e); env != "" {
-		return env, why
-	}
-	if e.def != nil {
-		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "parameters")) {
-			if envParamKeys[strings.ToLower(p.Name)] {
-				if env := l.envOfValue(circleci.Scalar(circleci.Get(p.Value, "default"))); env != "" {
-					return env, fmt.Sprintf("job parameter %s", p.Name)
-				}
-			}
-		}
-		for _, p := range circleci.Pairs(circleci.Get(e.def.body, "environment")) {
-			if envParamKeys[strings.ToLower(p.Name)] {
-				if env := l.envOfValue(circleci.Scalar(p.Value)); env != "" {
-					return env, fmt.Sprintf("variable %s", p.Name)
-				}
-			}
-		}
-	}
-	return "", ""
+	return best, "matrix parameters"
 }
 
 // classify marks the deploy entries and their environments. Job group members are classified

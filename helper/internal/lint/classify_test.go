@@ -113,3 +113,16 @@ workflows:
 		t.Errorf("with the settings file: deploys %v, want deploy-docs only", got)
 	}
 }
+
+// The orb's deploy command, under its new name (deploy_release, issue 16 point 7) and its old
+// one, makes a job a deploy whatever the job is called.
+func TestShipgateDeployCommandMakesADeploy(t *testing.T) {
+	for _, cmd := range []string{"deploy_release", "deploy"} {
+		config := "version: 2.1\norbs:\n  sg: shipgate/shipgate@1\njobs:\n  ship:\n    docker: [{image: cimg/deploy:2026.10}]\n" +
+			"    steps:\n      - sg/" + cmd + ":\n          env: staging\n          url: https://x.example.com\n          steps: [{run: ./roll-out.sh}]\n" +
+			"workflows:\n  w:\n    jobs: [ship]\n"
+		if !deployJobs(t, config, lint.Options{})["ship"] {
+			t.Errorf("a job calling sg/%s is not a deploy", cmd)
+		}
+	}
+}

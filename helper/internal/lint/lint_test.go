@@ -677,3 +677,22 @@ func TestRulesAsJSON(t *testing.T) {
 		}
 	}
 }
+
+// A workflow condition made of nested aliases is not expanded without bound: the condition is
+// undecided, and the deploy behind it is judged as if it could run on every branch.
+func TestAliasBombInAConditionIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("version: 2.1\nx-refs:\n  a0: &a0 [{equal: [main, << pipeline.git.branch >>]}, {equal: [a, a]}]\n")
+	for i := 1; i <= 9; i++ {
+		fmt.Fprintf(&b, "  a%d: &a%d [{and: *a%d}, {or: *a%d}, {and: *a%d}, {or: *a%d}, {and: *a%d}, {or: *a%d}, {and: *a%d}, {or: *a%d}]\n", i, i, i-1, i-1, i-1, i-1, i-1, i-1, i-1, i-1)
+	}
+	b.WriteString("jobs:\n  deploy-app:\n    docker: [{image: cimg/base:2026.10}]\n    steps: [{run: ./deploy.sh}]\n")
+	b.WriteString("workflows:\n  w:\n    when: {and: *a9}\n    jobs: [deploy-app]\n")
+	findings, err := lint.LintFile("bomb.yml", []byte(b.String()), lint.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fmt.Sprint(findings), "SG002") {
+		t.Errorf("want SG002 for a deploy whose workflow condition could not be read: %v", findings)
+	}
+}

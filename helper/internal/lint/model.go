@@ -48,6 +48,9 @@ type workflow struct {
 	entries []*entry
 	byName  map[string]*entry
 	deps    map[string][]*entry
+	// gate is the workflow's own branch gate (when/unless, schedules), read once.
+	gate     branchGate
+	gateDone bool
 }
 
 // entry is one job invocation in a workflow.
@@ -90,11 +93,8 @@ const (
 	envStaging    = "staging"
 )
 
-// knownTopLevel are the top-level keys of a CircleCI config (configuration reference).
-var knownTopLevel = map[string]bool{
-	"version": true, "setup": true, "orbs": true, "commands": true, "parameters": true,
-	"executors": true, "jobs": true, "workflows": true, "job-groups": true,
-}
+// knownTopLevel are the top-level keys of a CircleCI config.
+var knownTopLevel = wordSet(circleci.ConfigKeys...)
 
 // knownOrbs are orbs whose jobs and commands the rules understand beyond their names.
 var knownOrbs = map[string]bool{

@@ -23,7 +23,7 @@ import (
 //	      jobs and workflows are published)
 //	CC002 an example, as published, refers to a pipeline parameter it does not declare: a
 //	      compile error on CircleCI
-//	CC003 an orb command or job is named like a built-in step
+//	CC003 an orb command is named like a built-in step
 //	CC004 an example, as published (comments gone, so no disable comments), fails shipgate lint
 //	CC005 a command, job or script plans a deploy marker without a deploy name
 //	CC006 the orb uses a deprecated pipeline value, or one GitHub App pipelines do not set
@@ -39,14 +39,14 @@ func CheckCircleCIRules(src string) ([]Problem, error) {
 			return nil, err
 		}
 	}
-	for _, kind := range []string{"commands", "jobs"} {
-		files, _ := filepath.Glob(filepath.Join(src, kind, "*.yml"))
-		for _, f := range files {
-			name := strings.TrimSuffix(filepath.Base(f), ".yml")
-			if circleci.BuiltinSteps[name] {
-				add(f, "", "CC003", "the orb %s %q has the name of CircleCI's built-in step %q: an unqualified call reads as the built-in (CircleCI still parses the deprecated built-in deploy step)",
-					strings.TrimSuffix(kind, "s"), name, name)
-			}
+	// Only commands are steps: a job is never called as a step, so a job named `deploy` (which
+	// users reference as shipgate/deploy in workflows) cannot be read as the built-in.
+	commands, _ := filepath.Glob(filepath.Join(src, "commands", "*.yml"))
+	for _, f := range commands {
+		name := strings.TrimSuffix(filepath.Base(f), ".yml")
+		if circleci.BuiltinSteps[name] {
+			add(f, "", "CC003", "the orb command %q has the name of CircleCI's built-in step %q: an unqualified call reads as the built-in (CircleCI still parses the deprecated built-in deploy step)",
+				name, name)
 		}
 	}
 	// Examples are linted as published above (CC004), which covers their pipeline values.

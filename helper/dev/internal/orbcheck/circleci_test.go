@@ -57,6 +57,7 @@ func TestCircleCIRules(t *testing.T) {
 		`kubectl set image deploy/app app="$SHIPGATE_IMAGE" # shipgate-lint: disable=SG020`, 1))
 	// CC003, CC005, CC006.
 	write(t, src, "commands/checkout.yml", "description: x\nsteps: [{run: {name: x, command: echo}}]\n")
+	write(t, src, "jobs/deploy.yml", "description: a job is never a step\nsteps: [{run: {name: x, command: echo}}]\n")
 	write(t, src, "jobs/report.yml", "description: x\nsteps:\n  - run: {name: x, command: 'echo << pipeline.trigger_source >>'}\n")
 	write(t, src, "scripts/marker.sh", "#!/bin/bash\ncircleci run release plan --environment-name \"$E\"\ncircleci run release plan \"$N\" --environment-name \"$E\"\n")
 	problems, err := CheckCircleCIRules(src)

@@ -25,8 +25,6 @@ var (
 		"name": true, "context": true, "requires": true, "filters": true, "matrix": true, "type": true,
 		"pre-steps": true, "post-steps": true, "serial-group": true, "override-with": true,
 	}
-	orbTopKeys    = []string{"version", "description", "display", "orbs", "commands", "executors", "jobs", "examples"}
-	configTopKeys = []string{"version", "setup", "orbs", "jobs", "workflows", "commands", "executors", "parameters", "experimental", "job-groups"}
 )
 
 type checker struct {
@@ -61,7 +59,7 @@ func CheckOrb(file string, doc any) []Problem {
 		c.add(nil, "orb", "not a mapping")
 		return c.problems
 	}
-	c.topKeys(m, orbTopKeys)
+	c.topKeys(m, circleci.OrbKeys)
 	commands, jobs, executors := asMap(m["commands"]), asMap(m["jobs"]), asMap(m["executors"])
 	lookup := localLookup(commands)
 	for _, kind := range []string{"commands", "jobs", "executors"} {
@@ -93,7 +91,7 @@ func CheckConfig(file string, doc any) []Problem {
 		c.add(nil, "config", "not a mapping")
 		return c.problems
 	}
-	c.topKeys(m, configTopKeys)
+	c.topKeys(m, circleci.ConfigKeys)
 	c.params([]string{"parameters"}, asMap(m["parameters"]))
 	declared := asMap(m["parameters"])
 	c.walkStrings(nil, m, func(path []string, s string) {

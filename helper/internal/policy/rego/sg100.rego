@@ -5,7 +5,7 @@ import future.keywords
 
 policy_name["shipgate_sg100"]
 
-sg_known_top_level := {"version", "setup", "orbs", "commands", "parameters", "executors", "jobs",
+sg_known_top_level := {"version", "setup", "orbs", "commands", "parameters", "executors", "jobs", "experimental",
 	"workflows", "job-groups", "references", "aliases", "anchors", "defaults", "definitions", "_compiled_"}
 
 sg100_unknown_key contains msg if {
