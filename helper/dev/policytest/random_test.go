@@ -95,6 +95,10 @@ func randomConfig(rng *rand.Rand) string {
 		"run: terraform workspace select production && terraform apply -auto-approve", "run: aws s3 sync site/ s3://docs",
 		"run: kubectl apply --dry-run=client -f k8s/", "run: sudo FOO=1 kubectl rollout restart deploy/app",
 		"ship-it", "when: {condition: true, steps: [run: kubectl set image deploy/app app=x]}",
+		// The text rules: deploy markers with and without a name, retired and trigger-dependent
+		// pipeline values, a pipeline parameter the config may not declare.
+		"run: circleci run release plan --environment-name=production", "run: circleci run release plan app-prod --environment-name=production",
+		"run: echo << pipeline.trigger_source >> << pipeline.schedule.name >>", "run: echo << pipeline.parameters.rollback-to >>",
 	}
 	names := []string{"build", "test", "deploy-staging", "deploy-production", "deploy-prod-eu", "release-staging", "promote-production",
 		"rollback-production", "smoke-production", "ship-qa", "deploy", "publish", "mark-production", "deploy-preview", "notify"}

@@ -67,11 +67,14 @@ func (l *linter) checkPipelineParamRefs() {
 			if reported[name] {
 				continue
 			}
-			reported[name] = true
 			ref := "pipeline.parameters." + name
 			p := l.textPos(n, max(0, strings.Index(n.Value, ref)), ref)
+			before := len(l.findings)
 			l.add(RuleUndeclaredPipelineParam, p, l.scopesAt(p.line),
 				fmt.Sprintf("pipeline parameter %q is referenced but not declared under parameters: CircleCI refuses to compile the config", name), "")
+			// Only a reported reference counts: one inside a job with an exception for SG108
+			// must not hide the same parameter referenced elsewhere.
+			reported[name] = len(l.findings) > before
 		}
 	})
 }

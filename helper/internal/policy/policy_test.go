@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shipgate/shipgate/helper/internal/circleci"
 	"github.com/shipgate/shipgate/helper/internal/lint"
 	"github.com/shipgate/shipgate/helper/internal/policy"
 )
@@ -140,6 +141,27 @@ func TestEveryLintRuleIsDecided(t *testing.T) {
 	for id := range in {
 		if _, ok := lint.LookupRule(id); !ok {
 			t.Errorf("the bundle encodes %s, which lint does not define", id)
+		}
+	}
+}
+
+// TestFactsComeFromTheCircleCITables: the bundle's CircleCI facts are rendered from the
+// circleci package's tables (the ones lint reads), whatever rules are enabled, so a value
+// added there reaches the bundle without a copy to keep in step.
+func TestFactsComeFromTheCircleCITables(t *testing.T) {
+	b, err := policy.Generate(policy.Options{Lint: lint.Options{Disable: []string{"all"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(b.Files[policy.FactsFile])
+	if src == "" {
+		t.Fatalf("the bundle has no %s", policy.FactsFile)
+	}
+	for _, n := range circleci.PipelineValueNotes {
+		for _, want := range []string{`"value": "` + n.Value + `"`, `"problem": "` + n.Problem + `"`} {
+			if !strings.Contains(src, want) {
+				t.Errorf("%s lacks %s:\n%s", policy.FactsFile, want, src)
+			}
 		}
 	}
 }

@@ -427,3 +427,39 @@ sg_entry_disabled(key, rule) if {
 
 # sg_exempt: the settings file exempts this project (data.meta.project_id) from a rule.
 sg_exempt(rule) if { data.meta.project_id in sg_settings.exceptions[rule] }
+
+# sg_source is the config as written: the compiled config is left out (CircleCI has
+# substituted the pipeline values there). sg_source_scalars are its scalars, mapping keys
+# included, as lint's walk over the whole document sees them.
+sg_source := object.remove(input, ["_compiled_"])
+
+sg_source_scalars := sg_scalars(sg_source)
+
+# The text rules (SG021, SG105, SG106, SG108) search the config's text. lint drops such a
+# finding when it lies inside the job definition or workflow entry of a job the settings
+# disable the rule for (jobs: {NAME: {disable: [...]}}, lint's scopesAt); sg_text_cut lists
+# those parts per rule (json.remove takes an array index as a string).
+sg_text_rules := ["SG021", "SG105", "SG106", "SG108"]
+
+sg_text_cut := {rule: paths |
+	some rule in sg_text_rules
+	paths := array.concat(
+		[["jobs", j] | some j, _ in sg_obj(input.jobs); sg_job_disabled(j, rule)],
+		[["workflows", sg_scope_wf(key[0]), "jobs", sprintf("%d", [key[1]])] | some key, e in sg_entries; sg_is_workflow_scope(key[0]); sg_job_disabled(e.name, rule)],
+	)
+	count(paths) > 0
+}
+
+# Complete rules, computed once per decision; without a per-job exception (the usual case)
+# every text rule reads sg_source itself.
+sg_text_docs := {rule: json.remove(sg_source, paths) | some rule, paths in sg_text_cut}
+
+sg_text_scalar_sets := {rule: sg_scalars(doc) | some rule, doc in sg_text_docs}
+
+# sg_text_doc(rule) is the config as written without the parts the settings exempt from rule.
+sg_text_doc(rule) := sg_text_docs[rule] if { sg_text_cut[rule] }
+else := sg_source
+
+# sg_text_scalars(rule) are the scalars of sg_text_doc(rule), mapping keys included.
+sg_text_scalars(rule) := sg_text_scalar_sets[rule] if { sg_text_cut[rule] }
+else := sg_source_scalars
