@@ -12,6 +12,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -44,7 +45,43 @@ func split(kv, flagName string) (string, string, error) {
 	return k, v, nil
 }
 
+// invocation is what the command line asked for, parsed and checked.
+type invocation struct {
+	config, workflow, example string
+	plan                      bool
+	orbFiles                  map[string]string
+	opts                      localrunner.RunOptions
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	inv, err := parseInvocation(args, stderr)
+	if err != nil {
+		if !errors.Is(err, errUsagePrinted) {
+			fmt.Fprintln(stderr, "circlerun:", err)
+		}
+		return 2
+	}
+	p, err := inv.load()
+	if err != nil {
+		fmt.Fprintln(stderr, "circlerun:", err)
+		return 2
+	}
+	if inv.plan {
+		return inv.printPlans(p, stdout, stderr)
+	}
+	results, err := inv.runWorkflows(ctx, p)
+	if err != nil {
+		fmt.Fprintln(stderr, "circlerun:", err)
+		return 2
+	}
+	return report(results, stdout)
+}
+
+// errUsagePrinted: the flag package has already told the user what was wrong.
+var errUsagePrinted = errors.New("usage")
+
+// parseInvocation turns the command line into an invocation; every NAME=VALUE list is checked.
+func parseInvocation(args []string, stderr io.Writer) (*invocation, error) {
 	fs := flag.NewFlagSet("circlerun", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var orbs, params, env, paths, contexts, values pairs
@@ -65,100 +102,106 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&contexts, "context", "CONTEXT=NAME=VALUE: a variable a context provides; once given, jobs may only use contexts named here; repeatable")
 	fs.Var(&values, "pipeline-value", "NAME=VALUE: a pipeline value without the pipeline. prefix (trigger.type=scheduled_pipeline); repeatable")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return nil, errUsagePrinted
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "circlerun: unexpected arguments %q\n", fs.Args())
-		return 2
+		return nil, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	opts := localrunner.RunOptions{
+	inv := &invocation{config: *config, workflow: *workflow, example: *example, plan: *plan, orbFiles: map[string]string{}}
+	inv.opts = localrunner.RunOptions{
 		Branch: *branch, Tag: *tag, Revision: *revision, Source: *source, WorkDir: *workDir,
 		PipelineNumber: *number, PathPrepend: paths, LogWriter: stderr,
 		Parameters: map[string]any{}, PipelineValues: map[string]any{},
 		Env: append(os.Environ(), env...),
 	}
 	if *tag != "" && !isFlagSet(fs, "branch") {
-		opts.Branch = ""
-	}
-	orbFiles := map[string]string{}
-	for _, kv := range orbs {
-		k, v, err := split(kv, "orb")
-		if err != nil {
-			fmt.Fprintln(stderr, "circlerun:", err)
-			return 2
-		}
-		orbFiles[k] = v
+		inv.opts.Branch = ""
 	}
 	for _, set := range []struct {
 		list pairs
 		name string
-		into map[string]any
-	}{{params, "param", opts.Parameters}, {values, "pipeline-value", opts.PipelineValues}} {
+		into func(k, v string)
+	}{
+		{orbs, "orb", func(k, v string) { inv.orbFiles[k] = v }},
+		{params, "param", func(k, v string) { inv.opts.Parameters[k] = v }},
+		{values, "pipeline-value", func(k, v string) { inv.opts.PipelineValues[k] = v }},
+	} {
 		for _, kv := range set.list {
 			k, v, err := split(kv, set.name)
 			if err != nil {
-				fmt.Fprintln(stderr, "circlerun:", err)
-				return 2
+				return nil, err
 			}
-			set.into[k] = v
+			set.into(k, v)
 		}
 	}
-	if len(contexts) > 0 {
-		opts.Contexts = map[string]map[string]string{}
-		for _, c := range contexts {
-			name, kv, _ := strings.Cut(c, "=")
-			k, v, err := split(kv, "context")
-			if err != nil || name == "" {
-				fmt.Fprintf(stderr, "circlerun: --context %q: want CONTEXT=NAME=VALUE\n", c)
-				return 2
-			}
-			if opts.Contexts[name] == nil {
-				opts.Contexts[name] = map[string]string{}
-			}
-			opts.Contexts[name][k] = v
-		}
+	var err error
+	if inv.opts.Contexts, err = parseContexts(contexts); err != nil {
+		return nil, err
 	}
-	load := localrunner.Load
-	if *example != "" {
-		load = func(path string, orbs map[string]string) (*localrunner.Pipeline, error) {
-			return localrunner.LoadOrbExample(path, *example, orbs)
-		}
+	return inv, nil
+}
+
+// parseContexts reads CONTEXT=NAME=VALUE entries; none means every context is allowed (nil).
+func parseContexts(contexts pairs) (map[string]map[string]string, error) {
+	if len(contexts) == 0 {
+		return nil, nil
 	}
-	p, err := load(*config, orbFiles)
+	out := map[string]map[string]string{}
+	for _, c := range contexts {
+		name, kv, _ := strings.Cut(c, "=")
+		k, v, err := split(kv, "context")
+		if err != nil || name == "" {
+			return nil, fmt.Errorf("--context %q: want CONTEXT=NAME=VALUE", c)
+		}
+		if out[name] == nil {
+			out[name] = map[string]string{}
+		}
+		out[name][k] = v
+	}
+	return out, nil
+}
+
+// load compiles the configuration, or the example's usage from a packed orb.
+func (inv *invocation) load() (*localrunner.Pipeline, error) {
+	if inv.example != "" {
+		return localrunner.LoadOrbExample(inv.config, inv.example, inv.orbFiles)
+	}
+	return localrunner.Load(inv.config, inv.orbFiles)
+}
+
+func (inv *invocation) workflows(p *localrunner.Pipeline) []string {
+	if inv.workflow != "" {
+		return []string{inv.workflow}
+	}
+	return p.Workflows()
+}
+
+func (inv *invocation) printPlans(p *localrunner.Pipeline, stdout, stderr io.Writer) int {
+	for _, name := range inv.workflows(p) {
+		pl, err := p.Plan(name, inv.opts)
+		if err != nil {
+			fmt.Fprintln(stderr, "circlerun:", err)
+			return 2
+		}
+		printPlan(stdout, pl)
+	}
+	return 0
+}
+
+// runWorkflows runs the one workflow asked for, or every workflow as a pipeline does.
+func (inv *invocation) runWorkflows(ctx context.Context, p *localrunner.Pipeline) ([]*localrunner.Result, error) {
+	if inv.workflow == "" {
+		return p.RunAll(ctx, inv.opts)
+	}
+	res, err := p.RunWorkflow(ctx, inv.workflow, inv.opts)
 	if err != nil {
-		fmt.Fprintln(stderr, "circlerun:", err)
-		return 2
+		return nil, err
 	}
-	names := p.Workflows()
-	if *workflow != "" {
-		names = []string{*workflow}
-	}
-	if *plan {
-		for _, name := range names {
-			pl, err := p.Plan(name, opts)
-			if err != nil {
-				fmt.Fprintln(stderr, "circlerun:", err)
-				return 2
-			}
-			printPlan(stdout, pl)
-		}
-		return 0
-	}
-	var results []*localrunner.Result
-	if *workflow != "" {
-		res, err := p.RunWorkflow(ctx, *workflow, opts)
-		if err != nil {
-			fmt.Fprintln(stderr, "circlerun:", err)
-			return 2
-		}
-		results = append(results, res)
-	} else {
-		results, err = p.RunAll(ctx, opts)
-		if err != nil {
-			fmt.Fprintln(stderr, "circlerun:", err)
-			return 2
-		}
-	}
+	return []*localrunner.Result{res}, nil
+}
+
+// report prints each workflow's jobs and returns 1 when any job failed.
+func report(results []*localrunner.Result, stdout io.Writer) int {
 	code := 0
 	for _, res := range results {
 		if res.Skipped {
