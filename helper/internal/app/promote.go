@@ -127,9 +127,21 @@ type promoteRun struct {
 }
 
 func (p *promoteRun) run(ctx context.Context) (*promotion.Result, error) {
+	opts := promotion.Options{
+		Source: p.source, Destinations: p.dsts, Tags: p.tags, DryRun: p.dryRun,
+		Referrers: p.referrers, SkipArtifactTypes: []string{ledger.RecordArtifactType},
+		Progress: p.progress,
+	}
+	// Every scope is known before the first request: the source pin, the bad-mark check and the
+	// tag-move check share the promotion's one token per registry.
+	promotion.DeclareScopes(p.client, opts)
+	if p.ledgerRepo.Path != "" {
+		p.client.DeclareScopes(p.ledgerRepo.Registry, registry.PullScope(p.ledgerRepo.Path))
+	}
 	if err := p.resolveSource(ctx); err != nil {
 		return nil, err
 	}
+	opts.Source = p.source
 	if err := p.checkNotBad(ctx); err != nil {
 		return nil, err
 	}
@@ -141,11 +153,7 @@ func (p *promoteRun) run(ctx context.Context) (*promotion.Result, error) {
 	if err := p.announceTagMoves(ctx); err != nil {
 		return nil, err
 	}
-	result, err := promotion.Promote(ctx, p.client, promotion.Options{
-		Source: p.source, Destinations: p.dsts, Tags: p.tags, DryRun: p.dryRun,
-		Referrers: p.referrers, SkipArtifactTypes: []string{ledger.RecordArtifactType},
-		Progress: p.progress,
-	})
+	result, err := promotion.Promote(ctx, p.client, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -155,15 +155,7 @@ func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, er
 	if opts.Parallel <= 0 {
 		opts.Parallel = defaultParallel
 	}
-	// Every scope the command needs is known now: one token per registry instead of one per
-	// new scope (distribution and Harbor refuse a mount unless the token has pull on `from`).
-	c.DeclareScopes(opts.Source.Repository.Registry, registry.PullScope(opts.Source.Repository.Path))
-	for _, dst := range opts.Destinations {
-		c.DeclareScopes(dst.Registry, registry.PushScope(dst.Path))
-		if dst.Registry == opts.Source.Repository.Registry {
-			c.DeclareScopes(dst.Registry, registry.PullScope(opts.Source.Repository.Path))
-		}
-	}
+	DeclareScopes(c, opts)
 	result := &Result{Digest: opts.Source.Digest, DryRun: opts.DryRun}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -250,6 +242,20 @@ func promoteTo(ctx context.Context, c *registry.Client, opts Options, dst regist
 	}
 	p.finish(dr, opts.DryRun)
 	return dr, nil
+}
+
+// DeclareScopes tells c every token scope a promotion with opts needs, so each registry is asked
+// for one token instead of one per new scope (distribution and Harbor refuse a mount unless the
+// token has pull on `from`). Promote calls it; a caller that reads the destinations first (the
+// command's bad-mark check) calls it earlier, so that read uses the same token.
+func DeclareScopes(c *registry.Client, opts Options) {
+	c.DeclareScopes(opts.Source.Repository.Registry, registry.PullScope(opts.Source.Repository.Path))
+	for _, dst := range opts.Destinations {
+		c.DeclareScopes(dst.Registry, registry.PushScope(dst.Path))
+		if dst.Registry == opts.Source.Repository.Registry {
+			c.DeclareScopes(dst.Registry, registry.PullScope(opts.Source.Repository.Path))
+		}
+	}
 }
 
 // readDestination returns the digest's manifest as dst holds it, or nil when dst lacks it (in
