@@ -61,10 +61,10 @@ fuzz:
 
 test: fmt-check tools vet unit secret-scan race fuzz-smoke
 
-# Concurrent ledger writers and readers under the race detector (only these tests: -race over the
-# whole module is too slow for the build machine).
+# Concurrent ledger writers and readers, and promotion's progress from parallel copies, under the
+# race detector (only these tests: -race over the whole module is too slow for the build machine).
 race:
-	$(GO) test -race -count=1 -run '^TestRace' ./helper/internal/ledger
+	$(GO) test -race -count=1 -run '^TestRace' ./helper/internal/ledger ./helper/internal/promotion
 
 # The fault-injection soak, longer than the 120 iterations `make unit` runs.
 SOAK_ITERATIONS ?= 1000

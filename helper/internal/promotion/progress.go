@@ -172,6 +172,18 @@ func (p *progress) finish(dr *DestinationResult, dryRun bool) {
 		p.what, p.done, p.copied, p.mounted, p.present, mib(dr.BytesCopied), p.manifests, seconds(time.Since(p.began)))
 }
 
+// syncWriter serialises writes, so concurrent progress lines never interleave.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
+}
+
 // countingReader adds what passes through it to a progress counter.
 type countingReader struct {
 	r io.Reader

@@ -144,6 +144,11 @@ func (g *sourceGraph) images() []*registry.Manifest {
 // registry), child manifests are written before their index, and tags last, so a tag never
 // points at an incomplete image. Re-running after a failure completes the copy.
 func Promote(ctx context.Context, c *registry.Client, opts Options) (*Result, error) {
+	if opts.Progress != nil {
+		// Blobs, child manifests, the heartbeat and the referrer lines report from several
+		// goroutines: one lock here keeps each line whole whatever writer the caller passed.
+		opts.Progress = &syncWriter{w: opts.Progress}
+	}
 	if !opts.Source.HasDigest() {
 		return nil, failure.New(failure.Safety, "source %s is not pinned by digest", opts.Source)
 	}
