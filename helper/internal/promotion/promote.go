@@ -42,6 +42,9 @@ type Options struct {
 	// Parallel is how many blobs move at once per destination (across every image of an
 	// index). The default is defaultParallel.
 	Parallel int
+
+	// referrerCopy marks the promotion of a referrer inside another promotion (no probes).
+	referrerCopy bool
 }
 
 // Blob actions in a plan or result.
@@ -344,7 +347,7 @@ func completeIndex(ctx context.Context, c *registry.Client, opts Options, dst re
 		return gerr
 	}
 	p.start(g, opts.DryRun)
-	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
+	if err := copyImages(ctx, c, opts, g, dst, dr, p, ""); err != nil {
 		return err
 	}
 	return putTag(ctx, c, dst, identifier, index)
@@ -383,15 +386,15 @@ func putTag(ctx context.Context, c *registry.Client, dst registry.Repository, ta
 // written once: under the first tag when there is one (a tag PUT creates the manifest, so a
 // second PUT by digest would only repeat it), by digest otherwise.
 func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
-	if err := copyImages(ctx, c, opts, g, dst, dr, p); err != nil {
-		return err
-	}
-	if opts.DryRun {
-		return nil
-	}
 	identifier := g.root.Digest.String()
 	if len(opts.Tags) > 0 {
 		identifier = opts.Tags[0]
+	}
+	if err := copyImages(ctx, c, opts, g, dst, dr, p, identifier); err != nil {
+		return err
+	}
+	if opts.DryRun || !g.root.IsIndex() {
+		return nil
 	}
 	if err := putTag(ctx, c, dst, identifier, g.root); err != nil {
 		return err
@@ -401,26 +404,30 @@ func copyGraph(ctx context.Context, c *registry.Client, opts Options, g *sourceG
 }
 
 // copyImages moves every blob of the graph (in parallel, each distinct blob once) and writes
-// each child manifest of an index as soon as its own blobs are there. The root is left to the
-// caller.
-func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress) error {
+// each image manifest as soon as its own blobs are there: a child of an index by digest, an
+// image root under rootIdentifier. An index root is left to the caller.
+func copyImages(ctx context.Context, c *registry.Client, opts Options, g *sourceGraph, dst registry.Repository, dr *DestinationResult, p *progress, rootIdentifier string) error {
 	images := g.images()
-	mover := &blobMover{c: c, src: g.repo, dst: dst, dryRun: opts.DryRun, p: p,
-		jobs: map[v1.Hash]*blobJob{}, sem: make(chan struct{}, opts.Parallel)}
+	w := &imageWriter{c: c, dst: dst, dryRun: opts.DryRun, p: p,
+		mover: &blobMover{c: c, src: g.repo, dst: dst, dryRun: opts.DryRun, p: p,
+			jobs: map[v1.Hash]*blobJob{}, sem: make(chan struct{}, opts.Parallel)}}
+	if !opts.DryRun && !opts.referrerCopy {
+		// A probe is a write: never in a dry run. Referrers are one or two small blobs each, and
+		// a probe of one that the registry accepted would carry its subject into the referrers
+		// API's answer: they are copied without.
+		w.probe = &prober{c: c, dst: dst}
+	}
 	steps := make([][]BlobStep, len(images))
 	group, gctx := errgroup.WithContext(ctx)
 	for i, img := range images {
+		identifier := img.Digest.String()
+		if img == g.root {
+			identifier = rootIdentifier
+		}
 		group.Go(func() error {
 			var err error
-			steps[i], err = mover.moveImage(gctx, img)
-			if err != nil || opts.DryRun || img == g.root {
-				return err
-			}
-			if err := putTag(gctx, c, dst, img.Digest.String(), img); err != nil {
-				return err
-			}
-			p.manifest(img.Digest, img.Digest.String())
-			return nil
+			steps[i], err = w.write(gctx, img, identifier)
+			return err
 		})
 	}
 	if err := group.Wait(); err != nil {
@@ -428,6 +435,56 @@ func copyImages(ctx context.Context, c *registry.Client, opts Options, g *source
 	}
 	tally(dr, steps, opts.DryRun)
 	return nil
+}
+
+// imageWriter writes the images of one destination: probe, blobs, manifest.
+type imageWriter struct {
+	c      *registry.Client
+	dst    registry.Repository
+	dryRun bool
+	p      *progress
+	mover  *blobMover
+	probe  *prober // nil: every blob is moved (or, in a dry run, checked)
+}
+
+// write makes img's blobs present at dst, then writes img under identifier. With a probe that
+// proved which blobs dst lacks, only those move; when the registry then refuses the manifest
+// for a blob it had not named, every blob is moved as without a probe and the write repeated,
+// so a manifest is never written before its blobs whatever a registry answered.
+func (w *imageWriter) write(ctx context.Context, img *registry.Manifest, identifier string) ([]BlobStep, error) {
+	outcome, err := w.probe.ask(ctx, img)
+	if err != nil {
+		return nil, err
+	}
+	steps, err := w.mover.moveImage(ctx, img, outcome)
+	if err != nil || w.dryRun {
+		return steps, err
+	}
+	err = putTag(ctx, w.c, w.dst, identifier, img)
+	if err != nil && outcome.proven && missingReference(err) {
+		again, merr := w.mover.moveImage(ctx, img, probeOutcome{})
+		if merr != nil {
+			return nil, merr
+		}
+		for k := range steps {
+			if steps[k].Action == BlobPresent {
+				steps[k] = again[k]
+			}
+		}
+		outcome = probeOutcome{}
+		err = putTag(ctx, w.c, w.dst, identifier, img)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The blobs the probe proved present are confirmed by the write: reported now, once.
+	for _, s := range steps {
+		if outcome.present(s.Digest) {
+			w.p.blob(v1.Descriptor{Digest: s.Digest, Size: s.Size}, BlobPresent)
+		}
+	}
+	w.p.manifest(img.Digest, identifier)
+	return steps, nil
 }
 
 // tally adds the images' blob steps to dr, and the bytes they moved (in a dry run: would move).
@@ -466,8 +523,9 @@ type blobJob struct {
 	err    error
 }
 
-// moveImage moves img's blobs in parallel and returns a step for each, in the manifest's order.
-func (m *blobMover) moveImage(ctx context.Context, img *registry.Manifest) ([]BlobStep, error) {
+// moveImage moves img's blobs in parallel, except those a probe proved present, and returns a
+// step for each, in the manifest's order.
+func (m *blobMover) moveImage(ctx context.Context, img *registry.Manifest, known probeOutcome) ([]BlobStep, error) {
 	blobs, err := img.Blobs()
 	if err != nil {
 		return nil, err
@@ -475,6 +533,10 @@ func (m *blobMover) moveImage(ctx context.Context, img *registry.Manifest) ([]Bl
 	steps := make([]BlobStep, len(blobs))
 	inner, ictx := errgroup.WithContext(ctx)
 	for k, blob := range blobs {
+		if known.present(blob.Digest) {
+			steps[k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: BlobPresent}
+			continue
+		}
 		inner.Go(func() error {
 			action, err := m.move(ictx, blob)
 			steps[k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
@@ -634,6 +696,7 @@ func copyReferrers(ctx context.Context, c *registry.Client, opts Options, dst re
 		sub.Source = registry.Reference{Repository: opts.Source.Repository, Digest: r.Descriptor.Digest}
 		sub.Tags = nil
 		sub.Referrers = false
+		sub.referrerCopy = true
 		label := r.Descriptor.Digest.String()
 		sub.Progress = nil // one line per referrer below, not a copy report each
 		if r.Tag != "" {

@@ -42,3 +42,27 @@ func (c *Client) DeleteTag(ctx context.Context, repo Repository, tag string) err
 	}
 	return c.responseError("deleting tag "+repo.String()+":"+tag, resp)
 }
+
+// DeleteManifest removes the manifest ref names by digest (and, on distribution, every tag on
+// it): used only for manifests shipgate itself wrote and nobody reads, such as a copy's probe
+// (promotion, "Manifest first"). Registries that do not delete answer with an error the caller
+// may ignore.
+func (c *Client) DeleteManifest(ctx context.Context, ref Reference) error {
+	if !ref.HasDigest() {
+		return failure.New(failure.Usage, "deleting %s: not pinned by digest", ref)
+	}
+	resp, err := c.do(ctx, request{
+		method: http.MethodDelete, registry: ref.Repository.Registry,
+		url:    c.endpoint(ref.Repository.Registry, "/v2/"+ref.Repository.Path+"/manifests/"+ref.Digest.String(), nil),
+		scopes: scopesFor("repository:" + ref.Repository.Path + ":delete,pull"),
+	})
+	if err != nil {
+		return err
+	}
+	switch resp.StatusCode {
+	case http.StatusAccepted, http.StatusOK, http.StatusNoContent:
+		drain(resp)
+		return nil
+	}
+	return c.responseError("deleting "+ref.String(), resp)
+}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"unicode"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/shipgate/shipgate/helper/internal/failure"
 )
 
@@ -28,6 +30,10 @@ type ProtocolError struct {
 	Status    int
 	Codes     []string
 	Message   string
+	// Digests are the digests the registry named in its errors' details: distribution names each
+	// reference a manifest PUT lacks (MANIFEST_BLOB_UNKNOWN, detail "sha256:…"), which is how a
+	// copy learns what the destination is missing (docs/promotion.md "Manifest first").
+	Digests []v1.Hash
 }
 
 func (e *ProtocolError) Error() string {
@@ -65,14 +71,16 @@ func (c *Client) responseError(operation string, resp *http.Response) error {
 	pe := &ProtocolError{Operation: operation, Status: resp.StatusCode}
 	var parsed struct {
 		Errors []struct {
-			Code    string `json:"code"`
-			Message string `json:"message"`
+			Code    string          `json:"code"`
+			Message string          `json:"message"`
+			Detail  json.RawMessage `json:"detail"`
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &parsed) == nil {
 		var messages []string
 		for _, e := range parsed.Errors {
 			pe.Codes = append(pe.Codes, c.serverText(e.Code, 64))
+			pe.Digests = append(pe.Digests, detailDigests(e.Detail)...)
 			if e.Message != "" {
 				messages = append(messages, e.Message)
 			}
@@ -81,6 +89,46 @@ func (c *Client) responseError(operation string, resp *http.Response) error {
 	}
 	return classify(pe)
 }
+
+// detailDigests returns the digests in an error's detail: the detail itself when it is a digest
+// string (distribution), or any digest string inside an object or array (other registries wrap
+// it, e.g. {"blob": "sha256:…"}). Only well-formed digests are kept, so nothing else a server
+// wrote travels on.
+func detailDigests(raw json.RawMessage) []v1.Hash {
+	if len(raw) == 0 {
+		return nil
+	}
+	var detail any
+	if json.Unmarshal(raw, &detail) != nil {
+		return nil
+	}
+	var out []v1.Hash
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
+		if depth > 4 || len(out) >= maxDetailDigests {
+			return
+		}
+		switch v := v.(type) {
+		case string:
+			if h, err := v1.NewHash(v); err == nil {
+				out = append(out, h)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e, depth+1)
+			}
+		case map[string]any:
+			for _, e := range v {
+				walk(e, depth+1)
+			}
+		}
+	}
+	walk(detail, 0)
+	return out
+}
+
+// maxDetailDigests bounds what one error answer can make a copy believe is missing.
+const maxDetailDigests = 4096
 
 // serverText is text a server chose, made safe to print: redacted, on one line, without
 // control characters, cut to limit bytes.
