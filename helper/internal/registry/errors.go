@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode"
@@ -39,7 +40,13 @@ type ProtocolError struct {
 func (e *ProtocolError) Error() string {
 	detail := http.StatusText(e.Status)
 	if len(e.Codes) > 0 {
-		detail = strings.Join(e.Codes, ",")
+		var codes []string
+		for i, code := range e.Codes {
+			if !slices.Contains(e.Codes[:i], code) {
+				codes = append(codes, code)
+			}
+		}
+		detail = strings.Join(codes, ",")
 	}
 	if e.Message != "" {
 		detail += ": " + e.Message
@@ -78,10 +85,13 @@ func (c *Client) responseError(operation string, resp *http.Response) error {
 	}
 	if json.Unmarshal(body, &parsed) == nil {
 		var messages []string
+		said := map[string]bool{}
 		for _, e := range parsed.Errors {
 			pe.Codes = append(pe.Codes, c.serverText(e.Code, 64))
 			pe.Digests = append(pe.Digests, detailDigests(e.Detail)...)
-			if e.Message != "" {
+			// distribution repeats one message per missing reference: say each once.
+			if e.Message != "" && !said[e.Message] {
+				said[e.Message] = true
 				messages = append(messages, e.Message)
 			}
 		}
