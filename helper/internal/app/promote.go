@@ -124,6 +124,9 @@ type promoteRun struct {
 	s        *streams
 	client   *registry.Client
 	progress io.Writer // nil with --quiet
+	// surveys are the destinations' full tag listings read by the bad-mark check, which
+	// also answer the tag-move check without a request per tag.
+	surveys map[registry.Repository]*ledger.Survey
 }
 
 func (p *promoteRun) run(ctx context.Context) (*promotion.Result, error) {
@@ -204,10 +207,15 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 		l := ledger.New(p.client, dst)
 		env := p.env
 		if env == "" {
-			envs, err := ledgerEnvironments(ctx, p.client, dst)
+			survey, err := l.Survey(ctx)
 			if err != nil {
 				return err
 			}
+			if p.surveys == nil {
+				p.surveys = map[registry.Repository]*ledger.Survey{}
+			}
+			p.surveys[dst] = survey
+			envs := survey.Environments
 			switch len(envs) {
 			case 0:
 				p.s.progress("%s has no ledger yet: no bad marks to check", dst)
@@ -230,16 +238,6 @@ func (p *promoteRun) checkNotBad(ctx context.Context) error {
 	return nil
 }
 
-// ledgerEnvironments lists the environments with entries in repo's ledger; a repository that
-// does not exist yet has none.
-func ledgerEnvironments(ctx context.Context, client *registry.Client, repo registry.Repository) ([]string, error) {
-	envs, err := ledger.New(client, repo).Environments(ctx)
-	if failure.KindOf(err) == failure.NotFound {
-		return nil, nil
-	}
-	return envs, err
-}
-
 // announceTagMoves says, before anything is written, which --tag already points at another
 // digest in a destination and will move (old → new), so a moved tag is never silent.
 func (p *promoteRun) announceTagMoves(ctx context.Context) error {
@@ -247,6 +245,9 @@ func (p *promoteRun) announceTagMoves(ctx context.Context) error {
 		for _, tag := range p.tags {
 			if !registry.ValidTag(tag) {
 				continue // Promote refuses it, with the reason
+			}
+			if survey := p.surveys[dst]; survey != nil && !survey.HasTag(tag) {
+				continue // the checked listing of dst has no such tag: nothing moves
 			}
 			desc, err := p.client.HeadManifest(ctx, registry.Reference{Repository: dst, Tag: tag})
 			if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shipgate/shipgate/helper/internal/testpeer/countingproxy"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
@@ -93,5 +94,39 @@ func TestJSONListsAreNeverNull(t *testing.T) {
 	}
 	if w, ok := out["warnings"].([]any); !ok || len(w) != 0 {
 		t.Errorf(`want "warnings": [], got %s`, r.stdout)
+	}
+}
+
+// TestPromoteTagMoveCheckReadsTheSurvey (issue 15): without --env, the bad-mark check's full
+// listing of the destination also says whether each --tag exists there, so a tag that does not
+// exist costs no HEAD: adding a tag to an index in its own repository is 3 requests (the
+// listing, the manifest, the PUT), as regctl's 3. A tag that exists is still read and its move
+// reported.
+func TestPromoteTagMoveCheckReadsTheSurvey(t *testing.T) {
+	t.Parallel()
+	reg := registryserver.StartT(t, registryserver.Options{})
+	proxy, err := countingproxy.Start(reg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(proxy.Close)
+	repo := proxy.Host + "/staging/multi"
+	d := testimage.Index(t, reg.Repo("staging/multi:build"), 3, 2).String()
+	other := testimage.Image(t, reg.Repo("staging/multi:other"), 1).String()
+
+	proxy.Reset()
+	mustCode(t, runCLI(t, nil, "promote", "--from", repo+"@"+d, "--to", repo, "--tag", "v2"), 0)
+	if got := proxy.Count(); got != 3 || strings.Contains(proxy.Summary(), "HEAD") {
+		t.Errorf("adding a new tag: %d requests (%s), want 3 and no HEAD", got, proxy.Summary())
+	}
+
+	proxy.Reset()
+	r := runCLI(t, nil, "promote", "--from", repo+"@"+d, "--to", repo, "--tag", "other")
+	mustCode(t, r, 0)
+	if !strings.Contains(r.stderr, "tag "+repo+":other moves: "+other+" → "+d) {
+		t.Errorf("the move of an existing tag is not reported: %q", r.stderr)
+	}
+	if got := proxy.Count(); got != 4 {
+		t.Errorf("moving an existing tag: %d requests (%s), want 4 (the listing, the tag's HEAD, the manifest, the PUT)", got, proxy.Summary())
 	}
 }

@@ -104,21 +104,45 @@ func (l *Ledger) unknownEnv(ctx context.Context, env string) error {
 
 // Environments lists the environments with at least one entry in the repository (a full scan).
 func (l *Ledger) Environments(ctx context.Context) ([]string, error) {
+	survey, err := l.Survey(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if survey.missing != nil {
+		return nil, survey.missing
+	}
+	return survey.Environments, nil
+}
+
+// Survey is one full, checked listing of a repository's tags: the ledger's environments and,
+// for a caller that needs to know whether a tag exists (promote's notice of a tag that moves),
+// every tag, without a request per tag.
+type Survey struct {
+	Environments []string
+	tags         map[string]bool
+	// missing is set when the registry does not know the repository: it has no tags.
+	missing error
+}
+
+// HasTag reports whether the listing held tag.
+func (s *Survey) HasTag(tag string) bool { return s.tags[tag] }
+
+// Survey reads every tag of the repository once, with the listing checks of any full scan (a
+// listing that cannot be trusted is an error, never a shorter answer). A repository the
+// registry does not know has no environments and no tags.
+func (l *Ledger) Survey(ctx context.Context) (*Survey, error) {
 	// A reader of no environment (env "" matches no entry) reads every tag once, recording
-	// every environment it passes, with the listing checks of any full scan.
+	// every environment it passes.
 	rd := &reader{l: l, ctx: ctx, pageSize: max(l.PageSize, 2)}
 	if err := rd.full(func(Entry) bool { return true }, "listing environments"); err != nil {
 		return nil, err
 	}
-	if rd.r.missing != nil {
-		return nil, rd.r.missing
-	}
-	var out []string
+	s := &Survey{tags: rd.seen, missing: rd.r.missing}
 	for env := range rd.r.envs {
-		out = append(out, env)
+		s.Environments = append(s.Environments, env)
 	}
-	sort.Strings(out)
-	return out, nil
+	sort.Strings(s.Environments)
+	return s, nil
 }
 
 // RollbackQuery selects a rollback target.
