@@ -538,7 +538,7 @@ func (m *blobMover) moveImage(ctx context.Context, img *registry.Manifest, known
 			continue
 		}
 		inner.Go(func() error {
-			action, err := m.move(ictx, blob)
+			action, err := m.move(ictx, blob, known.proven && known.missing[blob.Digest])
 			steps[k] = BlobStep{Digest: blob.Digest, Size: blob.Size, Action: action}
 			return err
 		})
@@ -548,7 +548,7 @@ func (m *blobMover) moveImage(ctx context.Context, img *registry.Manifest, known
 
 // move makes blob present in the destination, or waits for the transfer another image of the
 // index started; a blob moved for another image counts as present for this one.
-func (m *blobMover) move(ctx context.Context, blob v1.Descriptor) (string, error) {
+func (m *blobMover) move(ctx context.Context, blob v1.Descriptor, provenMissing bool) (string, error) {
 	m.mu.Lock()
 	j, shared := m.jobs[blob.Digest]
 	if !shared {
@@ -575,7 +575,14 @@ func (m *blobMover) move(ctx context.Context, blob v1.Descriptor) (string, error
 		return "", j.err
 	}
 	defer func() { <-m.sem }()
-	j.action, j.err = transferBlob(ctx, m.c, m.src, m.dst, blob, m.dryRun, m.p.counter())
+	if provenMissing && m.src.Registry != m.dst.Registry && !m.dryRun {
+		// The probe proved dst lacks it: no mount to try, and the upload session and the
+		// source's stream are opened at once (one round trip before the bytes flow, not two).
+		j.err = copyBlob(ctx, m.c, m.src, m.dst, blob, "", m.p.counter())
+		j.action = BlobCopy
+	} else {
+		j.action, j.err = transferBlob(ctx, m.c, m.src, m.dst, blob, m.dryRun, m.p.counter())
+	}
 	if j.err == nil {
 		m.p.blob(blob, j.action)
 	}
@@ -632,13 +639,6 @@ func planBlob(ctx context.Context, c *registry.Client, dst registry.Repository, 
 func copyBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		if location == "" {
-			loc, err := c.StartUpload(ctx, dst)
-			if err != nil {
-				return err
-			}
-			location = loc
-		}
 		lastErr = streamBlob(ctx, c, src, dst, blob, location, moved)
 		if lastErr == nil {
 			return nil
@@ -655,10 +655,34 @@ func copyBlob(ctx context.Context, c *registry.Client, src, dst registry.Reposit
 	return lastErr
 }
 
+// streamBlob streams blob from src into the upload session at location; with no location, it
+// starts one while the source's stream opens, the two requests in flight together.
 func streamBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, location string, moved *atomic.Int64) error {
-	body, _, err := c.OpenBlob(ctx, src, blob.Digest)
-	if err != nil {
-		return err
+	var body io.ReadCloser
+	if location == "" {
+		var openErr error
+		opened := make(chan struct{})
+		go func() {
+			defer close(opened)
+			body, _, openErr = c.OpenBlob(ctx, src, blob.Digest)
+		}()
+		loc, err := c.StartUpload(ctx, dst)
+		<-opened
+		if err == nil {
+			err = openErr
+		}
+		if err != nil {
+			if body != nil {
+				body.Close()
+			}
+			return err
+		}
+		location = loc
+	} else {
+		var err error
+		if body, _, err = c.OpenBlob(ctx, src, blob.Digest); err != nil {
+			return err
+		}
 	}
 	defer body.Close()
 	var content io.Reader = body
