@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -214,7 +215,7 @@ type measurement struct {
 // scenario is one row of issue 15's table.
 type scenario struct {
 	name    string
-	minimum int
+	minimum string
 	// setup seeds the world for tool (repositories are per tool, so no tool finds another's
 	// work) and returns what to copy where.
 	setup func(w *world, tool string) (src registry.Repository, digest v1.Hash, dst registry.Repository)
@@ -228,36 +229,36 @@ func scenarios() []scenario {
 		return testimage.Index(w.t, w.servers[0].Repo(tool+"/"+path+":build"), 3, 8, w.remoteOpts()...)
 	}
 	return []scenario{
-		{"9-blob image → new repository, same registry", 11, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"9-blob image → new repository, same registry", "11", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			return w.repo(0, tool+"/staging/app"), image(w, tool, "staging/app"), w.repo(0, tool+"/prod/app")
 		}},
-		{"destination already holds the digest", 2, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"destination already holds the digest", "2", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			d := image(w, tool, "staging/held")
 			w.prepare(0, tool+"/staging/held", d, 0, tool+"/prod/held")
 			return w.repo(0, tool+"/staging/held"), d, w.repo(0, tool+"/prod/held")
 		}},
-		{"next build (7 of 9 blobs shared)", 11, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"next build (7 of 9 blobs shared)", "11 (5 manifest first)", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			base := image(w, tool, "staging/next")
 			w.prepare(0, tool+"/staging/next", base, 0, tool+"/prod/next")
 			next := nextBuild(w, w.servers[0].Repo(tool+"/staging/next"), base)
 			return w.repo(0, tool+"/staging/next"), next, w.repo(0, tool+"/prod/next")
 		}},
-		{"3-platform index → new repository", 35, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"3-platform index → new repository", "35", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			return w.repo(0, tool+"/staging/multi"), index(w, tool, "staging/multi"), w.repo(0, tool+"/prod/multi")
 		}},
-		{"index already in the destination", 2, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"index already in the destination", "2", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			d := index(w, tool, "staging/mheld")
 			w.prepare(0, tool+"/staging/mheld", d, 0, tool+"/prod/mheld")
 			return w.repo(0, tool+"/staging/mheld"), d, w.repo(0, tool+"/prod/mheld")
 		}},
-		{"add a tag to an index, same repository", 2, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"add a tag to an index, same repository", "2", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			d := index(w, tool, "staging/mtag")
 			return w.repo(0, tool+"/staging/mtag"), d, w.repo(0, tool+"/staging/mtag")
 		}},
-		{"9-blob image → another registry", 29, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"9-blob image → another registry", "29", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			return w.repo(0, tool+"/staging/far"), image(w, tool, "staging/far"), w.repo(1, tool+"/prod/far")
 		}},
-		{"3-platform index → another registry", 89, func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
+		{"3-platform index → another registry", "89", func(w *world, tool string) (registry.Repository, v1.Hash, registry.Repository) {
 			return w.repo(0, tool+"/staging/mfar"), index(w, tool, "staging/mfar"), w.repo(1, tool+"/prod/mfar")
 		}},
 	}
@@ -287,21 +288,25 @@ func runCLIScenarios(report *strings.Builder, t tools, k kind) {
 	}
 	fmt.Fprintf(report, "| scenario | minimum | shipgate | regctl | crane |%s\n", tokenCols)
 	fmt.Fprintf(report, "|---|---:|---:|---:|---:|%s\n", strings.Repeat("---:|", strings.Count(tokenCols, "|")))
-	var details []string
+	var details, behind []string
 	for _, sc := range scenarios() {
 		results := map[string]measurement{}
 		for _, tool := range toolNames {
 			src, digest, dst := sc.setup(w, tool)
 			results[tool] = w.run(t, tool, src, digest, dst, "v1-"+tool)
 		}
-		fmt.Fprintf(report, "| %s | %d | %d | %d | %d |", sc.name, sc.minimum,
+		fmt.Fprintf(report, "| %s | %s | %d | %d | %d |", sc.name, sc.minimum,
 			results["shipgate"].requests, results["regctl"].requests, results["crane"].requests)
 		if k.auth == "token" {
 			fmt.Fprintf(report, " %d | %d | %d |", results["shipgate"].tokens, results["regctl"].tokens, results["crane"].tokens)
 		}
 		fmt.Fprintln(report)
 		details = append(details, fmt.Sprintf("- %s, shipgate: %s", sc.name, results["shipgate"].detail))
+		if results["shipgate"].requests > results["regctl"].requests {
+			behind = append(behind, sc.name)
+		}
 	}
+	fmt.Fprintf(report, "\n%s\n", verdict("more requests than regctl", behind))
 	fmt.Fprintf(report, "\nshipgate's requests by kind (source / destination):\n\n%s\n\n", strings.Join(details, "\n"))
 }
 
@@ -341,6 +346,7 @@ func runWallTime(report *strings.Builder, t tools, sizes []int, runs int) {
 	fmt.Fprintf(report, "first of each round rotating, so that load on the shared machine falls on all three alike.\n")
 	fmt.Fprintf(report, "Each cell is the median, then the fastest run, in milliseconds.\n\n")
 	fmt.Fprintf(report, "| copy | shipgate ms | regctl ms | crane ms | shipgate requests | regctl requests | crane requests |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	var slower []string
 	for c, wc := range cases {
 		path := fmt.Sprintf("wall/%d", c)
 		digest := wc.push(w.servers[0].Repo(path + ":build"))
@@ -360,8 +366,26 @@ func runWallTime(report *strings.Builder, t tools, sizes []int, runs int) {
 		fmt.Fprintf(report, "| %s | %s | %s | %s | %d | %d | %d |\n", wc.label,
 			medianMin(times["shipgate"]), medianMin(times["regctl"]), medianMin(times["crane"]),
 			requests["shipgate"], requests["regctl"], requests["crane"])
+		if median(times["shipgate"]) > median(times["crane"]) {
+			slower = append(slower, wc.label)
+		}
 	}
-	fmt.Fprintln(report)
+	fmt.Fprintf(report, "\n%s\n\n", verdict("a slower median than crane", slower))
+}
+
+// verdict says, under a table, in which rows shipgate did worse, or that it did in none.
+func verdict(what string, rows []string) string {
+	if len(rows) == 0 {
+		return fmt.Sprintf("shipgate had %s in no row of this run.", what)
+	}
+	return fmt.Sprintf("shipgate had %s in: %s.", what, strings.Join(rows, "; "))
+}
+
+// median is the middle run (of an odd count; the upper middle of an even one).
+func median(ds []time.Duration) time.Duration {
+	sorted := append([]time.Duration(nil), ds...)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+	return sorted[len(sorted)/2]
 }
 
 // bigLayerRuns bounds the runs of the 100 MiB copy (each moves 200 MiB through both proxies).
@@ -375,9 +399,8 @@ func rotate(names []string, round int) []string {
 
 // medianMin formats a tool's runs as "median (min)" in milliseconds.
 func medianMin(ds []time.Duration) string {
-	sorted := append([]time.Duration(nil), ds...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
-	return fmt.Sprintf("%d (%d)", sorted[len(sorted)/2].Milliseconds(), sorted[0].Milliseconds())
+	fastest := slices.Min(ds)
+	return fmt.Sprintf("%d (%d)", median(ds).Milliseconds(), fastest.Milliseconds())
 }
 
 func mustRef(s string) name.Reference {
