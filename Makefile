@@ -76,7 +76,7 @@ reliability:
 	./.ci/reliability-report
 
 bench: build
-	$(GO) run -C $(DEV) ./cmd/registrybench -out $(CURDIR)/bench/RESULTS.md
+	$(GO) run -C $(DEV) ./cmd/registrybench -out $(CURDIR)/bench/RESULTS.md -readme $(CURDIR)/README.md
 	$(GO) run -C $(DEV) ./cmd/ledgerbench -out $(CURDIR)/bench/LEDGER.md
 
 clean:

@@ -43,7 +43,19 @@ func main() {
 	counts := flag.Bool("counts", true, "run the request-count scenarios (false: wall time only, for quick checks)")
 	runs := flag.Int("runs", 21, "runs per tool in the wall-time scenario (the median and the minimum are reported)")
 	wall := flag.Bool("wall", true, "run the wall-time scenario (false: request counts and the ledger only, which are deterministic)")
+	readme := flag.String("readme", "", "also copy the report's tables into this README's benchmark block")
+	readmeOnly := flag.Bool("readme-only", false, "measure nothing: copy the tables of -out's existing report into -readme")
 	flag.Parse()
+	if *readmeOnly {
+		report, err := os.ReadFile(*out)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := updateReadme(*readme, string(report)); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	t.locate()
 	var report strings.Builder
 	writeHeader(&report)
@@ -65,6 +77,12 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Fprintf(os.Stderr, "wrote %s\n", *out)
+	if *readme != "" {
+		if err := updateReadme(*readme, report.String()); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Fprintf(os.Stderr, "copied its tables into %s\n", *readme)
+	}
 }
 
 // locate fills in the pinned regctl and crane where no path was given, and checks that every
