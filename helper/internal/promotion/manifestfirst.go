@@ -65,6 +65,9 @@ func (p *prober) ask(ctx context.Context, img *registry.Manifest) (probeOutcome,
 		return probeOutcome{}, err
 	}
 	probe, err := probeManifest(img)
+	if errors.Is(err, errHasSubject) {
+		return probeOutcome{}, nil
+	}
 	if err != nil {
 		p.inconclusive.Store(true)
 		return probeOutcome{}, nil
@@ -120,6 +123,10 @@ func namedMissing(err error, blobs []v1.Descriptor) (map[v1.Hash]bool, bool) {
 	return missing, true
 }
 
+// errHasSubject: a manifest with a subject gets no probe. A registry with the referrers API
+// that accepted the probe would list it among the subject's referrers until it is deleted.
+var errHasSubject = errors.New("the manifest has a subject")
+
 // probeManifest is img with the probe annotation added: the same references, another digest.
 // Every other field is kept as it was (a Docker schema 2 manifest has no annotations field;
 // registries read it as an unknown field, and one that refuses it proves nothing).
@@ -127,6 +134,9 @@ func probeManifest(img *registry.Manifest) (*registry.Manifest, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(img.Bytes, &fields); err != nil {
 		return nil, err
+	}
+	if _, ok := fields["subject"]; ok {
+		return nil, errHasSubject
 	}
 	annotations := map[string]string{}
 	if raw, ok := fields["annotations"]; ok {

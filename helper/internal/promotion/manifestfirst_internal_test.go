@@ -81,3 +81,11 @@ func TestProbeManifestKeepsReferencesAndChangesDigest(t *testing.T) {
 
 func stringsReader(s string) *bytes.Reader { return bytes.NewReader([]byte(s)) }
 func bytesReader(b []byte) *bytes.Reader   { return bytes.NewReader(b) }
+
+// TestNoProbeForAManifestWithASubject: a referrer's probe could be listed by the referrers API.
+func TestNoProbeForAManifestWithASubject(t *testing.T) {
+	body := []byte(`{"schemaVersion":2,"config":{"digest":"sha256:` + hashOf(t, "c").Hex + `","size":1},"layers":[],"subject":{"digest":"sha256:` + hashOf(t, "s").Hex + `","size":1}}`)
+	if _, err := probeManifest(&registry.Manifest{Bytes: body}); err != errHasSubject {
+		t.Fatalf("probe of a manifest with a subject: %v, want errHasSubject", err)
+	}
+}
