@@ -56,7 +56,10 @@ var PageCaps = []ListingLimit{
 // `last`, may not be the repository's whole listing, or "" when it provably is: a tag list
 // (Listed), no next page announced (here or at another origin), fewer tags than n (a registry
 // that ignores n and answers everything at once is whole only below n), and not exactly at a
-// registry's known listing limit or page cap.
+// registry's known listing limit or page cap. The missing Link alone is what the protocol
+// promises (distribution's API spec, "Pagination": "If the header is not present, the client
+// can assume that all results have been received"); the other conditions are there because
+// registries and proxies have been seen to break that promise (FACTS.md "Registry behaviour…").
 func (p *TagPage) Incomplete(n int) string {
 	switch {
 	case !p.Listed:
