@@ -223,4 +223,12 @@ func TestDiscoveryFindsEverythingOnEveryKind(t *testing.T) {
 	}
 	registrykinds.ForEach(t, check)
 	registrykinds.ForEachUntrustworthy(t, check)
+	// zot and ECR have the referrers API (FACTS.md "Registry behaviour…"): their listings in
+	// front of go-containerregistry's registry with it, where only cosign's three names are
+	// probed when the page is not whole.
+	for _, name := range []string{"zot", "ecr"} {
+		t.Run(name+"-with-referrers-api", func(t *testing.T) {
+			check(t, registrykinds.StartOn(t, name, registrykinds.StartGGCR(t).URL(), true))
+		})
+	}
 }
