@@ -121,7 +121,7 @@ func TestDiscoveryReadsNameUnknownAsNoTags(t *testing.T) {
 }
 
 // tagMany gives the manifest of ref n more tags (filler-NNNNNN), eight PUTs at a time.
-func tagMany(t *testing.T, host, repo string, digest v1.Hash, n int) {
+func tagMany(t testing.TB, host, repo string, digest v1.Hash, n int) {
 	t.Helper()
 	r, _ := name.ParseReference(host+"/"+repo+"@"+digest.String(), name.WeakValidation)
 	desc, err := remote.Get(r)
