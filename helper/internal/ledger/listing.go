@@ -34,14 +34,6 @@ import (
 // otherwise stay "newest" for years and, at the end of the stamp range, block every write.
 const futureTolerance = 24 * time.Hour
 
-// listingLimits are totals at which a registry's listing is known to stop being complete.
-var listingLimits = []struct {
-	total int
-	who   string
-}{
-	{10000, "Artifact Registry's Docker API lists at most 10,000 tags"},
-}
-
 // listingRemedy is what a user can do about a listing that hit a limit.
 const listingRemedy = "prune old ledger entries, or keep the ledger in a dedicated ledger repository"
 
@@ -404,10 +396,10 @@ func (rd *reader) full(visit func(Entry) bool, why string) error {
 		return rd.fail(err)
 	}
 	rd.r.total = len(rd.seen)
-	for _, limit := range listingLimits {
-		if rd.r.total == limit.total {
+	for _, limit := range registry.ListingLimits {
+		if rd.r.total == limit.Total {
 			return rd.fail(failure.WithHint(failure.New(failure.Unavailable,
-				"the tag listing of %s holds exactly %d tags, where %s: entries past it would be invisible", rd.l.repo, limit.total, limit.who), listingRemedy))
+				"the tag listing of %s holds exactly %d tags, where %s: entries past it would be invisible", rd.l.repo, limit.Total, limit.Who), listingRemedy))
 		}
 	}
 	sort.Slice(rd.entries, func(i, j int) bool { return Newer(rd.entries[i], rd.entries[j]) })

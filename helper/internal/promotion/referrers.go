@@ -3,7 +3,9 @@ package promotion
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -27,28 +29,63 @@ type Referrer struct {
 // AttestationTagSuffix, SBOMTagSuffix).
 var CosignSuffixes = []string{".sig", ".att", ".sbom"}
 
+// discoveryPageSize is the n of discovery's one tag-listing request: the largest every registry
+// accepts (distribution 3.1.0 and ECR refuse more; FACTS.md "Registry behaviour…").
+const discoveryPageSize = 1000
+
 // DiscoverReferrers finds what refers to digest in repo: the referrers API where the registry
-// has it, otherwise the referrers tag schema index; and in both cases cosign's
-// sha256-<hex>.sig/.att/.sbom tags. The tags are probed by name (one HEAD each, in parallel),
-// never found by listing tags, because registries disagree on `last` (zot answers 404 to a
-// `last` that is not a tag, ECR's `last` is an opaque token). Descriptors whose artifactType
-// is in skip are left out. It costs the API request, three HEADs, and one GET of the index
-// where there is no API.
+// has it, otherwise the referrers tag schema index (sha256-<hex>); and in both cases cosign's
+// sha256-<hex>.sig/.att/.sbom tags. Descriptors whose artifactType is in skip are left out.
+//
+// Discovery is two requests sent at once: the referrers API, and one first page of the
+// repository's tags (n=1000, no `last`, so no registry's `last` rules apply: zot's 404, ECR's
+// opaque tokens). When that page is provably the whole listing (registry.TagPage.Incomplete),
+// only the names it holds are read: nothing more in the common case of an image without
+// signatures. Otherwise (a repository of 1000 tags or more, a listing paged or capped, an empty
+// or malformed body, any error) the four names are probed as before, one request each, in
+// parallel: a listing that cannot be trusted never reads as "nothing found" (docs/promotion.md,
+// "Referrers").
 func DiscoverReferrers(ctx context.Context, c *registry.Client, repo registry.Repository, digest v1.Hash, skip []string) ([]Referrer, bool, error) {
-	index, supported, err := c.ReferrersAPI(ctx, repo, digest)
-	if err != nil {
+	var (
+		index     *v1.IndexManifest
+		supported bool
+		page      *registry.TagPage
+		listErr   error
+	)
+	group, gctx := errgroup.WithContext(ctx)
+	group.Go(func() error {
+		var err error
+		index, supported, err = c.ReferrersAPI(gctx, repo, digest)
+		return err
+	})
+	group.Go(func() error {
+		// Once: a bad body is not read again, the probes below are the cheaper way on.
+		page, listErr = c.ListTagsOnce(gctx, repo, registry.TagQuery{N: discoveryPageSize})
+		return nil
+	})
+	if err := group.Wait(); err != nil {
+		return nil, false, fmt.Errorf("discovering referrers of %s in %s: %w", digest, repo, err)
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, false, err
 	}
+	present := listedTags(page, listErr)
+	has := func(tag string) bool { return present == nil || present[tag] }
+
 	tagged := make([]*v1.Descriptor, len(CosignSuffixes))
-	group, gctx := errgroup.WithContext(ctx)
+	group, gctx = errgroup.WithContext(ctx)
 	for i, suffix := range CosignSuffixes {
+		tag := registry.FallbackTag(digest) + suffix
+		if !has(tag) {
+			continue
+		}
 		group.Go(func() error {
-			desc, err := c.HeadManifest(gctx, registry.Reference{Repository: repo, Tag: registry.FallbackTag(digest) + suffix})
+			desc, err := c.HeadManifest(gctx, registry.Reference{Repository: repo, Tag: tag})
 			tagged[i] = desc
 			return err
 		})
 	}
-	if !supported {
+	if !supported && has(registry.FallbackTag(digest)) {
 		group.Go(func() error {
 			idx, err := readReferrersIndex(gctx, c, repo, digest)
 			if failure.KindOf(err) == failure.Safety {
@@ -87,6 +124,33 @@ func DiscoverReferrers(ctx context.Context, c *registry.Client, repo registry.Re
 		}
 	}
 	return found, supported, nil
+}
+
+// listedTags returns the tags of the repository from discovery's one listing request, or nil
+// when that answer is not provably the whole listing (the caller then probes by name).
+//
+// A 404 NAME_UNKNOWN reads as "no tags": distribution (v3 and Debian's 2.8, checked in
+// TestDiscoveryReadsNameUnknownAsNoTags) answers so for a repository that holds only untagged
+// manifests, its tags folder not existing yet (registry/storage/tagstore.go All →
+// ErrRepositoryUnknown → NAME_UNKNOWN in registry/handlers/tags.go). Should the repository truly
+// be unknown, the probes would answer 404 for each name alike, and the copy fails on the source
+// digest. A bare 404 (zot answers one to other things) or any other error is not trusted.
+func listedTags(page *registry.TagPage, err error) map[string]bool {
+	if err != nil {
+		var pe *registry.ProtocolError
+		if errors.As(err, &pe) && pe.Status == http.StatusNotFound && pe.HasCode("NAME_UNKNOWN") {
+			return map[string]bool{}
+		}
+		return nil
+	}
+	if page.Incomplete(discoveryPageSize) != "" {
+		return nil
+	}
+	tags := make(map[string]bool, len(page.Tags))
+	for _, tag := range page.Tags {
+		tags[tag] = true
+	}
+	return tags
 }
 
 func skipped(artifactType string, skip []string) bool {
