@@ -112,6 +112,11 @@ func (c *Client) ListTags(ctx context.Context, repo Repository, q TagQuery) (*Ta
 	attempts := max(c.opts.Retry.Attempts, 1)
 	for attempt := 1; ; attempt++ {
 		page, err := c.listTagsPage(ctx, repo, q.Last, q.N, q.Next)
+		if err == nil && !page.Listed {
+			// 200 without a "tags" field ({} from a gateway, say) is no listing: read as one, it
+			// would be an empty repository, and the ledger would answer "never deployed".
+			page, err = nil, &badBody{failure.New(failure.Unavailable, "reading tag list of %s: the registry answered 200 without a tag list", repo)}
+		}
 		var bad *badBody
 		if err == nil || !errors.As(err, &bad) || attempt >= attempts || ctx.Err() != nil {
 			return page, err

@@ -246,6 +246,13 @@ func emptyBodyListing(string, []string, url.Values) (int, []byte, string) {
 	return http.StatusOK, nil, ""
 }
 
+// noTagsFieldListing answers 200 with `{}`: JSON, but no tag list (a gateway's or proxy's
+// placeholder answer; the discovery track found the ledger reading it as an empty listing). A
+// listing must say "tags", even as null, to be one.
+func noTagsFieldListing(string, []string, url.Values) (int, []byte, string) {
+	return http.StatusOK, []byte("{}"), ""
+}
+
 // elsewhereListing announces more tags through a Link to another origin, which a client must
 // not follow with its credentials: more exists, and it cannot be reached.
 func elsewhereListing(repo string, all []string, q url.Values) (int, []byte, string) {

@@ -96,6 +96,7 @@ func trusted() []spec {
 func untrustworthy() []spec {
 	return []spec{
 		doubleSpec("empty-body", "answers tags/list with 200 and an empty body", emptyBodyListing),
+		doubleSpec("no-tags-field", "answers tags/list with 200 and a JSON object without a tags field", noTagsFieldListing),
 		doubleSpec("link-elsewhere", "announces more tags through a Link to another origin", elsewhereListing),
 		doubleSpec("repeats-page", "announces the first page again as the next one", repeatingListing),
 		doubleSpec("capped-10000", "Artifact Registry: the listing stops at 10,000 tags", cappedListing(GARListingLimit)),
