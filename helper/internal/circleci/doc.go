@@ -10,5 +10,6 @@
 // positions, and the local runner and the orb checks (helper/dev), which compile it. Each
 // rule lives here once, so they cannot drift apart (issue 12 point 1: there were two
 // condition evaluators and only one knew YAML 1.1 booleans). It imports only the standard
-// library and yaml.v3 (a test says so).
+// library and yaml.v3 (a test says so). Its patterns and tables are built on first use
+// (sync.OnceValue), not at start-up: every shipgate command links this package (issue 15).
 package circleci

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // RefPattern finds `<< … >>` on one line: a reference such as `<< parameters.x >>` or
@@ -11,22 +12,22 @@ import (
 // (`<< pipeline.git.branch == "main" >>`). A leading backslash (`\<<`) escapes it: it is left
 // alone and becomes a literal `<<` when compilation ends. Other `<<…>>` text, such as the
 // heredoc `cat <<EOF >>out`, is neither and is left as it is.
-var RefPattern = regexp.MustCompile(`\\?<<\s*([^<>\n]*?)\s*>>`)
+var RefPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\?<<\s*([^<>\n]*?)\s*>>`) })
 
 // simpleRef is a reference to one value.
-var simpleRef = regexp.MustCompile(`^(?:parameters|pipeline)\.[A-Za-z0-9_.\-]+$`)
+var simpleRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:parameters|pipeline)\.[A-Za-z0-9_.\-]+$`) })
 
 // exprRef tells an expression from other `<<…>>` text: it names a pipeline value.
-var exprRef = regexp.MustCompile(`(^|[^A-Za-z0-9_.\-])pipeline\.[A-Za-z]`)
+var exprRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|[^A-Za-z0-9_.\-])pipeline\.[A-Za-z]`) })
 
 // paramRef finds a parameter inside `<<…>>` text that is not a plain reference.
-var paramRef = regexp.MustCompile(`(^|[^A-Za-z0-9_.\-])parameters\.[A-Za-z]`)
+var paramRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|[^A-Za-z0-9_.\-])parameters\.[A-Za-z]`) })
 
 // includePattern finds an `<<include(file)>>` that the orb packer should have resolved.
-var includePattern = regexp.MustCompile(`(^|[^\\])<<\s*include\(`)
+var includePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(^|[^\\])<<\s*include\(`) })
 
 // PipelineParamRef finds `<< pipeline.parameters.NAME >>`; group 1 is the name.
-var PipelineParamRef = regexp.MustCompile(`<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`)
+var PipelineParamRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`) })
 
 // Scope is what `<< … >>` can see while one component's body is substituted: its own
 // parameters only (scope is lexical), pipeline values, and pipeline parameters outside orbs.
@@ -121,10 +122,10 @@ func Substitute(v any, s *Scope) (any, error) {
 
 // SubstituteString substitutes the references in one string.
 func SubstituteString(text string, s *Scope) (any, error) {
-	if includePattern.MatchString(text) {
+	if includePattern().MatchString(text) {
 		return nil, fmt.Errorf("%s: unresolved <<include(…)>>: pack the orb source first", s.What)
 	}
-	locs := RefPattern.FindAllStringSubmatchIndex(text, -1)
+	locs := RefPattern().FindAllStringSubmatchIndex(text, -1)
 	if len(locs) == 0 {
 		return text, nil
 	}
@@ -169,15 +170,15 @@ func SubstituteString(text string, s *Scope) (any, error) {
 // resolve evaluates what stands between `<<` and `>>`: a reference, an expression over
 // pipeline values, or (ok false) text that is neither.
 func (s *Scope) resolve(inner string) (any, bool, error) {
-	if simpleRef.MatchString(inner) {
+	if simpleRef().MatchString(inner) {
 		v, err := s.Lookup(inner)
 		return v, true, err
 	}
-	if exprRef.MatchString(inner) {
+	if exprRef().MatchString(inner) {
 		v, err := EvalExpression(inner, s)
 		return v, true, err
 	}
-	if paramRef.MatchString(inner) {
+	if paramRef().MatchString(inner) {
 		if s.Partial {
 			return Unknown{Ref: inner}, true, nil
 		}
@@ -195,14 +196,14 @@ func Unescape(text string) string {
 // the referenced value's type; any other text in a `when:` is an expression.
 func IsWholeRef(text string) bool {
 	trimmed := strings.TrimSpace(text)
-	loc := RefPattern.FindStringIndex(trimmed)
+	loc := RefPattern().FindStringIndex(trimmed)
 	return loc != nil && loc[0] == 0 && loc[1] == len(trimmed)
 }
 
 // PipelineParamRefs lists the pipeline parameters text refers to, in order.
 func PipelineParamRefs(text string) []string {
 	var out []string
-	for _, m := range PipelineParamRef.FindAllStringSubmatch(text, -1) {
+	for _, m := range PipelineParamRef().FindAllStringSubmatch(text, -1) {
 		out = append(out, m[1])
 	}
 	return out

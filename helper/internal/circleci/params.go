@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ParamTypes are the parameter types of CircleCI 2.1 (configuration reference, "Parameter
@@ -18,7 +19,7 @@ var ParamTypes = []string{"string", "boolean", "integer", "enum", "steps", "env_
 var NotPipelineParamTypes = []string{"steps", "executor", "env_var_name"}
 
 // EnvVarName is the POSIX shell variable name that env_var_name parameters must hold.
-var EnvVarName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var EnvVarName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // ParamSpec is one declared parameter of a job, command, executor or pipeline.
 type ParamSpec struct {
@@ -92,7 +93,7 @@ func (sp ParamSpec) CheckScalar(v any, what, source string) error {
 		}
 	case "env_var_name":
 		s, ok := v.(string)
-		if !ok || !EnvVarName.MatchString(s) {
+		if !ok || !EnvVarName().MatchString(s) {
 			return bad("an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
 		}
 	}
@@ -120,7 +121,7 @@ func UndeclaredPipelineParams(v any, declared map[string]bool) []string {
 	rec = func(v any) {
 		switch x := v.(type) {
 		case string:
-			for _, loc := range RefPattern.FindAllStringSubmatchIndex(x, -1) {
+			for _, loc := range RefPattern().FindAllStringSubmatchIndex(x, -1) {
 				if x[loc[0]] == '\\' {
 					continue // escaped: literal text for the shell
 				}
@@ -130,7 +131,7 @@ func UndeclaredPipelineParams(v any, declared map[string]bool) []string {
 					}
 				}
 				inner := x[loc[2]:loc[3]]
-				for _, m := range exprParamRef.FindAllStringSubmatch(inner, -1) {
+				for _, m := range exprParamRef().FindAllStringSubmatch(inner, -1) {
 					if !declared[m[1]] {
 						seen[m[1]] = true
 					}
@@ -156,4 +157,4 @@ func UndeclaredPipelineParams(v any, declared map[string]bool) []string {
 }
 
 // exprParamRef finds pipeline parameters inside an expression (`<< pipeline.parameters.a == "x" >>`).
-var exprParamRef = regexp.MustCompile(`pipeline\.parameters\.([A-Za-z0-9_-]+)`)
+var exprParamRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`pipeline\.parameters\.([A-Za-z0-9_-]+)`) })

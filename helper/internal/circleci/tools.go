@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // ImageTools is what one CircleCI image ships on its PATH, with where that was read.
@@ -121,43 +122,41 @@ var OrbInstalls = map[string][]string{
 	"circleci/aws-eks/update-kubeconfig-with-authenticator": {"kubectl", "aws"},
 }
 
-// installEvidence recognises a run step that installs a CLI: a package manager or download
-// naming the CLI's package or release URL.
-var installEvidence = map[string]*regexp.Regexp{
-	"aws":       regexp.MustCompile(`(?i)awscli|aws-cli|awscliv2`),
-	"gcloud":    regexp.MustCompile(`(?i)google-cloud-(sdk|cli)|sdk\.cloud\.google\.com|cloud-sdk`),
-	"gsutil":    regexp.MustCompile(`(?i)google-cloud-(sdk|cli)|sdk\.cloud\.google\.com|cloud-sdk`),
-	"az":        regexp.MustCompile(`(?i)azure-cli|InstallAzureCLI`),
-	"kubectl":   regexp.MustCompile(`(?i)(curl|wget|install|apt|snap|brew|asdf|aqua)\b[^\n]*\bkubectl\b|gcloud\s+components\s+install\s+[^\n]*kubectl|az\s+aks\s+install-cli`),
-	"helm":      regexp.MustCompile(`(?i)get-helm|get\.helm\.sh|(install|apt|snap|brew|asdf)\b[^\n]*\bhelm\b`),
-	"terraform": regexp.MustCompile(`(?i)releases\.hashicorp\.com/terraform|tfenv|(install|apt|brew|asdf)\b[^\n]*\bterraform\b`),
-}
-
-// installBy is installEvidence completed for every tracked CLI, compiled once.
-var installBy = func() map[string]*regexp.Regexp {
-	m := map[string]*regexp.Regexp{}
+// installBy recognises, for every tracked CLI, a run step that installs it: a package manager
+// or download naming the CLI's package or release URL. Compiled on first use, not at start-up
+// (issue 15): every shipgate command would pay for it otherwise.
+var installBy = sync.OnceValue(func() map[string]*regexp.Regexp {
+	m := map[string]*regexp.Regexp{
+		"aws":       regexp.MustCompile(`(?i)awscli|aws-cli|awscliv2`),
+		"gcloud":    regexp.MustCompile(`(?i)google-cloud-(sdk|cli)|sdk\.cloud\.google\.com|cloud-sdk`),
+		"gsutil":    regexp.MustCompile(`(?i)google-cloud-(sdk|cli)|sdk\.cloud\.google\.com|cloud-sdk`),
+		"az":        regexp.MustCompile(`(?i)azure-cli|InstallAzureCLI`),
+		"kubectl":   regexp.MustCompile(`(?i)(curl|wget|install|apt|snap|brew|asdf|aqua)\b[^\n]*\bkubectl\b|gcloud\s+components\s+install\s+[^\n]*kubectl|az\s+aks\s+install-cli`),
+		"helm":      regexp.MustCompile(`(?i)get-helm|get\.helm\.sh|(install|apt|snap|brew|asdf)\b[^\n]*\bhelm\b`),
+		"terraform": regexp.MustCompile(`(?i)releases\.hashicorp\.com/terraform|tfenv|(install|apt|brew|asdf)\b[^\n]*\bterraform\b`),
+	}
 	for _, cli := range TrackedCLIs {
-		if re := installEvidence[cli]; re != nil {
-			m[cli] = re
-			continue
+		if m[cli] == nil {
+			m[cli] = regexp.MustCompile(`(?i)(curl|wget|install|apt|snap|brew|asdf)\b[^\n]*\b` + regexp.QuoteMeta(cli) + `\b`)
 		}
-		m[cli] = regexp.MustCompile(`(?i)(curl|wget|install|apt|snap|brew|asdf)\b[^\n]*\b` + regexp.QuoteMeta(cli) + `\b`)
 	}
 	return m
-}()
+})
 
 // mayInstall is a cheap first look: a script that names no installer or download installs
 // nothing.
-var mayInstall = regexp.MustCompile(`(?i)install|curl|wget|apt|snap|brew|asdf|aqua|tfenv|helm|cloud-sdk|google-cloud|azure-cli|awscli|aws-cli`)
+var mayInstall = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)install|curl|wget|apt|snap|brew|asdf|aqua|tfenv|helm|cloud-sdk|google-cloud|azure-cli|awscli|aws-cli`)
+})
 
 // InstalledBy lists the tracked CLIs a run step's script installs.
 func InstalledBy(script string) []string {
-	if !mayInstall.MatchString(script) {
+	if !mayInstall().MatchString(script) {
 		return nil
 	}
 	var out []string
 	for _, cli := range TrackedCLIs {
-		if installBy[cli].MatchString(script) {
+		if installBy()[cli].MatchString(script) {
 			out = append(out, cli)
 		}
 	}
@@ -165,14 +164,16 @@ func InstalledBy(script string) []string {
 }
 
 // commandSeparators split a script into simple commands.
-var commandSeparators = regexp.MustCompile(`&&|\|\||[;|&\n(]|\$\(|` + "`" + `|\bthen\b|\bdo\b|\belse\b`)
+var commandSeparators = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`&&|\|\||[;|&\n(]|\$\(|` + "`" + `|\bthen\b|\bdo\b|\belse\b`)
+})
 
 // commandPrefixes come before the command a simple command runs.
 var commandPrefixes = map[string]bool{"sudo": true, "exec": true, "command": true, "time": true, "!": true,
 	"if": true, "elif": true, "while": true, "until": true, "{": true, "env": true}
 
 // envAssignment is a leading `NAME=value` of a simple command.
-var envAssignment = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`)
+var envAssignment = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*=\S*$`) })
 
 // CalledCLIs lists, sorted, the tracked CLIs a script runs as commands.
 func CalledCLIs(script string) []string {
@@ -211,9 +212,9 @@ var trackedCLIs = func() map[string]bool {
 func SimpleCommands(script string) []string {
 	var out []string
 	for _, line := range scriptLines(script) {
-		for _, part := range commandSeparators.Split(line, -1) {
+		for _, part := range commandSeparators().Split(line, -1) {
 			fields := strings.Fields(part)
-			for len(fields) > 0 && (envAssignment.MatchString(fields[0]) || commandPrefixes[fields[0]]) {
+			for len(fields) > 0 && (envAssignment().MatchString(fields[0]) || commandPrefixes[fields[0]]) {
 				fields = fields[1:]
 			}
 			if len(fields) > 0 {
@@ -224,9 +225,9 @@ func SimpleCommands(script string) []string {
 	return out
 }
 
-var configRef = regexp.MustCompile(`\\?<<\s*(parameters|pipeline)\.[^<>\n]*>>`)
+var configRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\\?<<\s*(parameters|pipeline)\.[^<>\n]*>>`) })
 
-var heredocStart = regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`)
+var heredocStart = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<<-?\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?`) })
 
 // scriptLines returns the script's lines that hold commands: comments and heredoc bodies out.
 func scriptLines(script string) []string {
@@ -244,8 +245,8 @@ func scriptLines(script string) []string {
 			continue
 		}
 		// << parameters.x >> and << pipeline.… >> are config references, not heredocs.
-		bare := configRef.ReplaceAllString(line, "")
-		if m := heredocStart.FindStringSubmatch(bare); m != nil && !strings.Contains(bare, "<<<") {
+		bare := configRef().ReplaceAllString(line, "")
+		if m := heredocStart().FindStringSubmatch(bare); m != nil && !strings.Contains(bare, "<<<") {
 			heredocEnd = m[1]
 		}
 		out = append(out, line)

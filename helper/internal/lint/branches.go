@@ -3,6 +3,7 @@ package lint
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -84,7 +85,7 @@ func matchAny(ps []pattern, b string) bool {
 	return false
 }
 
-var branchEquals = regexp.MustCompile(`pipeline\.git\.branch\s*==\s*["']([^"']*)["']`)
+var branchEquals = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`pipeline\.git\.branch\s*==\s*["']([^"']*)["']`) })
 
 // expressionGate reads the expression form of job filters (`filters: pipeline.git.branch ==
 // "main"`) with the model's expression rules. An expression whose result depends on something
@@ -231,7 +232,7 @@ func namedBranches(e *entry) []string {
 	for _, x := range append([]*entry{e}, e.ancestors()...) {
 		filters := circleci.Get(x.body, "filters")
 		if filters != nil && filters.Kind == yaml.ScalarNode {
-			for _, m := range branchEquals.FindAllStringSubmatch(filters.Value, -1) {
+			for _, m := range branchEquals().FindAllStringSubmatch(filters.Value, -1) {
 				add(m[1])
 			}
 			continue

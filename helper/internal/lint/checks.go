@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -150,14 +151,16 @@ var (
 		"service_account_key", "gcp_sa_key", "azure_client_secret", "arm_client_secret",
 		"azure_sp_password")
 	staticValue        = `["']?(\$\{?[A-Za-z_][A-Za-z0-9_]*\}?|[A-Za-z0-9/+]{16,})`
-	accessKeyLiteral   = regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`)
-	serviceAccountJSON = regexp.MustCompile(`"type"\s*:\s*"service_account"|"private_key"\s*:`)
+	accessKeyLiteral   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(AKIA|ASIA)[A-Z0-9]{16}\b`) })
+	serviceAccountJSON = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`"type"\s*:\s*"service_account"|"private_key"\s*:`) })
 	// staticKeyAssignment matches commands that set keys from a literal or a stored variable,
 	// or log in with a key file. A value computed in the job (`$(...)`, e.g. from an OIDC
 	// session's credentials) is not static.
-	staticKeyAssignment = regexp.MustCompile(`(?i)\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=` + staticValue +
-		`|aws\s+configure\s+set\s+(aws_access_key_id|aws_secret_access_key)\s+` + staticValue +
-		`|gcloud\s+auth\s+activate-service-account\b[^\n]*--key-file`)
+	staticKeyAssignment = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)\b(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY)=` + staticValue +
+			`|aws\s+configure\s+set\s+(aws_access_key_id|aws_secret_access_key)\s+` + staticValue +
+			`|gcloud\s+auth\s+activate-service-account\b[^\n]*--key-file`)
+	})
 )
 
 // SG007: static cloud credentials, literal or declared, anywhere in the config. The message
@@ -182,11 +185,11 @@ func (l *linter) checkStaticCredentials() {
 			what = fmt.Sprintf("declares the static credential %s", n.Value)
 		case isKey:
 			return
-		case accessKeyLiteral.MatchString(n.Value):
+		case accessKeyLiteral().MatchString(n.Value):
 			what = "holds a literal AWS access key ID"
-		case serviceAccountJSON.MatchString(n.Value):
+		case serviceAccountJSON().MatchString(n.Value):
 			what = "holds a literal service-account key"
-		case staticKeyAssignment.MatchString(n.Value):
+		case staticKeyAssignment().MatchString(n.Value):
 			what = "sets static cloud credentials in a command"
 		default:
 			return
@@ -200,7 +203,9 @@ func (l *linter) checkStaticCredentials() {
 	})
 }
 
-var digestHints = regexp.MustCompile(`@sha256:|\bSHIPGATE_(IMAGE|DIGEST)\b|release\.json|\bdigest\b`)
+var digestHints = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`@sha256:|\bSHIPGATE_(IMAGE|DIGEST)\b|release\.json|\bdigest\b`)
+})
 
 // SG008: the production deploy path must deploy the tested image: no build in the deploy job,
 // no build upstream that staging did not also depend on, and a user-defined deploy job must
@@ -238,7 +243,7 @@ func (l *linter) checkRebuild(e *entry) {
 			}
 		}
 		for _, s := range circleci.Scalars(body) {
-			if digestHints.MatchString(s) {
+			if digestHints().MatchString(s) {
 				return
 			}
 		}
@@ -267,7 +272,9 @@ func (l *linter) stagingPath() (bool, map[*entry]bool) {
 	return l.stagingExists, l.staging
 }
 
-var mutableTag = regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._/-]*:(latest|stable|edge|nightly)\b([^@A-Za-z0-9._-]|$)`)
+var mutableTag = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`[A-Za-z0-9][A-Za-z0-9._/-]*:(latest|stable|edge|nightly)\b([^@A-Za-z0-9._-]|$)`)
+})
 
 // SG009: a deploy job must not deploy a mutable tag. Its invocation parameters and its steps
 // are searched; the executor's own image is not what it deploys and is not checked.
@@ -294,12 +301,12 @@ func (l *linter) checkMutableTag(e *entry) {
 	for _, n := range nodes {
 		var hit *yaml.Node
 		circleci.Walk(circleci.Deref(n), func(_, s *yaml.Node) {
-			if hit == nil && s.Kind == yaml.ScalarNode && mutableTag.MatchString(s.Value) {
+			if hit == nil && s.Kind == yaml.ScalarNode && mutableTag().MatchString(s.Value) {
 				hit = s
 			}
 		})
 		if hit != nil {
-			tag := mutableTag.FindStringSubmatch(hit.Value)[1]
+			tag := mutableTag().FindStringSubmatch(hit.Value)[1]
 			l.add(RuleMutableTag, nodePos(hit), entryScopes(e),
 				fmt.Sprintf("deploy job %s deploys the mutable tag :%s", e.name, tag), "")
 			return

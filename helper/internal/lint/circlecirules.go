@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -16,13 +17,13 @@ import (
 // circleci package, with sources.
 
 // pipelineValueRefs find each noted pipeline value in a `<< >>` reference or an expression.
-var pipelineValueRefs = func() map[string]*regexp.Regexp {
+var pipelineValueRefs = sync.OnceValue(func() map[string]*regexp.Regexp {
 	m := map[string]*regexp.Regexp{}
 	for _, n := range circleci.PipelineValueNotes {
 		m[n.Value] = regexp.MustCompile(`\bpipeline\.` + regexp.QuoteMeta(n.Value) + `\b`)
 	}
 	return m
-}()
+})
 
 // SG105, SG106: deprecated pipeline values, and values only some pipelines set.
 func (l *linter) checkPipelineValues() {
@@ -31,7 +32,7 @@ func (l *linter) checkPipelineValues() {
 			return
 		}
 		for _, note := range circleci.PipelineValueNotes {
-			loc := pipelineValueRefs[note.Value].FindStringIndex(n.Value)
+			loc := pipelineValueRefs()[note.Value].FindStringIndex(n.Value)
 			if loc == nil {
 				continue
 			}

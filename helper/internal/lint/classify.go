@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -24,8 +25,8 @@ var (
 	// envParamKeys are parameter and variable names that hold a target environment.
 	envParamKeys = wordSet("env", "environment", "target", "target_env", "target_environment",
 		"deploy_env", "deploy_environment", "environment_name", "env_name", "stage", "shipgate_env", "to")
-	pipelineParamRef = regexp.MustCompile(`<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`)
-	preprodSpelling  = regexp.MustCompile(`(?i)pre[-_ ]?prod(uction)?`)
+	pipelineParamRef = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`<<\s*pipeline\.parameters\.([A-Za-z0-9_-]+)\s*>>`) })
+	preprodSpelling  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)pre[-_ ]?prod(uction)?`) })
 )
 
 func wordSet(ws ...string) map[string]bool {
@@ -48,7 +49,7 @@ func anyWord(ws []string, set map[string]bool) bool {
 // envWords returns the environment a piece of text names: production, staging, another known
 // environment, or "".
 func envOfText(s string) string {
-	ws := words(preprodSpelling.ReplaceAllString(s, "preprod"))
+	ws := words(preprodSpelling().ReplaceAllString(s, "preprod"))
 	switch {
 	case anyWord(ws, productionWords):
 		return envProduction
@@ -63,12 +64,12 @@ func envOfText(s string) string {
 	return ""
 }
 
-var envName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+var envName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`) })
 
 // envOfValue classifies a parameter value: a pipeline parameter reference counts as
 // production when production is one of its values (the linter assumes the worst).
 func (l *linter) envOfValue(v string) string {
-	if m := pipelineParamRef.FindStringSubmatch(v); m != nil {
+	if m := pipelineParamRef().FindStringSubmatch(v); m != nil {
 		for _, p := range l.cfg.params {
 			if p.Name != m[1] {
 				continue
@@ -86,7 +87,7 @@ func (l *linter) envOfValue(v string) string {
 	if env := envOfText(v); env != "" {
 		return env
 	}
-	if envName.MatchString(v) {
+	if envName().MatchString(v) {
 		return v
 	}
 	return ""
@@ -285,7 +286,7 @@ func (l *linter) jobBuildsImage(e *entry) bool {
 		}
 		if name == "run" {
 			for _, s := range circleci.Scalars(body) {
-				if buildCommand.MatchString(s) {
+				if buildCommand().MatchString(s) {
 					return true
 				}
 			}
@@ -295,7 +296,9 @@ func (l *linter) jobBuildsImage(e *entry) bool {
 }
 
 var (
-	buildCommand = regexp.MustCompile(`(?m)\b(docker(\s+image|\s+buildx|\s+compose)?\s+build|buildah\s+(bud|build)|podman\s+build|kaniko/executor|pack\s+build|ko\s+(build|publish|apply)|gcloud\s+builds\s+submit|nerdctl\s+build)\b`)
+	buildCommand = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?m)\b(docker(\s+image|\s+buildx|\s+compose)?\s+build|buildah\s+(bud|build)|podman\s+build|kaniko/executor|pack\s+build|ko\s+(build|publish|apply)|gcloud\s+builds\s+submit|nerdctl\s+build)\b`)
+	})
 	// buildingOrbJobs and buildingOrbCommands are orb jobs and commands that build an image.
 	buildingOrbJobs = wordSet("circleci/docker/publish", "circleci/aws-ecr/build_and_push_image",
 		"circleci/aws-ecr/build-and-push-image", "circleci/gcp-gcr/build-and-push-image",

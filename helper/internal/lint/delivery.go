@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -33,7 +34,7 @@ var deliveryRules = []Rule{
 }
 
 // ledgerLookup is a step that resolves a digest from the ledger rather than building one.
-var ledgerLookup = regexp.MustCompile(`\bshipgate\s+(find|rollback)\b`)
+var ledgerLookup = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bshipgate\s+(find|rollback)\b`) })
 
 // receivesArtifact reports whether a job defined in this config gets the artifact built
 // earlier: it attaches the workspace, uses shipgate's orb, or refers to a digest.
@@ -49,7 +50,7 @@ func (l *linter) receivesArtifact(e *entry) bool {
 			}
 		}
 		for _, s := range circleci.Scalars(body) {
-			if digestHints.MatchString(s) || ledgerLookup.MatchString(s) {
+			if digestHints().MatchString(s) || ledgerLookup().MatchString(s) {
 				return true
 			}
 		}
@@ -98,7 +99,7 @@ func (l *linter) checkKnownGoodRecord(e *entry) {
 		fmt.Sprintf("production deploy job %s%s records no known-good state after its smoke test", e.name, envNote(e)), "")
 }
 
-var markGoodCommand = regexp.MustCompile(`\bshipgate\s+mark-good\b`)
+var markGoodCommand = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\bshipgate\s+mark-good\b`) })
 
 // isMarkGood reports whether a step records a known-good state.
 func (l *linter) isMarkGood(step *yaml.Node) bool {
@@ -107,7 +108,7 @@ func (l *linter) isMarkGood(step *yaml.Node) bool {
 		imp := l.cfg.orbs[alias]
 		return imp != nil && imp.shipgate && cmd == "mark_good"
 	}
-	return name == "run" && markGoodCommand.MatchString(runText(body))
+	return name == "run" && markGoodCommand().MatchString(runText(body))
 }
 
 // isSmokeStep reports whether a step is a smoke test or health check (as hasSmokeTest reads it).

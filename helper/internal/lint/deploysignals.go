@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // A job is a deploy by what it does (issue 18 point 9: a `deploy-docs` job syncing files to S3
@@ -14,30 +15,32 @@ import (
 // deployCommands are commands that change what runs in an environment.
 // Each is matched at the start of a simple command (circleci.SimpleCommands), so `echo
 // 'kubectl apply'` is not one.
-var deployCommands = regexp.MustCompile(`^(?:` + strings.Join([]string{
-	`\bkubectl\b[^\n;&|]*?\s(apply|replace|patch|scale|set\s+image|rollout\s+(restart|undo|resume))\b`,
-	`\bhelm\b[^\n;&|]*?\s(upgrade|install)\b`,
-	`\bhelmfile\b[^\n;&|]*?\s(apply|sync)\b`,
-	`\baws\s+ecs\s+(update-service|create-service|deploy)\b`,
-	`\baws\s+lambda\s+(update-function-code|update-alias|publish-version)\b`,
-	`\baws\s+cloudformation\s+(deploy|update-stack|create-stack)\b`,
-	`\baws\s+deploy\s+create-deployment\b`,
-	`\baws\s+apprunner\s+(update-service|start-deployment)\b`,
-	`\baws\s+elasticbeanstalk\s+update-environment\b`,
-	`\bgcloud\s+(beta\s+|alpha\s+)?(run\s+(deploy|services\s+(update|replace))|app\s+deploy|functions\s+deploy|deploy\s+releases\s+(create|promote))\b`,
-	`\bterraform\b[^\n;&|]*?\sapply\b`,
-	`\bterragrunt\b[^\n;&|]*?\sapply\b`,
-	`\bpulumi\s+up\b`,
-	`\bargocd\s+app\s+(sync|set)\b`,
-	`\b(flyctl|fly)\s+deploy\b`,
-	`\bskaffold\s+(run|deploy)\b`,
-	`\b(serverless|sls|cdk|eb)\s+deploy\b`,
-	`\bcopilot\s+(svc|job)\s+deploy\b`,
-	`\baz\s+(webapp|functionapp|containerapp)\s+(deploy|update|up)\b`,
-	`\bdoctl\s+apps\s+(update|create-deployment)\b`,
-	`\bheroku\s+(container:release|releases:rollback)\b`,
-	`\becs-deploy\b`,
-}, "|") + `)`)
+var deployCommands = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:` + strings.Join([]string{
+		`\bkubectl\b[^\n;&|]*?\s(apply|replace|patch|scale|set\s+image|rollout\s+(restart|undo|resume))\b`,
+		`\bhelm\b[^\n;&|]*?\s(upgrade|install)\b`,
+		`\bhelmfile\b[^\n;&|]*?\s(apply|sync)\b`,
+		`\baws\s+ecs\s+(update-service|create-service|deploy)\b`,
+		`\baws\s+lambda\s+(update-function-code|update-alias|publish-version)\b`,
+		`\baws\s+cloudformation\s+(deploy|update-stack|create-stack)\b`,
+		`\baws\s+deploy\s+create-deployment\b`,
+		`\baws\s+apprunner\s+(update-service|start-deployment)\b`,
+		`\baws\s+elasticbeanstalk\s+update-environment\b`,
+		`\bgcloud\s+(beta\s+|alpha\s+)?(run\s+(deploy|services\s+(update|replace))|app\s+deploy|functions\s+deploy|deploy\s+releases\s+(create|promote))\b`,
+		`\bterraform\b[^\n;&|]*?\sapply\b`,
+		`\bterragrunt\b[^\n;&|]*?\sapply\b`,
+		`\bpulumi\s+up\b`,
+		`\bargocd\s+app\s+(sync|set)\b`,
+		`\b(flyctl|fly)\s+deploy\b`,
+		`\bskaffold\s+(run|deploy)\b`,
+		`\b(serverless|sls|cdk|eb)\s+deploy\b`,
+		`\bcopilot\s+(svc|job)\s+deploy\b`,
+		`\baz\s+(webapp|functionapp|containerapp)\s+(deploy|update|up)\b`,
+		`\bdoctl\s+apps\s+(update|create-deployment)\b`,
+		`\bheroku\s+(container:release|releases:rollback)\b`,
+		`\becs-deploy\b`,
+	}, "|") + `)`)
+})
 
 // deployingOrbSteps are orb jobs and commands of well-known orbs that deploy, as named in each
 // orb's src/jobs and src/commands (CircleCI-Public/aws-ecs-orb, kubernetes-orb, helm-orb, …).
@@ -58,7 +61,9 @@ var deployingOrbSteps = wordSet(
 var notServiceWords = wordSet("docs", "doc", "documentation", "javadoc", "apidocs", "storybook", "changelog")
 
 // publishCommands upload files or packages; on their own they release no service.
-var publishCommands = regexp.MustCompile(`^(?:\baws\s+s3\s+(sync|cp)\b|\bgsutil\b[^\n;&|]*\s(rsync|cp)\b|\bgcloud\s+storage\s+(cp|rsync)\b|\baz\s+storage\s+blob\s+(upload|sync)|\bnpm\s+publish\b|\btwine\s+upload\b|\bmkdocs\s+gh-deploy\b|\bgh\s+release\b)`)
+var publishCommands = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:\baws\s+s3\s+(sync|cp)\b|\bgsutil\b[^\n;&|]*\s(rsync|cp)\b|\bgcloud\s+storage\s+(cp|rsync)\b|\baz\s+storage\s+blob\s+(upload|sync)|\bnpm\s+publish\b|\btwine\s+upload\b|\bmkdocs\s+gh-deploy\b|\bgh\s+release\b)`)
+})
 
 // deploySignal says what in the entry's job deploys, or "" when nothing does.
 func (l *linter) deploySignal(e *entry) string {
@@ -68,7 +73,7 @@ func (l *linter) deploySignal(e *entry) string {
 	for _, a := range l.actions(e) {
 		for _, c := range a.cmds {
 			// A dry run (kubectl apply --dry-run, helm upgrade --dry-run) changes nothing.
-			if m := deployCommands.FindString(c); m != "" && !strings.Contains(c, "--dry-run") {
+			if m := deployCommands().FindString(c); m != "" && !strings.Contains(c, "--dry-run") {
 				return fmt.Sprintf("step runs %q", m)
 			}
 		}
@@ -92,7 +97,7 @@ func (l *linter) namedButNotDeploy(e *entry) bool {
 	publishes := false
 	for _, a := range l.actions(e) {
 		for _, c := range a.cmds {
-			if publishCommands.MatchString(c) {
+			if publishCommands().MatchString(c) {
 				publishes = true
 				continue
 			}
@@ -106,17 +111,19 @@ func (l *linter) namedButNotDeploy(e *entry) bool {
 }
 
 // envFlags are the flags of deploy CLIs whose value names the target environment.
-var envFlags = regexp.MustCompile(`(?:--kube-context|--context|--namespace|--cluster|--environment|--env|--stage|--project|--workspace|--app|-n)[= ]+["']?([A-Za-z0-9_.:/-]+)|terraform\s+workspace\s+select\s+(\S+)`)
+var envFlags = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?:--kube-context|--context|--namespace|--cluster|--environment|--env|--stage|--project|--workspace|--app|-n)[= ]+["']?([A-Za-z0-9_.:/-]+)|terraform\s+workspace\s+select\s+(\S+)`)
+})
 
 // envOfCommands reads the target environment from the deploy commands of the entry's job
 // (`helm upgrade --kube-context prod`).
 func (l *linter) envOfCommands(e *entry) (string, string) {
 	for _, a := range l.actions(e) {
 		for _, line := range a.cmds {
-			if !deployCommands.MatchString(line) && !strings.HasPrefix(line, "terraform workspace select") {
+			if !deployCommands().MatchString(line) && !strings.HasPrefix(line, "terraform workspace select") {
 				continue
 			}
-			for _, m := range envFlags.FindAllStringSubmatch(line, -1) {
+			for _, m := range envFlags().FindAllStringSubmatch(line, -1) {
 				v := m[1] + m[2]
 				if env := envOfText(v); env != "" {
 					// The reason names the flag, never its value (a value may be anything).

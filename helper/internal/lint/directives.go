@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
@@ -17,13 +18,15 @@ type scope struct {
 	first, last int
 }
 
-var directivePattern = regexp.MustCompile(`#\s*shipgate-lint:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_,\s]*)`)
+var directivePattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`#\s*shipgate-lint:\s*(disable-file|disable)\s*=\s*([A-Za-z0-9_,\s]*)`)
+})
 
 // readDirectives collects `# shipgate-lint: disable=SG003,SG012` (the job the comment is in or
 // directly above) and `# shipgate-lint: disable-file=SG011` (the whole file) comments.
 func (l *linter) readDirectives() {
 	for i, line := range l.lines {
-		m := directivePattern.FindStringSubmatch(line)
+		m := directivePattern().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}

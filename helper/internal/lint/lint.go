@@ -3,7 +3,9 @@
 // the tested digest, smoke tests, a rollback path, serialised deploys. Every finding carries a
 // stable rule ID, the file:line:column it comes from, a one-line message and a fix hint.
 //
-// The rules and how to disable them are described in docs/lint.md.
+// The rules and how to disable them are described in docs/lint.md. Package-level patterns
+// are compiled on first use (sync.OnceValue), not at start-up: every shipgate command, even
+// --version, links this package (issue 15).
 package lint
 
 import (

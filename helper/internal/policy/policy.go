@@ -263,8 +263,8 @@ func factsSource() ([]byte, error) {
 		return nil, failure.New(failure.Internal, "encoding CircleCI facts: %w", err)
 	}
 	refs, err := json.Marshal(map[string]string{
-		"ref":            circleci.RefPattern.String(),
-		"pipeline_param": circleci.PipelineParamRef.String(),
+		"ref":            circleci.RefPattern().String(),
+		"pipeline_param": circleci.PipelineParamRef().String(),
 		"release_marker": circleci.ReleaseMarkerPattern(),
 	})
 	if err != nil {

@@ -315,7 +315,7 @@ func environment(v any, what string) (map[string]string, error) {
 		return out, nil
 	case map[string]any:
 		for k, val := range x {
-			if !circleci.EnvVarName.MatchString(k) {
+			if !circleci.EnvVarName().MatchString(k) {
 				return nil, fmt.Errorf("%s: %q is not a valid environment variable name", what, k)
 			}
 			switch b := val.(type) {

@@ -177,7 +177,7 @@ func (p *Pipeline) compileWorkflow(name string, wf map[string]any, opts RunOptio
 func (c *compiler) workflowCondition(cond any, sc *circleci.Scope) (bool, error) {
 	if text, ok := cond.(string); ok {
 		trimmed := strings.TrimSpace(text)
-		loc := circleci.RefPattern.FindStringIndex(trimmed)
+		loc := circleci.RefPattern().FindStringIndex(trimmed)
 		if loc == nil || loc[0] != 0 || loc[1] != len(trimmed) {
 			v, err := circleci.EvalExpression(trimmed, sc)
 			return circleci.Truthy(v), err
