@@ -18,8 +18,16 @@ LONGFUZZ  ?= 2m
 
 all: build
 
+# The release's build flags (.goreleaser.yaml, less the version stamp), so that bin/shipgate and
+# `make bench` measure the binary users download. urfave_cli_no_docs leaves out urfave/cli's
+# Markdown and man-page generation (blackfriday, md2man), which shipgate does not use: 0.3 MB
+# and a tenth of `shipgate --version`'s start-up (issue 15, bench/STARTUP.md). CGO_ENABLED=0 as
+# the release: with a C compiler on the machine the default is a dynamically linked binary,
+# whose loader adds to every start-up.
+BUILDFLAGS := -trimpath -tags urfave_cli_no_docs -ldflags '-s -w'
+
 build:
-	$(GO) build -trimpath -o $(BIN) ./helper/cmd/shipgate
+	CGO_ENABLED=0 $(GO) build $(BUILDFLAGS) -o $(BIN) ./helper/cmd/shipgate
 
 # Builds the pinned third-party programs the tests run (the distribution registry, and the
 # clients that judge results) into the user cache (shipgate-tools); tests build a missing one on first use.
