@@ -64,6 +64,7 @@ func main() {
 	}
 	if *wall {
 		runWallTime(&report, t, parseSizes(*sizes), *runs)
+		runStartup(&report, t.shipgate)
 	}
 	if *counts {
 		runLedgerWrite(&report)
