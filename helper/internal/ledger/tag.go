@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -49,11 +50,12 @@ func (s Status) rank() int {
 	return 2
 }
 
-var envPattern = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+// envPattern is compiled on first use, not at start-up (every command links the ledger).
+var envPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`) })
 
 // ValidateEnv checks an environment name against [a-z][a-z0-9-]{0,30}.
 func ValidateEnv(env string) error {
-	if !envPattern.MatchString(env) {
+	if !envPattern().MatchString(env) {
 		return failure.New(failure.Usage, "environment %q: want a lower-case name matching [a-z][a-z0-9-]{0,30}", env)
 	}
 	return nil
@@ -139,7 +141,7 @@ func Newer(a, b Entry) bool {
 	return a.Tag > b.Tag
 }
 
-var hex12 = regexp.MustCompile(`^[0-9a-f]{12}$`)
+var hex12 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{12}$`) })
 
 // NewEntry composes a new entry's tag.
 func NewEntry(env string, status Status, stamp Stamp, commit, tree string) (Entry, error) {
@@ -162,7 +164,7 @@ func NewEntry(env string, status Status, stamp Stamp, commit, tree string) (Entr
 
 func shortSHA(sha string) string {
 	sha = strings.ToLower(sha)
-	if len(sha) >= 12 && hex12.MatchString(sha[:12]) {
+	if len(sha) >= 12 && hex12().MatchString(sha[:12]) {
 		return sha[:12]
 	}
 	return ""
@@ -216,7 +218,7 @@ func ParseTag(tag string) (Entry, bool) {
 	for i, field := range []*string{&e.Commit, &e.Tree} {
 		v := parts[4+i]
 		if v != "x" {
-			if !hex12.MatchString(v) {
+			if !hex12().MatchString(v) {
 				return Entry{}, false
 			}
 			*field = v
