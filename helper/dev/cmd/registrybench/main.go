@@ -56,7 +56,13 @@ func main() {
 		}
 		return
 	}
+	given := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	t.locate()
+	releaseDir, err := os.MkdirTemp("", "registrybench-tools-")
+	must(err)
+	defer os.RemoveAll(releaseDir)
+	t = releaseTools(t, given, releaseDir)
 	var report strings.Builder
 	writeHeader(&report)
 	if *counts {
@@ -64,7 +70,7 @@ func main() {
 	}
 	if *wall {
 		runWallTime(&report, t, parseSizes(*sizes), *runs)
-		runStartup(&report, t.shipgate)
+		runStartup(&report, t)
 	}
 	if *counts {
 		runLedgerWrite(&report)
@@ -111,7 +117,8 @@ func writeHeader(report *strings.Builder) {
 	fmt.Fprintf(report, "other work (times are indicative; request counts are exact). Every figure below comes from this\n")
 	fmt.Fprintf(report, "one run. Each tool runs as users run it, as a command line: `shipgate promote --from REPO@DIGEST\n")
 	fmt.Fprintf(report, "--to REPO --tag T` (defaults on, referrer discovery included), `regctl image copy` (regclient\n")
-	fmt.Fprintf(report, "v0.11.7) and `crane copy` (go-containerregistry v0.22.1), each pinned in helper/dev/tools. Requests\n")
+	fmt.Fprintf(report, "v0.11.7) and `crane copy` (go-containerregistry v0.22.1), each pinned in helper/dev/tools and built\n")
+	fmt.Fprintf(report, "as its release is (static, stripped; shipgate by `make build`, with the release's flags). Requests\n")
 	fmt.Fprintf(report, "are HTTP requests seen by counting proxies in front of the source and destination registries\n")
 	fmt.Fprintf(report, "(token requests go to the token server and are counted apart). Repositories are fresh per tool\n")
 	fmt.Fprintf(report, "and scenario. docs/promotion.md names every request above the minimum.\n\n")

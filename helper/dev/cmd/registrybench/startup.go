@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 )
@@ -21,32 +20,19 @@ const startupRuns = 61
 // `crane version` and `regctl version`, each run startupRuns times in rounds in which the three
 // take turns and the first one rotates (a load spike falls on all alike), after one round not
 // counted. Wall time is from start to exit; cpu time is user+sys of the finished process (wait4's
-// rusage). crane and regctl are built here from their pinned modules (helper/dev/tools) the way
-// their releases are, static and stripped (CGO_ENABLED=0, -s -w: go-containerregistry's
-// .goreleaser.yml; regclient's Makefile, LD_FLAGS "-s -w -extldflags -static"), so that each
-// binary is the one its users download; the -crane and -regctl binaries (built by devtool with
-// cgo and symbols, for the copy scenarios) would pay a dynamic loader that release binaries do
-// not. shipgate is measured as given (`make build` uses the release's flags); the table says how
-// each binary is linked, so a run against another build cannot pass for the release figure.
-func runStartup(report *strings.Builder, shipgate string) {
-	dir, err := os.MkdirTemp("", "registrybench-startup-")
-	must(err)
-	defer os.RemoveAll(dir)
+// rusage). The binaries are those of every other section (releaseTools): each as its users
+// download it; the table says how each is linked, so a run against another build cannot pass
+// for the release figure.
+func runStartup(report *strings.Builder, t tools) {
 	type tool struct {
 		name string
 		path string
 		args []string
 	}
-	built := filepath.Join(dir, "built")
-	must(os.Mkdir(built, 0o755))
-	// Each binary is timed from a copy written in one sequential pass, as a download (or cp)
-	// writes it: the same bytes as written by the Go linker started 15% slower in paired runs
-	// on the project's machine (the page cache's layout of the file), which would charge one
-	// tool for how the bench obtained it.
 	ts := []tool{
-		{"shipgate", copyBinary(shipgate, dir), []string{"--version"}},
-		{"crane", copyBinary(releaseBuild(built, "crane"), dir), []string{"version"}},
-		{"regctl", copyBinary(releaseBuild(built, "regctl"), dir), []string{"version"}},
+		{"shipgate", t.shipgate, []string{"--version"}},
+		{"crane", t.crane, []string{"version"}},
+		{"regctl", t.regctl, []string{"version"}},
 	}
 	wall := make([][]time.Duration, len(ts))
 	cpu := make([][]time.Duration, len(ts))
@@ -78,6 +64,28 @@ func runStartup(report *strings.Builder, shipgate string) {
 			float64(info.Size())/1e6, linkage(t.path))
 	}
 	fmt.Fprintln(report)
+}
+
+// releaseTools returns the binaries every section measures, each as its users download it:
+// crane and regctl built from their pins (helper/dev/tools) the way their releases are, static
+// and stripped (CGO_ENABLED=0, -s -w: go-containerregistry's .goreleaser.yml; regclient's
+// Makefile, LD_FLAGS "-s -w -extldflags -static"), shipgate as given (`make build` uses the
+// release's flags). devtool's builds (cgo, symbols) would pay a dynamic loader at every start
+// that release binaries do not. A -crane or -regctl given on the command line is used as given.
+// Each binary is then copied in one sequential pass into one folder, as a download (or cp)
+// writes it: the same bytes as written by the Go linker started 15% slower in paired runs on
+// the project's machine (the page cache's layout of the file), which would charge one tool for
+// how the bench obtained it. The caller removes dir.
+func releaseTools(t tools, given map[string]bool, dir string) tools {
+	built := filepath.Join(dir, "built")
+	must(os.Mkdir(built, 0o755))
+	if !given["crane"] {
+		t.crane = releaseBuild(built, "crane")
+	}
+	if !given["regctl"] {
+		t.regctl = releaseBuild(built, "regctl")
+	}
+	return tools{shipgate: copyBinary(t.shipgate, dir), crane: copyBinary(t.crane, dir), regctl: copyBinary(t.regctl, dir)}
 }
 
 // releaseBuild builds the pinned tool (the `tool` directive of helper/dev/tools/NAME/go.mod)
@@ -135,12 +143,6 @@ func timeOnce(path string, args []string) (wall, cpu time.Duration) {
 		log.Fatalf("%s %s printed no version", path, strings.Join(args, " "))
 	}
 	return wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[len(s)/2]
 }
 
 // linkage says whether an ELF binary is static or dynamic (a PT_INTERP program header names
