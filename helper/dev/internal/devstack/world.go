@@ -76,10 +76,12 @@ func (w *World) setup(ctx context.Context, self string) error {
 		return err
 	}
 	binary := filepath.Join(releaseDir, asset)
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath",
-		"-ldflags", "-X github.com/shipgate/shipgate/helper/internal/app.Version="+LocalVersion,
+	// The release's flags (.goreleaser.yaml): static, stripped, without urfave/cli's docs.
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "urfave_cli_no_docs",
+		"-ldflags", "-s -w -X github.com/shipgate/shipgate/helper/internal/app.Version="+LocalVersion,
 		"-o", binary, "./helper/cmd/shipgate")
 	build.Dir = w.Root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("building the helper: %v\n%s", err, out)
 	}
