@@ -5,8 +5,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-
-	"github.com/shipgate/shipgate/helper/internal/circleci"
 )
 
 // Disable comments: `# shipgate-lint: disable=…` for a job, `disable-file=…` for the file.
@@ -89,10 +87,10 @@ func (l *linter) disabledIn(sc scope, rule string) bool {
 func entryScopes(e *entry) []scope {
 	out := []scope{{job: e.name, first: e.first, last: e.last}}
 	if e.def != nil && e.def.key != nil {
-		out = append(out, scope{job: e.def.name, first: e.def.key.Line, last: circleci.LastLine(e.def.body)})
+		out = append(out, scope{job: e.def.name, first: e.def.key.Line, last: e.def.last})
 	}
 	if e.group != nil && e.group.key != nil {
-		out = append(out, scope{job: e.ref, first: e.group.key.Line, last: circleci.LastLine(e.group.body)})
+		out = append(out, scope{job: e.ref, first: e.group.key.Line, last: e.group.last})
 	}
 	return out
 }

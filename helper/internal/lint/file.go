@@ -44,8 +44,52 @@ func newLinter(file string, data []byte, root *yaml.Node, opts *Options) *linter
 	}
 	// For an orb example the top-level checks apply to its config, not to the example file.
 	l.cfg = buildConfig(configRoot, opts)
+	l.measureSpans()
 	l.readDirectives()
 	return l
+}
+
+// measureSpans sets where each job definition, job group and workflow entry ends in the text.
+// The node tree cannot say: a block scalar (`run: |`) is one node on the line of its `|`, and
+// its text runs on below. A mapping entry's value is every line after its key indented deeper
+// than the key (blank lines included), up to the first line that is not; its last such line
+// that holds text is where the entry ends.
+func (l *linter) measureSpans() {
+	for _, def := range l.cfg.jobs {
+		def.last = max(circleci.LastLine(def.body), l.textEnd(def.key))
+	}
+	for _, group := range l.cfg.jobGroups {
+		group.last = max(circleci.LastLine(group.body), l.textEnd(group.key))
+		for _, e := range group.entries {
+			e.last = max(e.last, l.textEnd(e.node))
+		}
+	}
+	for _, wf := range l.cfg.workflows {
+		for _, e := range wf.entries {
+			e.last = max(e.last, l.textEnd(e.node))
+		}
+	}
+}
+
+// textEnd is the last line, counting from 1, of the text that belongs to key: key's own line
+// and every following line indented deeper than key, blank lines aside.
+func (l *linter) textEnd(key *yaml.Node) int {
+	if key == nil || key.Line < 1 {
+		return 0
+	}
+	end := key.Line
+	for n := key.Line + 1; n <= len(l.lines); n++ {
+		line := l.lines[n-1]
+		text := strings.TrimLeft(line, " ")
+		if text == "" {
+			continue
+		}
+		if len(line)-len(text) < key.Column {
+			break // indented no deeper than key (key.Column counts from 1)
+		}
+		end = n
+	}
+	return end
 }
 
 // isOrbExample recognises an orb example file (src/examples/*.yml): `usage:` holds the config.
@@ -115,8 +159,8 @@ func (l *linter) scopesAt(line int) []scope {
 		}
 	}
 	for _, def := range l.cfg.jobs {
-		if def.key != nil && line >= def.key.Line && line <= circleci.LastLine(def.body) {
-			out = append(out, scope{job: def.name, first: def.key.Line, last: circleci.LastLine(def.body)})
+		if def.key != nil && line >= def.key.Line && line <= def.last {
+			out = append(out, scope{job: def.name, first: def.key.Line, last: def.last})
 		}
 	}
 	return out

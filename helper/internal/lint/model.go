@@ -38,6 +38,9 @@ type jobDef struct {
 	key   *yaml.Node
 	body  *yaml.Node
 	steps *yaml.Node
+	// last is the definition's last line in the source, its block scalars' text included
+	// (linter.measureSpans).
+	last int
 }
 
 // workflow is one workflow with its job entries in order.
@@ -45,6 +48,7 @@ type workflow struct {
 	name    string
 	key     *yaml.Node
 	body    *yaml.Node
+	last    int // the last line of its text (linter.measureSpans); job groups only
 	entries []*entry
 	byName  map[string]*entry
 	deps    map[string][]*entry
