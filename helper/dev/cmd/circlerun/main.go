@@ -100,7 +100,7 @@ func parseInvocation(args []string, stderr io.Writer) (*invocation, error) {
 	fs.Var(&env, "env", "NAME=VALUE: added to the base environment (this process's); repeatable")
 	fs.Var(&paths, "path-prepend", "DIR: put in front of PATH for every step (stubs); repeatable")
 	fs.Var(&contexts, "context", "CONTEXT=NAME=VALUE: a variable a context provides; once given, jobs may only use contexts named here; repeatable")
-	fs.Var(&values, "pipeline-value", "NAME=VALUE: a pipeline value without the pipeline. prefix (trigger.type=scheduled_pipeline); repeatable")
+	fs.Var(&values, "pipeline-value", "NAME=VALUE: a pipeline value without the pipeline. prefix (trigger.type=schedule); repeatable")
 	if err := fs.Parse(args); err != nil {
 		return nil, errUsagePrinted
 	}

@@ -267,8 +267,11 @@ func TestGCPVariantWritesWorkloadIdentityCredentials(t *testing.T) {
 	}
 }
 
-// The nightly release runs only on a schedule trigger (pipeline.trigger.type): a push runs nothing, the
-// schedule stages the release and holds it for approval, then promotes the same digest.
+// The nightly release runs only on a schedule trigger (pipeline.trigger.type is "schedule":
+// CircleCI's changelog "Expanded pipeline values support" lists github_app, bitbucket_dc,
+// schedule, webhook and api): a push runs nothing, and neither does trigger_source's old
+// "scheduled_pipeline"; the schedule stages the release and holds it for approval, then
+// promotes the same digest.
 func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 	w := newTestWorld(t)
 	if _, err := w.Commit("main", "nightly candidate", false); err != nil {
@@ -278,8 +281,14 @@ func TestNightlyReleaseRunsOnlyOnItsSchedule(t *testing.T) {
 	if !pushed.Skipped {
 		t.Fatalf("a push ran the nightly workflow: %+v", pushed.Jobs)
 	}
-	res := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main",
+	// trigger_source's value, compared by the example before: it never matched a schedule.
+	old := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main",
 		Values: map[string]any{"trigger.type": "scheduled_pipeline"}})
+	if !old.Skipped {
+		t.Fatalf("trigger.type scheduled_pipeline (not a value CircleCI sets) ran the nightly workflow: %+v", old.Jobs)
+	}
+	res := runPipeline(t, w, Pipeline{Example: "nightly_release", Workflow: "nightly", Branch: "main",
+		Values: map[string]any{"trigger.type": "schedule"}})
 	wantJobs(t, res, map[string]localrunner.Status{"build": "success", "deploy-staging": "success", "hold-production": "success", "deploy-production": "success"})
 	staging, _, _ := w.Apps["staging"].Deployed()
 	production, _, _ := w.Apps["production"].Deployed()
