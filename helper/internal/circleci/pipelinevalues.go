@@ -30,3 +30,24 @@ var PipelineValueNotes = []PipelineValueNote{
 	{Value: "schedule.id", Problem: "is not available for GitHub App pipelines (only GitHub OAuth and Bitbucket Cloud scheduled pipelines)", Instead: "pipeline.trigger.id",
 		Docs: pipelineValuesDocs},
 }
+
+// PipelineValueDomain is every value CircleCI gives a pipeline value that names a kind.
+type PipelineValueDomain struct {
+	// Value is the reference without `pipeline.`: "trigger.type".
+	Value string
+	// Values are all it can be.
+	Values []string
+	// Docs is where CircleCI lists them.
+	Docs string
+}
+
+// PipelineValueDomains are pipeline values with a closed set of values (CircleCI's changelog
+// "Expanded pipeline values support", https://circleci.com/changelog/expanded-pipeline-values-support):
+// a condition comparing one with anything else never holds (the nightly example compared
+// pipeline.trigger.type with trigger_source's "scheduled_pipeline" and would never have run).
+var PipelineValueDomains = []PipelineValueDomain{
+	{Value: "trigger.type", Values: []string{"github_app", "bitbucket_dc", "schedule", "webhook", "api"},
+		Docs: "https://circleci.com/changelog/expanded-pipeline-values-support"},
+	{Value: "integration_source", Values: []string{"github_app", "github", "bitbucket", "bitbucket_dc", "gitlab"},
+		Docs: "https://circleci.com/changelog/expanded-pipeline-values-support"},
+}

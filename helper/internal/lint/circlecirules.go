@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -264,4 +265,97 @@ func (l *linter) checkInstalledCLIs(e *entry) {
 			fmt.Sprintf("%s job %s runs %s, which %s does not ship and no earlier step installs",
 				kind, e.name, strings.Join(missing, ", "), image.Image), "")
 	}
+}
+
+// valueComparison finds `pipeline.X == "v"`, `pipeline.X != 'v'` and the reverse in a
+// condition expression; group 1 or 4 is X, group 3 or 5 the value.
+var valueComparison = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`pipeline\.([a-z_.]+)\s*[!=]=\s*(["'])([^"']*)["']|["']([^"']*)["']\s*[!=]=\s*pipeline\.([a-z_.]+)`)
+})
+
+// SG109: a pipeline value with a closed set of values (circleci.PipelineValueDomains) compared
+// with something else, in a logic statement (`equal: [schedule, << pipeline.trigger.type >>]`)
+// or an expression (`pipeline.trigger.type == "schedule"`): the condition never holds, so a
+// workflow it guards never runs, or always does.
+func (l *linter) checkImpossibleValues() {
+	domains := map[string][]string{}
+	for _, d := range circleci.PipelineValueDomains {
+		domains[d.Value] = d.Values
+	}
+	report := func(n *yaml.Node, offset int, text, value, literal string) {
+		allowed, ok := domains[value]
+		if !ok || slices.Contains(allowed, literal) {
+			return
+		}
+		hint := "compare with " + strings.Join(allowed, ", ")
+		if value == "trigger.type" && literal == "scheduled_pipeline" {
+			hint = `use "schedule": "scheduled_pipeline" was pipeline.trigger_source's value`
+		}
+		p := l.textPos(n, offset, text)
+		l.add(RuleImpossibleValue, p, l.scopesAt(p.line),
+			fmt.Sprintf("pipeline.%s is never %q: CircleCI sets %s", value, literal, strings.Join(allowed, ", ")), hint)
+	}
+	circleci.Walk(l.cfg.root, func(parent, n *yaml.Node) {
+		switch n.Kind {
+		case yaml.SequenceNode:
+			if !isEqualStatement(parent, n) {
+				return
+			}
+			var refs []string
+			var literals []*yaml.Node
+			for _, item := range n.Content {
+				if item.Kind != yaml.ScalarNode {
+					continue
+				}
+				if ref, ok := wholeValueRef(item.Value); ok {
+					refs = append(refs, ref)
+				} else if !strings.Contains(item.Value, "<<") {
+					literals = append(literals, item)
+				}
+			}
+			for _, ref := range refs {
+				for _, lit := range literals {
+					report(lit, 0, lit.Value, ref, lit.Value)
+				}
+			}
+		case yaml.ScalarNode:
+			if !strings.Contains(n.Value, "pipeline.") {
+				return
+			}
+			for _, m := range valueComparison().FindAllStringSubmatchIndex(n.Value, -1) {
+				if m[2] >= 0 {
+					report(n, m[0], n.Value[m[0]:m[1]], n.Value[m[2]:m[3]], n.Value[m[6]:m[7]])
+				} else {
+					report(n, m[0], n.Value[m[0]:m[1]], n.Value[m[10]:m[11]], n.Value[m[8]:m[9]])
+				}
+			}
+		}
+	})
+}
+
+// isEqualStatement reports whether seq is the operand list of an `equal:` logic statement.
+func isEqualStatement(parent, seq *yaml.Node) bool {
+	if parent == nil || parent.Kind != yaml.MappingNode {
+		return false
+	}
+	for i := 0; i+1 < len(parent.Content); i += 2 {
+		if parent.Content[i+1] == seq {
+			return parent.Content[i].Value == "equal"
+		}
+	}
+	return false
+}
+
+// wholeValueRef reads a scalar that is exactly one `<< pipeline.X >>` reference.
+func wholeValueRef(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if !strings.HasPrefix(s, "<<") || !strings.HasSuffix(s, ">>") {
+		return "", false
+	}
+	inner := strings.TrimSpace(s[2 : len(s)-2])
+	value, ok := strings.CutPrefix(inner, "pipeline.")
+	if !ok || strings.ContainsAny(value, " <>") {
+		return "", false
+	}
+	return value, true
 }

@@ -175,6 +175,7 @@ var (
 		(*linter).checkEnvironmentParams,
 		(*linter).checkStaticCredentials,
 		(*linter).checkPipelineValues,
+		(*linter).checkImpossibleValues,
 		(*linter).checkShadowedBuiltins,
 		(*linter).checkReleasePlanNames,
 		(*linter).checkPipelineParamRefs,

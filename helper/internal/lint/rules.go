@@ -99,6 +99,7 @@ const (
 	RuleUnavailablePipelineVal  = "SG106"
 	RuleShadowedBuiltinStep     = "SG107"
 	RuleUndeclaredPipelineParam = "SG108"
+	RuleImpossibleValue         = "SG109"
 )
 
 var rules = append([]Rule{
@@ -152,6 +153,8 @@ var rules = append([]Rule{
 		"rename the command (e.g. `deploy` → `deploy_release`): an unqualified call reads as CircleCI's built-in step"},
 	{RuleUndeclaredPipelineParam, SeverityError, "pipeline parameter not declared",
 		"declare it under the top-level `parameters:` (with a default), or remove the reference"},
+	{RuleImpossibleValue, SeverityError, "pipeline value compared with a value it never takes",
+		"compare with one of the values the message lists"},
 }, deliveryRules...)
 
 // ruleSources are CircleCI's pages for the rules about what CircleCI itself enforces.
@@ -162,6 +165,7 @@ var ruleSources = map[string]string{
 	RuleUnavailablePipelineVal:  "https://circleci.com/docs/pipeline-variables/",
 	RuleShadowedBuiltinStep:     "https://circleci.com/docs/configuration-reference/#steps",
 	RuleUndeclaredPipelineParam: "https://circleci.com/docs/pipeline-variables/#pipeline-parameters-in-configuration",
+	RuleImpossibleValue:         "https://circleci.com/changelog/expanded-pipeline-values-support",
 }
 
 var rulesByID = func() map[string]Rule {
