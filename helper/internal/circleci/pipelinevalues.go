@@ -41,6 +41,11 @@ type PipelineValueDomain struct {
 	Docs string
 }
 
+// ValueComparisonPattern finds `pipeline.X == "v"`, `pipeline.X != 'v'` and the reverse in a
+// condition expression: group 1 or 5 is X, group 3 or 4 the value (lint's SG109 and the
+// policy bundle's read it).
+const ValueComparisonPattern = `pipeline\.([a-z_.]+)\s*[!=]=\s*(["'])([^"']*)["']|["']([^"']*)["']\s*[!=]=\s*pipeline\.([a-z_.]+)`
+
 // PipelineValueDomains are pipeline values with a closed set of values (CircleCI's changelog
 // "Expanded pipeline values support", https://circleci.com/changelog/expanded-pipeline-values-support):
 // a condition comparing one with anything else never holds (the nightly example compared

@@ -267,10 +267,9 @@ func (l *linter) checkInstalledCLIs(e *entry) {
 	}
 }
 
-// valueComparison finds `pipeline.X == "v"`, `pipeline.X != 'v'` and the reverse in a
-// condition expression; group 1 or 4 is X, group 3 or 5 the value.
+// valueComparison is circleci.ValueComparisonPattern, compiled on first use.
 var valueComparison = sync.OnceValue(func() *regexp.Regexp {
-	return regexp.MustCompile(`pipeline\.([a-z_.]+)\s*[!=]=\s*(["'])([^"']*)["']|["']([^"']*)["']\s*[!=]=\s*pipeline\.([a-z_.]+)`)
+	return regexp.MustCompile(circleci.ValueComparisonPattern)
 })
 
 // SG109: a pipeline value with a closed set of values (circleci.PipelineValueDomains) compared
@@ -309,8 +308,8 @@ func (l *linter) checkImpossibleValues() {
 				}
 				if ref, ok := wholeValueRef(item.Value); ok {
 					refs = append(refs, ref)
-				} else if !strings.Contains(item.Value, "<<") {
-					literals = append(literals, item)
+				} else if item.ShortTag() == "!!str" && !strings.Contains(item.Value, "<<") {
+					literals = append(literals, item) // a string: a number or a boolean is another mistake
 				}
 			}
 			for _, ref := range refs {

@@ -68,6 +68,7 @@ var rules = []Rule{
 	{lint.RuleDeprecatedPipelineVal, "sg105_deprecated_pipeline_value", "sg105.rego"},
 	{lint.RuleUnavailablePipelineVal, "sg106_unavailable_pipeline_value", "sg106.rego"},
 	{lint.RuleUndeclaredPipelineParam, "sg108_undeclared_pipeline_parameter", "sg108.rego"},
+	{lint.RuleImpossibleValue, "sg109_impossible_pipeline_value", "sg109.rego"},
 }
 
 // leftOut are the lint rules the bundle does not encode, and why (docs/policies.md). Every
@@ -82,10 +83,6 @@ var leftOut = map[string]string{
 	// install evidence of earlier steps and the stop at another orb's command (docs/policies.md).
 	"SG020": "not encoded yet: expressible, needs circleci.Images and circleci.OrbInstalls as generated data and lint's ordered walk of a deploy job's steps",
 	"SG107": "about orb commands named like built-in steps: the orb's source is not in a project's config",
-	// Expressible, not encoded yet: circleci.PipelineValueDomains would travel as generated data
-	// beside the pipeline value notes, and the Rego would mirror lint's search of `equal:`
-	// statements and `==`/`!=` expressions.
-	"SG109": "not encoded yet: expressible, needs circleci.PipelineValueDomains as generated data and lint's search of equal: statements and expressions",
 }
 
 // LeftOut returns the lint rules the bundle does not encode, each with the reason.
@@ -267,10 +264,19 @@ func factsSource() ([]byte, error) {
 		return nil, failure.New(failure.Internal, "encoding CircleCI facts: %w", err)
 	}
 	refs, err := json.Marshal(map[string]string{
-		"ref":            circleci.RefPattern().String(),
-		"pipeline_param": circleci.PipelineParamRef().String(),
-		"release_marker": circleci.ReleaseMarkerPattern(),
+		"ref":              circleci.RefPattern().String(),
+		"pipeline_param":   circleci.PipelineParamRef().String(),
+		"release_marker":   circleci.ReleaseMarkerPattern(),
+		"value_comparison": circleci.ValueComparisonPattern,
 	})
+	if err != nil {
+		return nil, failure.New(failure.Internal, "encoding CircleCI facts: %w", err)
+	}
+	domains := map[string][]string{}
+	for _, d := range circleci.PipelineValueDomains {
+		domains[d.Value] = d.Values
+	}
+	domainData, err := json.Marshal(domains)
 	if err != nil {
 		return nil, failure.New(failure.Internal, "encoding CircleCI facts: %w", err)
 	}
@@ -287,6 +293,8 @@ sg_pipeline_value_notes := `)
 	buf.Write(data)
 	buf.WriteString("\n\n# sg_ref_patterns: a `<< >>` reference and a plain pipeline parameter reference\n# (circleci.RefPattern, circleci.PipelineParamRef; SG108); a deploy marker command and what\n# follows it on its line (circleci.ReleaseMarkerPattern; SG021).\nsg_ref_patterns := ")
 	buf.Write(refs)
+	buf.WriteString("\n\n# sg_pipeline_value_domains: every value CircleCI gives these pipeline values\n# (circleci.PipelineValueDomains; SG109).\nsg_pipeline_value_domains := ")
+	buf.Write(domainData)
 	buf.WriteString("\n")
 	return buf.Bytes(), nil
 }

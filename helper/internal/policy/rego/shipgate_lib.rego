@@ -435,11 +435,11 @@ sg_source := object.remove(input, ["_compiled_"])
 
 sg_source_scalars := sg_scalars(sg_source)
 
-# The text rules (SG021, SG105, SG106, SG108) search the config's text. lint drops such a
+# The text rules (SG021, SG105, SG106, SG108, SG109) search the config's text. lint drops such a
 # finding when it lies inside the job definition or workflow entry of a job the settings
 # disable the rule for (jobs: {NAME: {disable: [...]}}, lint's scopesAt); sg_text_cut lists
 # those parts per rule (json.remove takes an array index as a string).
-sg_text_rules := ["SG021", "SG105", "SG106", "SG108"]
+sg_text_rules := ["SG021", "SG105", "SG106", "SG108", "SG109"]
 
 sg_text_cut := {rule: paths |
 	some rule in sg_text_rules
