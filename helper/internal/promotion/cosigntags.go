@@ -235,7 +235,7 @@ func MergeCosignTag(ctx context.Context, c *registry.Client, src registry.Refere
 			return added, failure.Wrap(failure.Internal, err, "merging %s into %s", src, dstRef)
 		}
 		for _, i := range missing {
-			if _, err := transferBlob(ctx, c, src.Repository, dst, source.layers[i], false, nil); err != nil {
+			if _, err := transferBlob(ctx, c, src.Repository, dst, source.layers[i], false, false, nil); err != nil {
 				return added, fmt.Errorf("copying layer %s of %s: %w", source.layers[i].Digest, src, err)
 			}
 		}

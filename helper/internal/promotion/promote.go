@@ -575,14 +575,7 @@ func (m *blobMover) move(ctx context.Context, blob v1.Descriptor, provenMissing 
 		return "", j.err
 	}
 	defer func() { <-m.sem }()
-	if provenMissing && m.src.Registry != m.dst.Registry && !m.dryRun {
-		// The probe proved dst lacks it: no mount to try, and the upload session and the
-		// source's stream are opened at once (one round trip before the bytes flow, not two).
-		j.err = copyBlob(ctx, m.c, m.src, m.dst, blob, "", m.p.counter())
-		j.action = BlobCopy
-	} else {
-		j.action, j.err = transferBlob(ctx, m.c, m.src, m.dst, blob, m.dryRun, m.p.counter())
-	}
+	j.action, j.err = transferBlob(ctx, m.c, m.src, m.dst, blob, m.dryRun, provenMissing, m.p.counter())
 	if j.err == nil {
 		m.p.blob(blob, j.action)
 	}
@@ -593,27 +586,32 @@ func (m *blobMover) move(ctx context.Context, blob v1.Descriptor, provenMissing 
 // from the source (each blob moved at most once). Across registries the upload starts with a
 // mount from dst itself, which answers 201 when dst already holds the blob and 202 with an
 // upload session otherwise: the presence check and the session in one request (a HEAD and a
-// POST in crane and regclient). A copy interrupted mid-stream is retried from a fresh upload
-// session.
-func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun bool, moved *atomic.Int64) (string, error) {
+// POST in crane and regclient). A blob a probe proved missing there needs no such check: its
+// upload session and the source's stream are opened at once (one round trip before the bytes
+// flow, not two). A copy interrupted mid-stream is retried from a fresh upload session.
+func transferBlob(ctx context.Context, c *registry.Client, src, dst registry.Repository, blob v1.Descriptor, dryRun, provenMissing bool, moved *atomic.Int64) (string, error) {
 	sameRegistry := src.Registry == dst.Registry
 	if dryRun {
 		return planBlob(ctx, c, dst, blob, sameRegistry)
 	}
-	from, mountedAs := src, BlobMount
-	if !sameRegistry {
-		from, mountedAs = dst, BlobPresent
+	location := "" // copyBlob starts a session with the source's stream when there is none
+	if !provenMissing || sameRegistry {
+		from, mountedAs := src, BlobMount
+		if !sameRegistry {
+			from, mountedAs = dst, BlobPresent
+		}
+		mounted, session, err := c.MountBlob(ctx, dst, from, blob.Digest)
+		if err != nil {
+			return "", err
+		}
+		if mounted {
+			return mountedAs, nil
+		}
+		// 202: the registry opened an upload instead of mounting (across registries always;
+		// within one on ECR without BLOB_MOUNTING or Quay without read access to the source:
+		// FACTS "Cross-repository mount"). The bytes go through shipgate.
+		location = session
 	}
-	mounted, location, err := c.MountBlob(ctx, dst, from, blob.Digest)
-	if err != nil {
-		return "", err
-	}
-	if mounted {
-		return mountedAs, nil
-	}
-	// 202: the registry opened an upload instead of mounting (across registries always; within
-	// one on ECR without BLOB_MOUNTING or Quay without read access to the source: FACTS
-	// "Cross-repository mount"). The bytes go through shipgate.
 	if err := copyBlob(ctx, c, src, dst, blob, location, moved); err != nil {
 		return "", err
 	}

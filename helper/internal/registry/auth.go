@@ -47,7 +47,11 @@ func PullScope(path string) string { return "repository:" + path + ":pull" }
 // PushScope is the token scope for writing repository path (push implies reading it back).
 func PushScope(path string) string { return "repository:" + path + ":push,pull" }
 
-func pullScope(repo string) string        { return PullScope(repo) }
+func pullScope(repo string) string { return PullScope(repo) }
+
+// deleteScope is the token scope a DELETE needs: distribution's token authorisation asks for the
+// delete action on DELETE requests.
+func deleteScope(repo string) string      { return "repository:" + repo + ":delete,pull" }
 func pushScope(repo string) string        { return PushScope(repo) }
 func scopesFor(scopes ...string) []string { return scopes }
 

@@ -24,9 +24,8 @@ func (c *Client) DeleteTag(ctx context.Context, repo Repository, tag string) err
 	}
 	resp, err := c.do(ctx, request{
 		method: http.MethodDelete, registry: repo.Registry,
-		url: c.endpoint(repo.Registry, "/v2/"+repo.Path+"/manifests/"+tag, nil),
-		// distribution's token authorisation asks for the delete action on DELETE requests.
-		scopes: scopesFor("repository:" + repo.Path + ":delete,pull"),
+		url:    c.endpoint(repo.Registry, "/v2/"+repo.Path+"/manifests/"+tag, nil),
+		scopes: scopesFor(deleteScope(repo.Path)),
 	})
 	if err != nil {
 		return err
@@ -54,7 +53,7 @@ func (c *Client) DeleteManifest(ctx context.Context, ref Reference) error {
 	resp, err := c.do(ctx, request{
 		method: http.MethodDelete, registry: ref.Repository.Registry,
 		url:    c.endpoint(ref.Repository.Registry, "/v2/"+ref.Repository.Path+"/manifests/"+ref.Digest.String(), nil),
-		scopes: scopesFor("repository:" + ref.Repository.Path + ":delete,pull"),
+		scopes: scopesFor(deleteScope(ref.Repository.Path)),
 	})
 	if err != nil {
 		return err

@@ -22,7 +22,6 @@ import (
 	"github.com/shipgate/shipgate/helper/internal/ledger"
 	"github.com/shipgate/shipgate/helper/internal/registry"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/countingproxy"
-	"github.com/shipgate/shipgate/helper/internal/testpeer/devtool"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/registryserver"
 	"github.com/shipgate/shipgate/helper/internal/testpeer/testimage"
 )
@@ -37,8 +36,8 @@ func main() {
 	ledgerSize := flag.Int("ledger-entries", 10000, "entries in the rollback scenario's ledger")
 	var t tools
 	flag.StringVar(&t.shipgate, "shipgate", "bin/shipgate", "the shipgate binary to measure (make build)")
-	flag.StringVar(&t.regctl, "regctl", "", "regctl to measure (default: the v0.11.7 pinned in helper/dev/tools/regctl, built by devtool)")
-	flag.StringVar(&t.crane, "crane", "", "crane to measure (default: the v0.22.1 pinned in helper/dev/tools/crane, built by devtool)")
+	flag.StringVar(&t.regctl, "regctl", "", "regctl to measure (default: the v0.11.7 pinned in helper/dev/tools/regctl, built as its release is)")
+	flag.StringVar(&t.crane, "crane", "", "crane to measure (default: the v0.22.1 pinned in helper/dev/tools/crane, built as its release is)")
 	sizes := flag.String("layer-mib", "1,10,100", "layer sizes (MiB) of the wall-time scenario")
 	counts := flag.Bool("counts", true, "run the request-count scenarios (false: wall time only, for quick checks)")
 	runs := flag.Int("runs", 21, "runs per tool in the wall-time scenario (the median and the minimum are reported)")
@@ -56,13 +55,11 @@ func main() {
 		}
 		return
 	}
-	given := map[string]bool{}
-	flag.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	t.locate()
+	t.check()
 	releaseDir, err := os.MkdirTemp("", "registrybench-tools-")
 	must(err)
 	defer os.RemoveAll(releaseDir)
-	t = releaseTools(t, given, releaseDir)
+	t = releaseTools(t, releaseDir)
 	var report strings.Builder
 	writeHeader(&report)
 	if *counts {
@@ -92,19 +89,13 @@ func main() {
 	}
 }
 
-// locate fills in the pinned regctl and crane where no path was given, and checks that every
-// tool exists.
-func (t *tools) locate() {
-	for name, path := range map[string]*string{"regctl": &t.regctl, "crane": &t.crane} {
-		if *path == "" {
-			built, err := devtool.Path(name)
-			if err != nil {
-				log.Fatal(err)
-			}
-			*path = built
-		}
-	}
+// check stops the bench when a binary given on the command line does not exist (regctl and
+// crane not given are built from their pins by releaseTools).
+func (t *tools) check() {
 	for _, path := range []string{t.shipgate, t.regctl, t.crane} {
+		if path == "" {
+			continue
+		}
 		if _, err := os.Stat(path); err != nil {
 			log.Fatalf("%s: %v (see -help for how to build it)", path, err)
 		}

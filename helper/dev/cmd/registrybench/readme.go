@@ -65,18 +65,18 @@ func section(report, prefix string) (string, bool) {
 }
 
 // updateReadme replaces the block between the markers in the README at path with the tables of
-// report; a README without the markers is an error (the block has one home).
+// report.
 func updateReadme(path, report string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	text := string(data)
-	begin, end := strings.Index(text, readmeBegin), strings.Index(text, readmeEnd)
-	if begin < 0 || end < begin {
-		return fmt.Errorf("%s has no benchmark block (%q … %q)", path, readmeBegin, readmeEnd)
+	begin, end, err := blockBounds(path, text)
+	if err != nil {
+		return err
 	}
-	updated := text[:begin+len(readmeBegin)] + "\n\n" + readmeTables(report) + "\n" + text[end:]
+	updated := text[:begin] + "\n\n" + readmeTables(report) + "\n" + text[end:]
 	return os.WriteFile(path, []byte(updated), 0o644)
 }
 
@@ -87,9 +87,20 @@ func readmeBlock(path string) (string, error) {
 		return "", err
 	}
 	text := string(data)
-	begin, end := strings.Index(text, readmeBegin), strings.Index(text, readmeEnd)
-	if begin < 0 || end < begin {
-		return "", fmt.Errorf("%s has no benchmark block", path)
+	begin, end, err := blockBounds(path, text)
+	if err != nil {
+		return "", err
 	}
-	return strings.TrimSpace(text[begin+len(readmeBegin):end]) + "\n", nil
+	return strings.TrimSpace(text[begin:end]) + "\n", nil
+}
+
+// blockBounds returns where the README's benchmark block starts (just after its opening
+// marker) and ends (at its closing marker); a README without both is an error (the block has
+// one home).
+func blockBounds(path, text string) (begin, end int, err error) {
+	begin, end = strings.Index(text, readmeBegin), strings.Index(text, readmeEnd)
+	if begin < 0 || end < begin {
+		return 0, 0, fmt.Errorf("%s has no benchmark block (%q … %q)", path, readmeBegin, readmeEnd)
+	}
+	return begin + len(readmeBegin), end, nil
 }

@@ -76,13 +76,13 @@ func runStartup(report *strings.Builder, t tools) {
 // writes it: the same bytes as written by the Go linker started 15% slower in paired runs on
 // the project's machine (the page cache's layout of the file), which would charge one tool for
 // how the bench obtained it. The caller removes dir.
-func releaseTools(t tools, given map[string]bool, dir string) tools {
+func releaseTools(t tools, dir string) tools {
 	built := filepath.Join(dir, "built")
 	must(os.Mkdir(built, 0o755))
-	if !given["crane"] {
+	if t.crane == "" {
 		t.crane = releaseBuild(built, "crane")
 	}
-	if !given["regctl"] {
+	if t.regctl == "" {
 		t.regctl = releaseBuild(built, "regctl")
 	}
 	return tools{shipgate: copyBinary(t.shipgate, dir), crane: copyBinary(t.crane, dir), regctl: copyBinary(t.regctl, dir)}
